@@ -1,0 +1,204 @@
+//! The one apply path: every op reaches materialized state through [`apply_op`], on the hub, in the
+//! CLI and in the browser.
+//!
+//! Merge rules (each gives the same state for any order and any number of repeats of the same ops):
+//!
+//! * **Fields** are last-writer-wins registers keyed by `(node, field)`. The winner is the op with the
+//!   greatest [`OpId`]: `(ms, counter, device)`, a total order, so ties cannot happen between distinct
+//!   ops and every replica picks the same winner. `node.create` sets `type` and its initial fields,
+//!   all stamped with the create's id; `node.delete` sets `deleted = true`.
+//! * **Links** are an OR-set: each `link.add` is a tag (its op id); `link.remove` tombstones exactly the
+//!   tags it names (for the same src, dst and type). A tag is live iff added and not tombstoned, so an add
+//!   concurrent with a remove survives, and a remove that arrives before its add still wins over it.
+//! * **Effective parent**: a node's `parent` column is the dst of its live `parent` link with the greatest
+//!   tag (the latest move wins); cycles are broken on the read side ([`crate::query`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::op::{Body, Op, OpId, PARENT};
+
+/// Applies an op of a kind registered by the embedding build. It must be deterministic and
+/// order-independent like the built-in rules, and may use only [`Apply`]'s primitives.
+pub type Handler = fn(&mut Apply<'_>, &Op) -> Result<()>;
+
+/// The op kinds a build applies: the built-ins plus any registered extensions.
+#[derive(Clone, Default)]
+pub struct Kinds {
+    extra: BTreeMap<String, (u32, Handler)>,
+}
+
+impl fmt::Debug for Kinds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.extra.iter().map(|(k, (v, _))| (k, v))).finish()
+    }
+}
+
+impl Kinds {
+    /// Register `kind` up to payload version `max_v`.
+    pub fn register(mut self, kind: &str, max_v: u32, handler: Handler) -> Self {
+        self.extra.insert(kind.to_owned(), (max_v, handler));
+        self
+    }
+
+    /// Can this build apply `op`?
+    pub fn supports(&self, op: &Op) -> bool {
+        op.is_builtin_supported() || self.extra.get(&op.kind).is_some_and(|(max_v, _)| op.v <= *max_v)
+    }
+}
+
+/// A validated op, ready for the apply path.
+#[derive(Debug)]
+pub(crate) enum Prepared<'a> {
+    Builtin(Body<'a>),
+    Extra(Handler),
+    /// Stored, not applied (unknown kind or newer `v`).
+    Unknown,
+}
+
+impl fmt::Debug for Apply<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Apply")
+    }
+}
+
+/// Validate `op` without touching the database.
+pub(crate) fn prepare<'a>(kinds: &Kinds, op: &'a Op) -> Result<Prepared<'a>> {
+    if let Some(body) = op.body()? {
+        return Ok(Prepared::Builtin(body));
+    }
+    match kinds.extra.get(&op.kind) {
+        Some((max_v, handler)) if op.v <= *max_v => Ok(Prepared::Extra(*handler)),
+        _ => Ok(Prepared::Unknown),
+    }
+}
+
+/// Apply one prepared op inside the caller's transaction. Returns whether it was applied.
+pub(crate) fn apply_op(conn: &Connection, op: &Op, prepared: &Prepared<'_>) -> Result<bool> {
+    let mut a = Apply { conn };
+    match prepared {
+        Prepared::Builtin(body) => a.builtin(op.id, body)?,
+        Prepared::Extra(handler) => handler(&mut a, op)?,
+        Prepared::Unknown => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The merge primitives, bound to an open transaction.
+pub struct Apply<'c> {
+    conn: &'c Connection,
+}
+
+/// Fields stored in typed `nodes` columns (each with a `<name>_op` column holding the winning op id).
+const TYPED: [&str; 6] = ["type", "title", "status", "due", "priority", "deleted"];
+
+fn typed_sql(column: &str) -> String {
+    format!(
+        "INSERT INTO nodes (id, {column}, {column}_op) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (id) DO UPDATE SET {column} = excluded.{column}, {column}_op = excluded.{column}_op \
+         WHERE nodes.{column}_op IS NULL OR excluded.{column}_op > nodes.{column}_op"
+    )
+}
+
+/// The SQL value a typed column holds for a JSON value (validated by [`Op::body`]).
+fn typed_value<'v>(field: &str, value: &'v Value) -> Box<dyn ToSql + 'v> {
+    match (field, value) {
+        ("deleted", v) => Box::new(i64::from(v.as_bool().unwrap_or(false))),
+        (_, Value::String(s)) => Box::new(s.as_str()),
+        (_, Value::Number(n)) => Box::new(n.as_i64()),
+        _ => Box::new(rusqlite::types::Null),
+    }
+}
+
+impl Apply<'_> {
+    fn builtin(&mut self, id: OpId, body: &Body<'_>) -> Result<()> {
+        match body {
+            Body::Create { node, ty, fields } => {
+                self.set_field(node, "type", &Value::String((*ty).to_owned()), id)?;
+                for (field, value) in fields {
+                    self.set_field(node, field, value, id)?;
+                }
+                Ok(())
+            }
+            Body::Set { node, field, value } => self.set_field(node, field, value, id),
+            Body::LinkAdd { src, dst, ty } => self.add_link(id, src, dst, ty),
+            Body::LinkRemove { src, dst, ty, tags } => {
+                tags.iter().try_for_each(|tag| self.remove_link(id, *tag, src, dst, ty))
+            }
+        }
+    }
+
+    /// LWW-set `(node, field)` to `value` stamped `op`: it wins iff `op` is greater than the current stamp.
+    pub fn set_field(&mut self, node: &str, field: &str, value: &Value, op: OpId) -> Result<()> {
+        let op = op.to_string();
+        if let Some(column) = TYPED.iter().find(|c| **c == field) {
+            let mut stmt = self.conn.prepare_cached(&typed_sql(column))?;
+            stmt.execute(params![node, typed_value(field, value), op])?;
+        } else {
+            let mut stmt = self.conn.prepare_cached(
+                "INSERT INTO fields (node, field, value, op) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (node, field) DO UPDATE SET value = excluded.value, op = excluded.op \
+                 WHERE excluded.op > fields.op",
+            )?;
+            stmt.execute(params![node, field, serde_json::to_string(value)?, op])?;
+        }
+        Ok(())
+    }
+
+    /// OR-set add with tag `tag`. A tombstone that arrived first keeps it removed.
+    pub fn add_link(&mut self, tag: OpId, src: &str, dst: &str, ty: &str) -> Result<()> {
+        let tag = tag.to_string();
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO links (tag, src, dst, type, removed) VALUES (?1, ?2, ?3, ?4, EXISTS ( \
+                   SELECT 1 FROM link_removals WHERE tag = ?1 AND src = ?2 AND dst = ?3 AND type = ?4)) \
+                 ON CONFLICT (tag) DO NOTHING RETURNING removed",
+            )?
+            .query_row(params![tag, src, dst, ty], |r| r.get::<_, bool>(0))
+            .optional()?;
+        if ty == PARENT && inserted == Some(false) {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO nodes (id, parent, parent_tag) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, parent_tag = excluded.parent_tag \
+                     WHERE nodes.parent_tag IS NULL OR excluded.parent_tag > nodes.parent_tag",
+                )?
+                .execute(params![src, dst, tag])?;
+        }
+        Ok(())
+    }
+
+    /// OR-set remove of exactly `tag` for `(src, dst, ty)`, by the remove op `op`.
+    pub fn remove_link(&mut self, op: OpId, tag: OpId, src: &str, dst: &str, ty: &str) -> Result<()> {
+        let tag = tag.to_string();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO link_removals (tag, src, dst, type, op) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (tag, src, dst, type) DO UPDATE SET op = excluded.op WHERE excluded.op < link_removals.op",
+            )?
+            .execute(params![tag, src, dst, ty, op.to_string()])?;
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE links SET removed = 1 WHERE tag = ?1 AND src = ?2 AND dst = ?3 AND type = ?4 AND removed = 0",
+            )?
+            .execute(params![tag, src, dst, ty])?;
+        if ty == PARENT && changed > 0 {
+            // The removed tag may have been the winning parent: fall back to the next-latest live one.
+            self.conn
+                .prepare_cached(
+                    "UPDATE nodes SET (parent, parent_tag) = ( \
+                       SELECT dst, tag FROM links WHERE src = ?1 AND type = 'parent' AND removed = 0 \
+                       ORDER BY tag DESC LIMIT 1) \
+                     WHERE id = ?1 AND parent_tag = ?2",
+                )?
+                .execute(params![src, tag])?;
+        }
+        Ok(())
+    }
+}

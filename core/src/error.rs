@@ -1,0 +1,92 @@
+//! The one error type of hearth-core.
+
+use crate::op::OpId;
+
+/// Result alias used throughout hearth-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core. Messages say what happened and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An op failed validation. Nothing of its batch was applied.
+    #[error("op {op} is invalid: {reason}")]
+    InvalidOp {
+        /// The op id as received (may itself be malformed).
+        op: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An op is stamped further in the future than the configured bound allows.
+    #[error(
+        "op {op} is {ahead_ms} ms ahead of this clock (limit {limit_ms} ms); \
+         check the clock of the device that wrote it, then sync again"
+    )]
+    ClockSkew {
+        /// The offending op.
+        op: OpId,
+        /// How far ahead of local time it is.
+        ahead_ms: u64,
+        /// The configured bound.
+        limit_ms: u64,
+    },
+    /// A string is not a well-formed op id.
+    #[error("{0:?} is not an op id (expected <12 hex ms>-<4 hex counter>-<16 hex device>)")]
+    BadOpId(String),
+    /// A string is not a well-formed device id.
+    #[error("{0:?} is not a device id (expected 16 lower-case hex digits)")]
+    BadDeviceId(String),
+    /// The database was written by a newer build than this one.
+    #[error(
+        "this database has schema version {found}, newer than this build understands ({supported}); \
+         update Hearth to open it"
+    )]
+    SchemaTooNew {
+        /// `PRAGMA user_version` found on disk.
+        found: i64,
+        /// The latest migration this build has.
+        supported: i64,
+    },
+    /// A migration failed; the database stays at the previous version.
+    #[error("migration {version} ({name}) failed: {source}; the database is unchanged at version {previous}")]
+    Migration {
+        /// The migration that failed.
+        version: i64,
+        /// Its file name.
+        name: &'static str,
+        /// The schema version the database is still at.
+        previous: i64,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A lookup by id or name found nothing.
+    #[error("no {what} matches {key:?}")]
+    NotFound {
+        /// What was looked up ("node", "project", …).
+        what: &'static str,
+        /// The key given.
+        key: String,
+    },
+    /// A short id or name matches more than one thing.
+    #[error("{key:?} matches several {what}s ({candidates}); give more characters")]
+    Ambiguous {
+        /// What was looked up.
+        what: &'static str,
+        /// The key given.
+        key: String,
+        /// Some of the matches, comma separated.
+        candidates: String,
+    },
+    /// SQLite reported an error (disk full, I/O error, corruption…). The transaction was rolled back.
+    #[error("storage error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON value could not be read back.
+    #[error("stored data is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    pub(crate) fn invalid(op: impl ToString, reason: impl Into<String>) -> Self {
+        Error::InvalidOp { op: op.to_string(), reason: reason.into() }
+    }
+}

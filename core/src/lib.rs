@@ -1,0 +1,58 @@
+//! # hearth-core
+//!
+//! The engine every Hearth node runs: the hub, the command line and the browser (compiled to WASM).
+//!
+//! * A device keeps the whole space in one SQLite database ([`Store`]).
+//! * Every change is an [`Op`] stamped with a hybrid logical clock ([`hlc`]) and its origin device.
+//! * **One apply path** ([`apply`]) merges ops into materialized tables. Any order and any number of
+//!   repeats of the same ops give the same state: fields are last-writer-wins registers ordered by op id,
+//!   links are an observed-remove set.
+//! * Ops this build does not understand are stored, not applied, and replayed after an upgrade.
+//! * The read side ([`query`]) derives the project tree, counts, agenda, search and a canonical
+//!   [`export`](query::export) that is byte-identical on converged replicas.
+//!
+//! core does no I/O beyond its SQLite connection: time and randomness come in through [`Env`], and the
+//! network is the caller's.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use hearth_core::{NewOp, Options, Store, SystemEnv, query};
+//!
+//! let env = Arc::new(SystemEnv);
+//! let mut laptop = Store::open_in_memory(env.clone(), Options::default()).unwrap();
+//! let mut phone = Store::open_in_memory(env, Options::default()).unwrap();
+//!
+//! // The laptop makes a project with a task in it.
+//! let (home, task) = (laptop.new_node_id(), laptop.new_node_id());
+//! let mut ops = laptop.commit(vec![
+//!     NewOp::create(&home, "project", [("title".into(), "Home".into())].into_iter().collect()),
+//!     NewOp::create(&task, "task", [("title".into(), "Fix the tap".into())].into_iter().collect()),
+//!     NewOp::link_add(&task, &home, "parent"),
+//! ]).unwrap();
+//!
+//! // The phone receives them in a different order, one of them twice: same state.
+//! ops.reverse();
+//! ops.push(ops[0].clone());
+//! phone.apply(&ops).unwrap();
+//! assert_eq!(laptop.export().unwrap(), phone.export().unwrap());
+//!
+//! let tree = query::tree(phone.conn()).unwrap();
+//! assert_eq!((tree[0].title.as_str(), tree[0].open), ("Home", 1));
+//! ```
+
+pub mod apply;
+pub mod error;
+pub mod hlc;
+pub mod migrate;
+pub mod op;
+pub mod query;
+pub mod store;
+pub mod wire;
+
+pub use apply::{Apply, Kinds};
+pub use error::{Error, Result};
+#[cfg(not(target_arch = "wasm32"))]
+pub use hlc::SystemEnv;
+pub use hlc::{Clock, DeviceId, Env, Timestamp};
+pub use op::{Body, NewOp, Op, OpId, SeqOp};
+pub use store::{AppendOutcome, ApplyReport, Options, Role, Store};

@@ -1,0 +1,380 @@
+//! The read side: pure queries over the materialized tables. No ops of their own, no migrations.
+//!
+//! **Effective parent.** Each node's `parent` column holds the dst of its latest live `parent` link.
+//! Before it is used, an edge is dropped when its target is missing or deleted (the child shows at the
+//! top level, so nothing disappears with its parent), and every cycle (concurrent moves can make one) is
+//! cut at the edge with the greatest tag, i.e. the most recent move that closed it. Effective parents form
+//! a functional graph, each cycle is a fact of the state, and the cut edge is chosen by a total order, so
+//! every replica computes the same tree without ever looping.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// Task statuses that do not count as open.
+pub const CLOSED: [&str; 2] = ["done", "cancelled"];
+
+fn is_open(status: Option<&str>) -> bool {
+    !status.is_some_and(|s| CLOSED.contains(&s))
+}
+
+/// A visible node's raw parent edge.
+struct Edge {
+    deleted: bool,
+    parent: Option<String>,
+    tag: Option<String>,
+}
+
+/// Effective parent of every visible node (see the module docs).
+pub fn effective_parents(conn: &Connection) -> Result<HashMap<String, Option<String>>> {
+    let mut stmt = conn.prepare_cached("SELECT id, deleted, parent, parent_tag FROM nodes WHERE type IS NOT NULL")?;
+    let nodes: HashMap<String, Edge> = stmt
+        .query_map([], |r| Ok((r.get(0)?, Edge { deleted: r.get(1)?, parent: r.get(2)?, tag: r.get(3)? })))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut eff: HashMap<String, Option<String>> = nodes
+        .iter()
+        .map(|(id, e)| {
+            let p = e.parent.as_ref().filter(|p| nodes.get(*p).is_some_and(|pe| !pe.deleted));
+            (id.clone(), p.cloned())
+        })
+        .collect();
+    // Walk each chain once; 0 = unvisited, 1 = on the current path, 2 = done.
+    let mut state: HashMap<&str, u8> = HashMap::with_capacity(nodes.len());
+    let mut ids: Vec<&String> = nodes.keys().collect();
+    ids.sort();
+    for start in ids {
+        let mut path: Vec<String> = Vec::new();
+        let mut cur = Some(start.clone());
+        while let Some(id) = cur {
+            match state.get(id.as_str()).copied().unwrap_or(0) {
+                2 => break,
+                1 => {
+                    // `id` closes a cycle: it is the segment of `path` from `id` onwards.
+                    let at = path.iter().position(|p| *p == id).unwrap_or(0);
+                    let cut = path[at..]
+                        .iter()
+                        .max_by(|a, b| nodes[*a].tag.cmp(&nodes[*b].tag))
+                        .cloned()
+                        .unwrap_or(id);
+                    eff.insert(cut, None);
+                    break;
+                }
+                _ => {
+                    let (key, _) = nodes.get_key_value(&id).unwrap_or_else(|| unreachable!("eff keys are node ids"));
+                    state.insert(key.as_str(), 1);
+                    cur = eff.get(&id).cloned().flatten();
+                    path.push(id);
+                }
+            }
+        }
+        for p in path {
+            let (key, _) = nodes.get_key_value(&p).unwrap_or_else(|| unreachable!("path holds node ids"));
+            state.insert(key.as_str(), 2);
+        }
+    }
+    Ok(eff)
+}
+
+/// One project in the sidebar, in pre-order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TreeEntry {
+    /// Node id.
+    pub id: String,
+    /// Title (empty when unset).
+    pub title: String,
+    /// Nesting depth, 0 for top-level projects.
+    pub depth: usize,
+    /// Effective parent project.
+    pub parent: Option<String>,
+    /// Open tasks directly in this project.
+    pub open: u64,
+    /// Open tasks in this project and all its sub-projects.
+    pub open_total: u64,
+}
+
+/// The project tree with open-task counts (own, and own plus sub-projects), siblings by title.
+pub fn tree(conn: &Connection) -> Result<Vec<TreeEntry>> {
+    let eff = effective_parents(conn)?;
+    // Open tasks per raw parent by GROUP BY, corrected for the few tasks whose effective parent differs.
+    let mut own: HashMap<String, u64> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT parent, count(*) FROM nodes WHERE type = 'task' AND deleted = 0 AND parent IS NOT NULL \
+         AND (status IS NULL OR status NOT IN ('done', 'cancelled')) GROUP BY parent",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (p, n) = row?;
+        own.insert(p, n as u64);
+    }
+    let mut moved = conn.prepare_cached(
+        "SELECT id, parent, status FROM nodes WHERE type = 'task' AND deleted = 0 AND parent IS NOT NULL",
+    )?;
+    for row in moved.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))? {
+        let (id, raw, status) = row?;
+        let effective = eff.get(&id).cloned().flatten();
+        if effective.as_deref() != Some(raw.as_str()) && is_open(status.as_deref()) {
+            if let Some(n) = own.get_mut(&raw) {
+                *n -= 1;
+            }
+            if let Some(e) = effective {
+                *own.entry(e).or_default() += 1;
+            }
+        }
+    }
+    let mut projects: Vec<(String, String)> = conn
+        .prepare_cached("SELECT id, coalesce(title, '') FROM nodes WHERE type = 'project' AND deleted = 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    projects.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then_with(|| a.0.cmp(&b.0)));
+    let is_project: HashMap<&str, &str> = projects.iter().map(|(id, t)| (id.as_str(), t.as_str())).collect();
+    let parent_project = |id: &str| eff.get(id).cloned().flatten().filter(|p| is_project.contains_key(p.as_str()));
+    let mut children: BTreeMap<Option<String>, Vec<&str>> = BTreeMap::new();
+    for (id, _) in &projects {
+        children.entry(parent_project(id)).or_default().push(id);
+    }
+    fn walk(
+        id: &str,
+        depth: usize,
+        parent: Option<String>,
+        ctx: &(&BTreeMap<Option<String>, Vec<&str>>, &HashMap<&str, &str>, &HashMap<String, u64>),
+        out: &mut Vec<TreeEntry>,
+    ) -> u64 {
+        let (children, titles, own) = ctx;
+        let at = out.len();
+        let mine = own.get(id).copied().unwrap_or(0);
+        out.push(TreeEntry { id: id.to_owned(), title: titles[id].to_owned(), depth, parent, open: mine, open_total: 0 });
+        let mut total = mine;
+        for c in children.get(&Some(id.to_owned())).into_iter().flatten() {
+            total += walk(c, depth + 1, Some(id.to_owned()), ctx, out);
+        }
+        out[at].open_total = total;
+        total
+    }
+    let mut out = Vec::with_capacity(projects.len());
+    let ctx = (&children, &is_project, &own);
+    for root in children.get(&None).into_iter().flatten() {
+        walk(root, 0, None, &ctx, &mut out);
+    }
+    Ok(out)
+}
+
+/// A task as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskRow {
+    /// Node id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Status (`open` when unset).
+    pub status: String,
+    /// Due date `YYYY-MM-DD`.
+    pub due: Option<String>,
+    /// Priority, 1 highest.
+    pub priority: Option<i64>,
+    /// Effective parent.
+    pub parent: Option<String>,
+}
+
+const TASK_COLUMNS: &str = "id, coalesce(title, ''), coalesce(status, 'open'), due, priority";
+const TASK_ORDER: &str = "CASE WHEN status IN ('done', 'cancelled') THEN 1 ELSE 0 END, due IS NULL, due, \
+                          priority IS NULL, priority, lower(title), id";
+
+fn task_rows(conn: &Connection, sql: &str, args: impl rusqlite::Params, eff: &HashMap<String, Option<String>>) -> Result<Vec<TaskRow>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(args, |r| {
+        Ok(TaskRow { id: r.get(0)?, title: r.get(1)?, status: r.get(2)?, due: r.get(3)?, priority: r.get(4)?, parent: None })
+    })?;
+    rows.map(|r| {
+        let mut t = r?;
+        t.parent = eff.get(&t.id).cloned().flatten();
+        Ok(t)
+    })
+    .collect()
+}
+
+/// Tasks whose effective parent is `project`; with `None`, the Inbox (tasks with no project).
+/// Open first, then by due date, priority and title.
+pub fn tasks(conn: &Connection, project: Option<&str>) -> Result<Vec<TaskRow>> {
+    let eff = effective_parents(conn)?;
+    let sql = format!("SELECT {TASK_COLUMNS} FROM nodes WHERE type = 'task' AND deleted = 0 ORDER BY {TASK_ORDER}");
+    let all = task_rows(conn, &sql, [], &eff)?;
+    // The Inbox takes tasks with no parent, or whose parent is neither a project nor a task.
+    let types: HashMap<String, String> = if project.is_none() {
+        conn.prepare_cached("SELECT id, type FROM nodes WHERE type IN ('project', 'task') AND deleted = 0")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    } else {
+        HashMap::new()
+    };
+    let in_project = |t: &TaskRow| match (project, &t.parent) {
+        (Some(p), Some(q)) => p == q,
+        (None, None) => true,
+        (None, Some(q)) => !types.contains_key(q),
+        (Some(_), None) => false,
+    };
+    Ok(all.into_iter().filter(in_project).collect())
+}
+
+/// An agenda entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgendaRow {
+    /// The task.
+    #[serde(flatten)]
+    pub task: TaskRow,
+    /// Due before `today`.
+    pub overdue: bool,
+}
+
+/// Open tasks with a due date, overdue first, then by date, priority and title.
+pub fn agenda(conn: &Connection, today: &str) -> Result<Vec<AgendaRow>> {
+    let eff = effective_parents(conn)?;
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM nodes WHERE type = 'task' AND deleted = 0 AND due IS NOT NULL \
+         AND (status IS NULL OR status NOT IN ('done', 'cancelled')) ORDER BY {TASK_ORDER}"
+    );
+    Ok(task_rows(conn, &sql, [], &eff)?
+        .into_iter()
+        .map(|task| AgendaRow { overdue: task.due.as_deref().is_some_and(|d| d < today), task })
+        .collect())
+}
+
+/// A search hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    /// Node id.
+    pub id: String,
+    /// `project`, `task`, `note`, …
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Title.
+    pub title: String,
+}
+
+/// Live nodes whose title contains `text`, case-insensitively (Unicode-aware), by title.
+pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
+    let needle = text.to_lowercase();
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, type, title FROM nodes WHERE type IS NOT NULL AND deleted = 0 AND title IS NOT NULL ORDER BY lower(title), id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok(Hit { id: r.get(0)?, ty: r.get(1)?, title: r.get(2)? }))?;
+    let mut hits = Vec::new();
+    for h in rows {
+        let h = h?;
+        if h.title.to_lowercase().contains(&needle) {
+            hits.push(h);
+        }
+    }
+    Ok(hits)
+}
+
+/// Resolve a full id or an unambiguous id prefix (at least 4 characters) of a visible node.
+pub fn resolve(conn: &Connection, key: &str) -> Result<String> {
+    let exact: Option<String> = conn
+        .prepare_cached("SELECT id FROM nodes WHERE id = ?1 AND type IS NOT NULL")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = exact {
+        return Ok(id);
+    }
+    let not_found = || Error::NotFound { what: "node", key: key.to_owned() };
+    if key.len() < 4 {
+        return Err(not_found());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM nodes WHERE id >= ?1 AND id < ?1 || x'ff' AND type IS NOT NULL ORDER BY id LIMIT 6",
+    )?;
+    let ids: Vec<String> = stmt.query_map([key], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    match ids.as_slice() {
+        [] => Err(not_found()),
+        [one] => Ok(one.clone()),
+        many => Err(Error::Ambiguous { what: "node", key: key.to_owned(), candidates: many.join(", ") }),
+    }
+}
+
+/// Rebuild every object with its keys in sorted order, whatever map type serde_json was built with.
+fn canonical(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let sorted: BTreeMap<String, Value> = m.into_iter().map(|(k, v)| (k, canonical(v))).collect();
+            Value::Object(sorted.into_iter().collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
+        other => other,
+    }
+}
+
+#[derive(Serialize)]
+struct ExportNode {
+    id: String,
+    #[serde(rename = "type")]
+    ty: String,
+    deleted: bool,
+    parent: Option<String>,
+    fields: BTreeMap<String, Value>,
+}
+
+#[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct ExportLink {
+    src: String,
+    dst: String,
+    #[serde(rename = "type")]
+    ty: String,
+}
+
+#[derive(Serialize)]
+struct Export {
+    nodes: Vec<ExportNode>,
+    links: Vec<ExportLink>,
+}
+
+/// The canonical dump of the materialized state: every created node (by id) with its type, tombstone,
+/// effective parent and fields (sorted), and every live link (deduplicated, sorted). Pretty JSON ending in
+/// a newline. Two replicas holding the same ops print the same bytes, whatever order they got them in.
+pub fn export(conn: &Connection) -> Result<String> {
+    let eff = effective_parents(conn)?;
+    let mut generic: HashMap<String, BTreeMap<String, Value>> = HashMap::new();
+    let mut stmt = conn.prepare_cached("SELECT node, field, value FROM fields")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
+        let (node, field, value) = row?;
+        generic.entry(node).or_default().insert(field, canonical(serde_json::from_str(&value)?));
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, type, deleted, title, title_op, status, status_op, due, due_op, priority, priority_op \
+         FROM nodes WHERE type IS NOT NULL ORDER BY id",
+    )?;
+    let mut nodes = Vec::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let mut fields = generic.remove(&id).unwrap_or_default();
+        for (i, name) in [(3, "title"), (5, "status"), (7, "due")] {
+            if r.get::<_, Option<String>>(i + 1)?.is_some() {
+                fields.insert(name.to_owned(), r.get::<_, Option<String>>(i)?.map_or(Value::Null, Value::String));
+            }
+        }
+        if r.get::<_, Option<String>>(10)?.is_some() {
+            fields.insert("priority".to_owned(), r.get::<_, Option<i64>>(9)?.map_or(Value::Null, Value::from));
+        }
+        let parent = eff.get(&id).cloned().flatten();
+        nodes.push(ExportNode { ty: r.get(1)?, deleted: r.get(2)?, parent, fields, id });
+    }
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT src, dst, type FROM links WHERE removed = 0")?;
+    let mut links: Vec<ExportLink> = stmt
+        .query_map([], |r| Ok(ExportLink { src: r.get(0)?, dst: r.get(1)?, ty: r.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    links.sort();
+    let mut out = serde_json::to_string_pretty(&Export { nodes, links })?;
+    out.push('\n');
+    Ok(out)
+}
+
+/// Live parent-link tags of `node` (what a move must remove).
+pub fn parent_tags(conn: &Connection, node: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT dst, tag FROM links WHERE src = ?1 AND type = 'parent' AND removed = 0 ORDER BY tag")?;
+    let rows = stmt.query_map(params![node], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

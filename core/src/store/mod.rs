@@ -1,0 +1,420 @@
+//! The SQLite store: migrations, the op log, the outbox, the clock, and the entry points that feed the
+//! one apply path.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use hearth_core::{NewOp, Options, Store, SystemEnv};
+//!
+//! let mut store = Store::open_in_memory(Arc::new(SystemEnv), Options::default()).unwrap();
+//! let node = store.new_node_id();
+//! store.commit(vec![NewOp::create(&node, "project", Default::default()),
+//!                   NewOp::set(&node, "title", "Garden".into())]).unwrap();
+//! assert_eq!(store.outbox_len().unwrap(), 2);
+//! assert!(store.export().unwrap().contains("\"Garden\""));
+//! ```
+
+mod hub;
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use crate::apply::{self, Kinds, Prepared};
+use crate::error::{Error, Result};
+use crate::hlc::{Clock, DEFAULT_MAX_DRIFT_MS, DeviceId, Env, Timestamp};
+use crate::migrate;
+use crate::op::{NewOp, Op, OpId, SeqOp};
+
+pub use hub::{AppendOutcome, head, log_page, log_page_json};
+
+/// Which side of sync a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// A device: keeps unconfirmed and not-yet-understood ops, prunes the rest (unless `keep_history`).
+    #[default]
+    Device,
+    /// A hub: keeps every op with its seq until compaction.
+    Hub,
+}
+
+/// How a store is opened.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Device or hub.
+    pub role: Role,
+    /// Refuse received ops stamped more than this many ms ahead of local (corrected) time.
+    pub max_drift_ms: u64,
+    /// Keep confirmed ops in the log on a device (full local history). Off by default.
+    pub keep_history: bool,
+    /// Op kinds beyond the built-ins that this build applies.
+    pub kinds: Kinds,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { role: Role::Device, max_drift_ms: DEFAULT_MAX_DRIFT_MS, keep_history: false, kinds: Kinds::default() }
+    }
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Ops that went through the apply path.
+    pub applied: usize,
+    /// Ops kept in the log without applying (unknown kind or newer `v`).
+    pub stored_unknown: usize,
+}
+
+/// Keys of the `kv` table.
+pub mod keys {
+    /// This store's device id.
+    pub const DEVICE: &str = "device";
+    /// Last HLC reading, `<ms hex>-<counter hex>`.
+    pub const CLOCK: &str = "clock";
+    /// Milliseconds to add to the wall clock (learned from the hub).
+    pub const CLOCK_OFFSET: &str = "clock_offset_ms";
+    /// Highest seq pulled and applied.
+    pub const CURSOR: &str = "cursor";
+    /// Highest seq assigned (hub).
+    pub const HEAD: &str = "head";
+}
+
+/// A Hearth database: one space as seen by one device or by the hub.
+pub struct Store {
+    conn: Connection,
+    env: Arc<dyn Env>,
+    opts: Options,
+    device: DeviceId,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("device", &self.device).field("role", &self.opts.role).finish()
+    }
+}
+
+fn parse_clock(s: &str) -> Option<Timestamp> {
+    let (ms, counter) = s.split_once('-')?;
+    Some(Timestamp { ms: u64::from_str_radix(ms, 16).ok()?, counter: u16::from_str_radix(counter, 16).ok()? })
+}
+
+pub(crate) fn kv_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.prepare_cached("SELECT value FROM kv WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+}
+
+pub(crate) fn kv_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+        .execute([key, value])?;
+    Ok(())
+}
+
+impl Store {
+    /// Open a store on any SQLite connection (native file, memory, or the browser's OPFS): migrate it,
+    /// make or load the device id and clock, and replay stored ops this build can now apply.
+    pub fn open(mut conn: Connection, env: Arc<dyn Env>, opts: Options) -> Result<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate::migrate(&mut conn)?;
+        let device = match kv_get(&conn, keys::DEVICE)? {
+            Some(d) => d.parse()?,
+            None => {
+                let d = DeviceId(env.random_u64());
+                kv_set(&conn, keys::DEVICE, &d.to_string())?;
+                d
+            }
+        };
+        let last = kv_get(&conn, keys::CLOCK)?.as_deref().and_then(parse_clock).unwrap_or_default();
+        let clock = Clock::new(last, opts.max_drift_ms);
+        let mut store = Store { conn, env, opts, device, clock };
+        let replayed = store.replay_pending()?;
+        if replayed > 0 {
+            tracing::info!(replayed, "applied stored ops this build now understands");
+        }
+        Ok(store)
+    }
+
+    /// Open an in-memory store (tests, or the browser when OPFS is unavailable).
+    pub fn open_in_memory(env: Arc<dyn Env>, opts: Options) -> Result<Self> {
+        Self::open(Connection::open_in_memory()?, env, opts)
+    }
+
+    /// Open (or create) a store file with the native settings: WAL, `synchronous = FULL` so that a
+    /// commit is durable before it returns.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open_path(path: impl AsRef<std::path::Path>, env: Arc<dyn Env>, opts: Options) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Self::open(conn, env, opts)
+    }
+
+    /// This store's device id.
+    pub fn device(&self) -> DeviceId {
+        self.device
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// The connection, for read-side queries ([`crate::query`]).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The last clock reading.
+    pub fn clock(&self) -> Timestamp {
+        self.clock.last()
+    }
+
+    /// Read a `kv` entry.
+    pub fn kv_get(&self, key: &str) -> Result<Option<String>> {
+        kv_get(&self.conn, key)
+    }
+
+    /// Write a `kv` entry.
+    pub fn kv_set(&self, key: &str, value: &str) -> Result<()> {
+        kv_set(&self.conn, key, value)
+    }
+
+    /// Milliseconds added to the wall clock to match the hub's time.
+    pub fn clock_offset_ms(&self) -> Result<i64> {
+        Ok(self.kv_get(keys::CLOCK_OFFSET)?.and_then(|s| s.parse().ok()).unwrap_or(0))
+    }
+
+    /// Record the hub's time correction (learned at each sync); new ops are stamped with it.
+    pub fn set_clock_offset_ms(&self, offset: i64) -> Result<()> {
+        self.kv_set(keys::CLOCK_OFFSET, &offset.to_string())
+    }
+
+    /// Wall-clock time corrected by the hub offset.
+    pub fn now_ms(&self) -> Result<u64> {
+        Ok(self.env.now_ms().saturating_add_signed(self.clock_offset_ms()?))
+    }
+
+    /// The highest seq pulled and applied (0 before the first pull).
+    pub fn cursor(&self) -> Result<u64> {
+        Ok(self.kv_get(keys::CURSOR)?.and_then(|s| s.parse().ok()).unwrap_or(0))
+    }
+
+    /// A fresh node id: 16 random lower-case hex digits.
+    pub fn new_node_id(&self) -> String {
+        format!("{:016x}", self.env.random_u64())
+    }
+
+    /// Validate a batch and check its clocks, before any write. Returns the prepared ops and the
+    /// greatest timestamp among them.
+    fn prepare_batch<'a>(&self, ops: impl Iterator<Item = &'a Op>) -> Result<Vec<(&'a Op, Prepared<'a>)>> {
+        let now = self.now_ms()?;
+        ops.map(|op| {
+            let prepared = apply::prepare(&self.opts.kinds, op)?;
+            self.clock.check(op.id.ts, now).map_err(|ahead_ms| Error::ClockSkew {
+                op: op.id,
+                ahead_ms,
+                limit_ms: self.clock.max_drift_ms(),
+            })?;
+            Ok((op, prepared))
+        })
+        .collect()
+    }
+
+    /// Run `f` in an immediate transaction that also persists the advanced clock; the in-memory clock
+    /// moves only once the commit succeeded.
+    fn write<T>(&mut self, observed: Option<Timestamp>, f: impl FnOnce(&Transaction<'_>, &mut Clock) -> Result<T>) -> Result<T> {
+        let mut clock = self.clock;
+        if let Some(ts) = observed {
+            clock.observe(ts);
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx, &mut clock)?;
+        if clock.last() != self.clock.last() {
+            let Timestamp { ms, counter } = clock.last();
+            kv_set(&tx, keys::CLOCK, &format!("{ms:x}-{counter:x}"))?;
+        }
+        tx.commit()?;
+        self.clock = clock;
+        Ok(out)
+    }
+
+    /// Stamp local edits with the clock, apply them and queue them in the outbox, in one transaction.
+    pub fn commit(&mut self, ops: Vec<NewOp>) -> Result<Vec<Op>> {
+        let now = self.now_ms()?;
+        let device = self.device;
+        let kinds = self.opts.kinds.clone();
+        self.write(None, |tx, clock| {
+            let stamped: Vec<Op> = ops.into_iter().map(|n| n.stamp(OpId { ts: clock.tick(now), device })).collect();
+            for op in &stamped {
+                let prepared = apply::prepare(&kinds, op)?;
+                let applied = apply::apply_op(tx, op, &prepared)?;
+                insert_op(tx, op, None, applied)?;
+            }
+            Ok(stamped)
+        })
+    }
+
+    /// Apply ops received from anywhere (a peer, a test, a vector file), without seqs.
+    /// All-or-nothing: an invalid op or clock skew rejects the whole batch.
+    pub fn apply(&mut self, ops: &[Op]) -> Result<ApplyReport> {
+        self.ingest(ops.iter().map(|op| (None, op)))
+    }
+
+    /// Apply a page pulled from the hub and advance the cursor to its last seq, in one transaction.
+    /// Our own ops coming back are confirmed (and pruned unless history is kept).
+    pub fn apply_pulled(&mut self, ops: &[SeqOp], cursor: u64) -> Result<ApplyReport> {
+        let report = self.ingest_then(ops.iter().map(|s| (Some(s.seq), &s.op)), |tx| {
+            kv_set(tx, keys::CURSOR, &cursor.to_string())
+        })?;
+        Ok(report)
+    }
+
+    fn ingest<'a>(&mut self, ops: impl Iterator<Item = (Option<u64>, &'a Op)>) -> Result<ApplyReport> {
+        self.ingest_then(ops, |_| Ok(()))
+    }
+
+    fn ingest_then<'a>(
+        &mut self,
+        ops: impl Iterator<Item = (Option<u64>, &'a Op)>,
+        then: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<ApplyReport> {
+        let (seqs, ops): (Vec<Option<u64>>, Vec<&Op>) = ops.unzip();
+        let prepared = self.prepare_batch(ops.iter().copied())?;
+        let max_ts = ops.iter().map(|op| op.id.ts).max();
+        let keep = self.opts.keep_history || self.opts.role == Role::Hub;
+        self.write(max_ts, |tx, _| {
+            let mut report = ApplyReport::default();
+            for ((op, prepared), seq) in prepared.iter().zip(seqs) {
+                let applied = apply::apply_op(tx, op, prepared)?;
+                if applied {
+                    report.applied += 1;
+                } else {
+                    report.stored_unknown += 1;
+                }
+                if !applied || keep {
+                    upsert_op(tx, op, seq, applied)?;
+                } else if seq.is_some() {
+                    // Confirmed and applied: nothing left to keep, including our own outbox copy.
+                    tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?.execute([op.id.to_string()])?;
+                }
+            }
+            then(tx)?;
+            Ok(report)
+        })
+    }
+
+    /// Apply stored ops that this build now understands (after an upgrade or a new registered kind).
+    pub fn replay_pending(&mut self) -> Result<usize> {
+        let pending: Vec<(Option<u64>, Op)> = {
+            let mut stmt = self.conn.prepare("SELECT seq, id, kind, v, payload FROM ops WHERE applied = 0 ORDER BY id")?;
+            let rows = stmt.query_map([], read_op_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .map(|(seq, op)| Ok((seq, op?)))
+                .collect::<Result<_>>()?
+        };
+        let kinds = self.opts.kinds.clone();
+        let ready: Vec<&(Option<u64>, Op)> = pending.iter().filter(|(_, op)| kinds.supports(op)).collect();
+        if ready.is_empty() {
+            return Ok(0);
+        }
+        let prune = self.opts.role == Role::Device && !self.opts.keep_history;
+        self.write(None, |tx, _| {
+            for (seq, op) in &ready {
+                // A stored op that fails validation under the new rules stays stored, named in the log.
+                let prepared = match apply::prepare(&kinds, op) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(op = %op.id, error = %e, "stored op still cannot be applied");
+                        continue;
+                    }
+                };
+                apply::apply_op(tx, op, &prepared)?;
+                if prune && seq.is_some() {
+                    tx.execute("DELETE FROM ops WHERE id = ?1", [op.id.to_string()])?;
+                } else {
+                    tx.execute("UPDATE ops SET applied = 1 WHERE id = ?1", [op.id.to_string()])?;
+                }
+            }
+            Ok(ready.len())
+        })
+    }
+
+    /// Unconfirmed local ops, oldest first (HLC order), at most `limit`.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<Op>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id, kind, v, payload FROM ops WHERE seq IS NULL AND substr(id, 19) = ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![self.device.to_string(), limit as i64], read_op_row)?;
+        rows.map(|r| r?.1).collect()
+    }
+
+    /// How many local ops await confirmation.
+    pub fn outbox_len(&self) -> Result<usize> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM ops WHERE seq IS NULL AND substr(id, 19) = ?1",
+            [self.device.to_string()],
+            |r| r.get::<_, i64>(0),
+        )? as usize)
+    }
+
+    /// Record the seqs the hub assigned to pushed ops; they leave the outbox (and the log, unless kept).
+    pub fn confirm(&mut self, confirmed: &[(OpId, u64)]) -> Result<()> {
+        let prune = !self.opts.keep_history;
+        self.write(None, |tx, _| {
+            for (id, seq) in confirmed {
+                if prune {
+                    tx.prepare_cached("DELETE FROM ops WHERE id = ?1 AND applied = 1")?.execute([id.to_string()])?;
+                }
+                tx.prepare_cached("UPDATE ops SET seq = ?2 WHERE id = ?1")?.execute(params![id.to_string(), *seq as i64])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Canonical JSON of the materialized state (see [`crate::query::export`]).
+    pub fn export(&self) -> Result<String> {
+        crate::query::export(&self.conn)
+    }
+}
+
+type OpRow = (Option<u64>, Result<Op>);
+
+fn read_op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
+    let seq: Option<i64> = r.get(0)?;
+    let id: String = r.get(1)?;
+    let payload: String = r.get(4)?;
+    let op = (|| {
+        Ok(Op { id: id.parse()?, kind: r.get(2)?, v: r.get(3)?, payload: serde_json::from_str(&payload)? })
+    })();
+    Ok((seq.map(|s| s as u64), op))
+}
+
+fn insert_op(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> Result<()> {
+    tx.prepare_cached("INSERT INTO ops (id, kind, v, payload, seq, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![
+            op.id.to_string(),
+            op.kind,
+            op.v,
+            serde_json::to_string(&op.payload)?,
+            seq.map(|s| s as i64),
+            applied
+        ])?;
+    Ok(())
+}
+
+/// Insert or, for an op already in the log (our own, or a repeat), record its seq and applied flag.
+fn upsert_op(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO ops (id, kind, v, payload, seq, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (id) DO UPDATE SET seq = coalesce(ops.seq, excluded.seq), applied = max(ops.applied, excluded.applied)",
+    )?
+    .execute(params![
+        op.id.to_string(),
+        op.kind,
+        op.v,
+        serde_json::to_string(&op.payload)?,
+        seq.map(|s| s as i64),
+        applied
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Wire types of the sync protocol (HTTP + JSON under `/v1`), shared by the hub and every client.
+//! Field names are the JSON names.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hlc::DeviceId;
+use crate::op::{Op, SeqOp};
+
+/// Version of the sync protocol this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Request header carrying the client's app version.
+pub const APP_VERSION_HEADER: &str = "Hearth-App-Version";
+/// Request header carrying the client's store schema version.
+pub const SCHEMA_VERSION_HEADER: &str = "Hearth-Schema-Version";
+/// This build's app version.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `GET /v1/hub`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HubInfo {
+    /// The hub's app version.
+    pub version: String,
+    /// Protocol versions it speaks.
+    pub protocols: Vec<u32>,
+    /// The hub's clock, ms since the Unix epoch (clients correct their clock with it).
+    pub time_ms: u64,
+    /// Per-space state, by space name.
+    pub spaces: BTreeMap<String, SpaceInfo>,
+}
+
+/// A space as the hub describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceInfo {
+    /// Epoch: bumped by a whole-space migration.
+    pub epoch: u64,
+    /// Minimum schema version required to push.
+    pub min_schema_version: i64,
+}
+
+/// `POST /v1/pair`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairRequest {
+    /// The one-time code the hub printed.
+    pub code: String,
+    /// A name for the device ("laptop", "phone").
+    pub name: String,
+    /// The device's app version.
+    pub app_version: String,
+    /// The device's store schema version.
+    pub schema_version: i64,
+    /// The device's id, if it already has a store (pairing an existing store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceId>,
+}
+
+/// Answer to a pairing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairResponse {
+    /// The space paired to.
+    pub space: String,
+    /// The device id to use for ops.
+    pub device: DeviceId,
+    /// Bearer token for this device and space.
+    pub token: String,
+}
+
+/// `POST /v1/spaces/{space}/push`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// The batch: all accepted or none.
+    pub ops: Vec<Op>,
+}
+
+/// Answer to a push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Ops new to the log.
+    pub accepted: usize,
+    /// Ops it already had.
+    pub duplicates: usize,
+    /// Seq of each op, in request order.
+    pub seqs: Vec<u64>,
+    /// Log head after the commit.
+    pub head: u64,
+}
+
+/// Answer to `GET /v1/spaces/{space}/pull?after=S&limit=N`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Ops with seq > `after`, in seq order.
+    pub ops: Vec<SeqOp>,
+    /// Cursor for the next page (the last seq here, or `after` when empty).
+    pub next: u64,
+    /// The log head when the page was read.
+    pub head: u64,
+    /// Lowest seq still pullable; below it, rebuild from the snapshot.
+    pub horizon: u64,
+    /// The space's epoch.
+    pub epoch: u64,
+}
+
+/// `POST /v1/spaces/{space}/ack`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckRequest {
+    /// Everything at or below this seq is applied on the device.
+    pub seq: u64,
+}
+
+/// Answer to `GET /v1/spaces/{space}/snapshot`: the compacted state as ops at a seq.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotResponse {
+    /// Seq the snapshot reflects; continue pulling after it.
+    pub seq: u64,
+    /// The space's epoch.
+    pub epoch: u64,
+    /// The state, in the ordinary op format.
+    pub ops: Vec<Op>,
+}
+
+/// One device in `GET /v1/spaces/{space}/peers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Device id.
+    pub device: DeviceId,
+    /// Name given at pairing.
+    pub name: String,
+    /// Highest seq it acknowledged.
+    pub acked: u64,
+    /// Last request, ms since the Unix epoch.
+    pub last_seen_ms: u64,
+    /// App version it last reported.
+    pub app_version: String,
+    /// Schema version it last reported.
+    pub schema_version: i64,
+}
+
+/// Answer to the peers request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeersResponse {
+    /// Every device paired to the space.
+    pub peers: Vec<PeerInfo>,
+    /// The log head.
+    pub head: u64,
+    /// The compaction horizon.
+    pub horizon: u64,
+}
+
+/// A live event: the head moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadEvent {
+    /// The new head.
+    pub head: u64,
+}
+
+/// Every error body: a stable code and a message that says what to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable, machine-readable code (see [`codes`]).
+    pub error: String,
+    /// Human-readable explanation and next step.
+    pub message: String,
+    /// The hub's clock, on `clock_skew`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_time_ms: Option<u64>,
+    /// The op at fault, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+}
+
+/// Error codes and their HTTP status.
+pub mod codes {
+    /// 400: the body is not valid JSON of the expected shape.
+    pub const MALFORMED: &str = "malformed";
+    /// 401: no token, or an unknown one.
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// 403: the token is valid but not for this space, or an op's device is not the caller's.
+    pub const FORBIDDEN: &str = "forbidden";
+    /// 404.
+    pub const NOT_FOUND: &str = "not_found";
+    /// 409: the space moved to a new epoch.
+    pub const EPOCH_CHANGED: &str = "epoch_changed";
+    /// 410: `after` is below the horizon; rebuild from the snapshot.
+    pub const BEHIND_HORIZON: &str = "behind_horizon";
+    /// 413: body, batch or payload too large.
+    pub const TOO_LARGE: &str = "too_large";
+    /// 422: an op failed validation.
+    pub const INVALID_OP: &str = "invalid_op";
+    /// 422: an op is stamped too far ahead of the hub's clock.
+    pub const CLOCK_SKEW: &str = "clock_skew";
+    /// 426: the space requires a newer schema version to write.
+    pub const UPGRADE_REQUIRED: &str = "upgrade_required";
+    /// 429: too many requests from this device.
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// 500.
+    pub const INTERNAL: &str = "internal";
+}
