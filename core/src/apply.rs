@@ -34,7 +34,9 @@ pub struct Kinds {
 
 impl fmt::Debug for Kinds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.extra.iter().map(|(k, (v, _))| (k, v))).finish()
+        f.debug_map()
+            .entries(self.extra.iter().map(|(k, (v, _))| (k, v)))
+            .finish()
     }
 }
 
@@ -126,9 +128,9 @@ impl Apply<'_> {
             }
             Body::Set { node, field, value } => self.set_field(node, field, value, id),
             Body::LinkAdd { src, dst, ty } => self.add_link(id, src, dst, ty),
-            Body::LinkRemove { src, dst, ty, tags } => {
-                tags.iter().try_for_each(|tag| self.remove_link(id, *tag, src, dst, ty))
-            }
+            Body::LinkRemove { src, dst, ty, tags } => tags
+                .iter()
+                .try_for_each(|tag| self.remove_link(id, *tag, src, dst, ty)),
         }
     }
 

@@ -87,6 +87,9 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn invalid(op: impl ToString, reason: impl Into<String>) -> Self {
-        Error::InvalidOp { op: op.to_string(), reason: reason.into() }
+        Error::InvalidOp {
+            op: op.to_string(),
+            reason: reason.into(),
+        }
     }
 }

@@ -34,8 +34,13 @@ impl fmt::Debug for DeviceId {
 impl FromStr for DeviceId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        if s.len() == 16 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            u64::from_str_radix(s, 16).map(DeviceId).map_err(|_| Error::BadDeviceId(s.to_owned()))
+        if s.len() == 16
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            u64::from_str_radix(s, 16)
+                .map(DeviceId)
+                .map_err(|_| Error::BadDeviceId(s.to_owned()))
         } else {
             Err(Error::BadDeviceId(s.to_owned()))
         }
@@ -69,7 +74,10 @@ impl Timestamp {
     fn successor(self) -> Timestamp {
         match self.counter.checked_add(1) {
             Some(counter) => Timestamp { ms: self.ms, counter },
-            None => Timestamp { ms: self.ms + 1, counter: 0 },
+            None => Timestamp {
+                ms: self.ms + 1,
+                counter: 0,
+            },
         }
     }
 }
@@ -132,7 +140,11 @@ impl Clock {
     /// Stamp a local event at wall time `now_ms`.
     pub fn tick(&mut self, now_ms: u64) -> Timestamp {
         let now = now_ms.min(MAX_MS);
-        self.last = if now > self.last.ms { Timestamp { ms: now, counter: 0 } } else { self.last.successor() };
+        self.last = if now > self.last.ms {
+            Timestamp { ms: now, counter: 0 }
+        } else {
+            self.last.successor()
+        };
         self.last
     }
 
@@ -140,7 +152,11 @@ impl Clock {
     /// Returns how far ahead it is on failure.
     pub fn check(&self, remote: Timestamp, now_ms: u64) -> std::result::Result<(), u64> {
         let ahead = remote.ms.saturating_sub(now_ms);
-        if ahead > self.max_drift_ms { Err(ahead) } else { Ok(()) }
+        if ahead > self.max_drift_ms {
+            Err(ahead)
+        } else {
+            Ok(())
+        }
     }
 
     /// Merge a received timestamp (HLC receive rule). The caller has already [`check`](Self::check)ed it.
@@ -161,15 +177,45 @@ mod tests {
         let a = c.tick(1_000);
         let b = c.tick(1_000);
         let d = c.tick(900);
-        assert_eq!(a, Timestamp { ms: 1_000, counter: 0 });
-        assert_eq!(b, Timestamp { ms: 1_000, counter: 1 });
-        assert_eq!(d, Timestamp { ms: 1_000, counter: 2 });
-        assert_eq!(c.tick(1_001), Timestamp { ms: 1_001, counter: 0 });
+        assert_eq!(
+            a,
+            Timestamp {
+                ms: 1_000,
+                counter: 0
+            }
+        );
+        assert_eq!(
+            b,
+            Timestamp {
+                ms: 1_000,
+                counter: 1
+            }
+        );
+        assert_eq!(
+            d,
+            Timestamp {
+                ms: 1_000,
+                counter: 2
+            }
+        );
+        assert_eq!(
+            c.tick(1_001),
+            Timestamp {
+                ms: 1_001,
+                counter: 0
+            }
+        );
     }
 
     #[test]
     fn counter_overflow_spills_into_ms() {
-        let mut c = Clock::new(Timestamp { ms: 5, counter: u16::MAX }, DEFAULT_MAX_DRIFT_MS);
+        let mut c = Clock::new(
+            Timestamp {
+                ms: 5,
+                counter: u16::MAX,
+            },
+            DEFAULT_MAX_DRIFT_MS,
+        );
         assert_eq!(c.tick(5), Timestamp { ms: 6, counter: 0 });
     }
 
@@ -191,5 +237,46 @@ mod tests {
         assert!("7F3A9C2E11AA0B3C".parse::<DeviceId>().is_err());
         assert!("7f3a".parse::<DeviceId>().is_err());
         assert!("+f3a9c2e11aa0b3c".parse::<DeviceId>().is_err());
+    }
+}
+
+/// An [`Env`] whose clock is set by hand and whose randomness is a seeded sequence (SplitMix64):
+/// for tests, simulations and benchmarks that must be repeatable.
+#[derive(Debug)]
+pub struct ManualEnv {
+    now_ms: std::sync::atomic::AtomicU64,
+    state: std::sync::atomic::AtomicU64,
+}
+
+impl ManualEnv {
+    /// Start at `now_ms` with randomness seeded by `seed`.
+    pub fn new(now_ms: u64, seed: u64) -> Self {
+        ManualEnv {
+            now_ms: now_ms.into(),
+            state: seed.into(),
+        }
+    }
+    /// Set the clock.
+    pub fn set_now(&self, ms: u64) {
+        self.now_ms.store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+    /// Move the clock forward.
+    pub fn advance(&self, ms: u64) {
+        self.now_ms.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Env for ManualEnv {
+    fn now_ms(&self) -> u64 {
+        self.now_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn random_u64(&self) -> u64 {
+        let mut z = self
+            .state
+            .fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::SeqCst)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 }

@@ -41,6 +41,8 @@
 //! ```
 
 pub mod apply;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod error;
 pub mod hlc;
 pub mod migrate;
@@ -53,6 +55,6 @@ pub use apply::{Apply, Kinds};
 pub use error::{Error, Result};
 #[cfg(not(target_arch = "wasm32"))]
 pub use hlc::SystemEnv;
-pub use hlc::{Clock, DeviceId, Env, Timestamp};
-pub use op::{Body, NewOp, Op, OpId, SeqOp};
+pub use hlc::{Clock, DeviceId, Env, ManualEnv, Timestamp};
+pub use op::{Body, NewOp, Op, OpId, SeqOp, kinds};
 pub use store::{AppendOutcome, ApplyReport, Options, Role, Store};

@@ -6,7 +6,8 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// `(version, file name, SQL)`. Append only; never edit a shipped entry.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "0001_init.sql", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "0001_init.sql", include_str!("../migrations/0001_init.sql"))];
 
 /// The schema version this build writes.
 pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -21,7 +22,10 @@ pub fn schema_version(conn: &Connection) -> Result<i64> {
 pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>> {
     let found = schema_version(conn)?;
     if found > LATEST {
-        return Err(Error::SchemaTooNew { found, supported: LATEST });
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: LATEST,
+        });
     }
     let mut applied = Vec::new();
     for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, ..)| *v > found) {
@@ -32,7 +36,12 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>> {
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()
         };
-        step().map_err(|source| Error::Migration { version, name, previous, source })?;
+        step().map_err(|source| Error::Migration {
+            version,
+            name,
+            previous,
+            source,
+        })?;
         tracing::info!(version, name, "migrated store");
         applied.push(version);
     }

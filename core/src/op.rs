@@ -49,7 +49,8 @@ impl fmt::Debug for OpId {
 }
 
 fn lower_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl FromStr for OpId {
@@ -67,7 +68,10 @@ impl FromStr for OpId {
         let counter = u16::from_str_radix(counter, 16).map_err(|_| bad())?;
         let device = device.parse().map_err(|_| bad())?;
         debug_assert!(ms <= MAX_MS);
-        Ok(OpId { ts: Timestamp { ms, counter }, device })
+        Ok(OpId {
+            ts: Timestamp { ms, counter },
+            device,
+        })
     }
 }
 
@@ -127,8 +131,14 @@ pub mod kinds {
     /// Remove observed link tags.
     pub const LINK_REMOVE: &str = "link.remove";
     /// Built-in kinds with their supported `v`.
-    pub const BUILTIN: [(&str, u32); 6] =
-        [(NODE_CREATE, 1), (NODE_SET, 1), (TASK_SET, 1), (NODE_DELETE, 1), (LINK_ADD, 1), (LINK_REMOVE, 1)];
+    pub const BUILTIN: [(&str, u32); 6] = [
+        (NODE_CREATE, 1),
+        (NODE_SET, 1),
+        (TASK_SET, 1),
+        (NODE_DELETE, 1),
+        (LINK_ADD, 1),
+        (LINK_REMOVE, 1),
+    ];
 }
 
 /// Node types the read side understands. Other strings are stored and exported, and ignored by queries.
@@ -185,15 +195,24 @@ const TRUE: Value = Value::Bool(true);
 fn str_field<'a>(op: &Op, p: &'a Map<String, Value>, name: &str) -> Result<&'a str> {
     match p.get(name) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(Error::invalid(op.id, format!("{name} must be a string, got {}", type_name(other)))),
-        None => Err(Error::invalid(op.id, format!("{} payload is missing {name}", op.kind))),
+        Some(other) => Err(Error::invalid(
+            op.id,
+            format!("{name} must be a string, got {}", type_name(other)),
+        )),
+        None => Err(Error::invalid(
+            op.id,
+            format!("{} payload is missing {name}", op.kind),
+        )),
     }
 }
 
 fn id_field<'a>(op: &Op, p: &'a Map<String, Value>, name: &str) -> Result<&'a str> {
     let s = str_field(op, p, name)?;
     if s.is_empty() || s.len() > 128 || s.chars().any(char::is_control) {
-        return Err(Error::invalid(op.id, format!("{name} must be 1–128 printable characters")));
+        return Err(Error::invalid(
+            op.id,
+            format!("{name} must be 1–128 printable characters"),
+        ));
     }
     Ok(s)
 }
@@ -216,11 +235,27 @@ pub fn is_date(s: &str) -> bool {
         return false;
     }
     let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok().filter(|_| true);
-    let digits = b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    let digits = b
+        .iter()
+        .enumerate()
+        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     match (digits, num(0..4), num(5..7), num(8..10)) {
         (true, Some(y), Some(m), Some(d)) => {
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-            let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+            let days = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ];
             (1..=12).contains(&m) && d >= 1 && d <= days[(m - 1) as usize]
         }
         _ => false,
@@ -229,9 +264,16 @@ pub fn is_date(s: &str) -> bool {
 
 /// Validate the value of a field the read side types; other fields take any JSON.
 fn check_field(op: &Op, field: &str, value: &Value) -> Result<()> {
-    if field.is_empty() || field.len() > 64 || !field.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    if field.is_empty()
+        || field.len() > 64
+        || !field
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
     {
-        return Err(Error::invalid(op.id, format!("field name {field:?} must be 1–64 of [A-Za-z0-9_.-]")));
+        return Err(Error::invalid(
+            op.id,
+            format!("field name {field:?} must be 1–64 of [A-Za-z0-9_.-]"),
+        ));
     }
     let ok = match field {
         "type" => return Err(Error::invalid(op.id, "type is set by node.create, not by a set")),
@@ -250,14 +292,19 @@ fn check_field(op: &Op, field: &str, value: &Value) -> Result<()> {
             "deleted" => "a boolean",
             _ => "a string or null",
         };
-        Err(Error::invalid(op.id, format!("{field} must be {want}, got {value}")))
+        Err(Error::invalid(
+            op.id,
+            format!("{field} must be {want}, got {value}"),
+        ))
     }
 }
 
 impl Op {
     /// Is this a built-in kind at a version this build applies?
     pub fn is_builtin_supported(&self) -> bool {
-        kinds::BUILTIN.iter().any(|(k, v)| *k == self.kind && self.v <= *v)
+        kinds::BUILTIN
+            .iter()
+            .any(|(k, v)| *k == self.kind && self.v <= *v)
     }
 
     /// Structural checks that hold for every op, known or not: a non-empty kind and an object payload.
@@ -269,7 +316,10 @@ impl Op {
             return Err(Error::invalid(self.id, "v must be at least 1"));
         }
         if !self.payload.is_object() {
-            return Err(Error::invalid(self.id, format!("payload must be an object, got {}", type_name(&self.payload))));
+            return Err(Error::invalid(
+                self.id,
+                format!("payload must be an object, got {}", type_name(&self.payload)),
+            ));
         }
         Ok(())
     }
@@ -281,7 +331,9 @@ impl Op {
         if !self.is_builtin_supported() {
             return Ok(None);
         }
-        let Value::Object(p) = &self.payload else { unreachable!("checked by check_envelope") };
+        let Value::Object(p) = &self.payload else {
+            unreachable!("checked by check_envelope")
+        };
         let body = match self.kind.as_str() {
             kinds::NODE_CREATE => {
                 let node = id_field(self, p, "node")?;
@@ -296,7 +348,10 @@ impl Op {
                         }
                     }
                     Some(other) => {
-                        return Err(Error::invalid(self.id, format!("fields must be an object, got {}", type_name(other))));
+                        return Err(Error::invalid(
+                            self.id,
+                            format!("fields must be an object, got {}", type_name(other)),
+                        ));
                     }
                 }
                 Body::Create { node, ty, fields }
@@ -304,11 +359,17 @@ impl Op {
             kinds::NODE_SET | kinds::TASK_SET => {
                 let node = id_field(self, p, "node")?;
                 let field = str_field(self, p, "field")?;
-                let value = p.get("value").ok_or_else(|| Error::invalid(self.id, format!("{} payload is missing value", self.kind)))?;
+                let value = p.get("value").ok_or_else(|| {
+                    Error::invalid(self.id, format!("{} payload is missing value", self.kind))
+                })?;
                 check_field(self, field, value)?;
                 Body::Set { node, field, value }
             }
-            kinds::NODE_DELETE => Body::Set { node: id_field(self, p, "node")?, field: "deleted", value: &TRUE },
+            kinds::NODE_DELETE => Body::Set {
+                node: id_field(self, p, "node")?,
+                field: "deleted",
+                value: &TRUE,
+            },
             kinds::LINK_ADD => Body::LinkAdd {
                 src: id_field(self, p, "src")?,
                 dst: id_field(self, p, "dst")?,
@@ -322,7 +383,10 @@ impl Op {
                         .collect::<Option<Vec<OpId>>>()
                         .ok_or_else(|| Error::invalid(self.id, "tags must be an array of op ids"))?,
                     Some(other) => {
-                        return Err(Error::invalid(self.id, format!("tags must be an array, got {}", type_name(other))));
+                        return Err(Error::invalid(
+                            self.id,
+                            format!("tags must be an array, got {}", type_name(other)),
+                        ));
                     }
                     None => return Err(Error::invalid(self.id, "link.remove payload is missing tags")),
                 };
@@ -352,19 +416,32 @@ pub struct NewOp {
 
 impl NewOp {
     fn new(kind: &str, payload: Value) -> Self {
-        NewOp { kind: kind.to_owned(), v: 1, payload }
+        NewOp {
+            kind: kind.to_owned(),
+            v: 1,
+            payload,
+        }
     }
     /// `node.create` with initial fields.
     pub fn create(node: &str, ty: &str, fields: Map<String, Value>) -> Self {
-        Self::new(kinds::NODE_CREATE, serde_json::json!({"node": node, "type": ty, "fields": fields}))
+        Self::new(
+            kinds::NODE_CREATE,
+            serde_json::json!({"node": node, "type": ty, "fields": fields}),
+        )
     }
     /// `node.set`.
     pub fn set(node: &str, field: &str, value: Value) -> Self {
-        Self::new(kinds::NODE_SET, serde_json::json!({"node": node, "field": field, "value": value}))
+        Self::new(
+            kinds::NODE_SET,
+            serde_json::json!({"node": node, "field": field, "value": value}),
+        )
     }
     /// `task.set`.
     pub fn task_set(node: &str, field: &str, value: Value) -> Self {
-        Self::new(kinds::TASK_SET, serde_json::json!({"node": node, "field": field, "value": value}))
+        Self::new(
+            kinds::TASK_SET,
+            serde_json::json!({"node": node, "field": field, "value": value}),
+        )
     }
     /// `node.delete`.
     pub fn delete(node: &str) -> Self {
@@ -372,15 +449,26 @@ impl NewOp {
     }
     /// `link.add`.
     pub fn link_add(src: &str, dst: &str, ty: &str) -> Self {
-        Self::new(kinds::LINK_ADD, serde_json::json!({"src": src, "dst": dst, "type": ty}))
+        Self::new(
+            kinds::LINK_ADD,
+            serde_json::json!({"src": src, "dst": dst, "type": ty}),
+        )
     }
     /// `link.remove` of the observed tags.
     pub fn link_remove(src: &str, dst: &str, ty: &str, tags: &[OpId]) -> Self {
-        Self::new(kinds::LINK_REMOVE, serde_json::json!({"src": src, "dst": dst, "type": ty, "tags": tags}))
+        Self::new(
+            kinds::LINK_REMOVE,
+            serde_json::json!({"src": src, "dst": dst, "type": ty, "tags": tags}),
+        )
     }
     /// Stamp it.
     pub fn stamp(self, id: OpId) -> Op {
-        Op { id, kind: self.kind, v: self.v, payload: self.payload }
+        Op {
+            id,
+            kind: self.kind,
+            v: self.v,
+            payload: self.payload,
+        }
     }
 }
 
@@ -390,30 +478,61 @@ mod tests {
     use serde_json::json;
 
     fn op(kind: &str, payload: Value) -> Op {
-        Op { id: "000000000001-0000-0000000000000001".parse().expect("id"), kind: kind.into(), v: 1, payload }
+        Op {
+            id: "000000000001-0000-0000000000000001".parse().expect("id"),
+            kind: kind.into(),
+            v: 1,
+            payload,
+        }
     }
 
     #[test]
     fn op_id_round_trips_and_orders_like_strings() {
-        let ids = ["000000000001-ffff-0000000000000000", "000000000002-0000-0000000000000000", "000000000002-0000-0000000000000001", "ffffffffffff-0001-ffffffffffffffff"];
+        let ids = [
+            "000000000001-ffff-0000000000000000",
+            "000000000002-0000-0000000000000000",
+            "000000000002-0000-0000000000000001",
+            "ffffffffffff-0001-ffffffffffffffff",
+        ];
         let parsed: Vec<OpId> = ids.iter().map(|s| s.parse().expect("valid")).collect();
         for (s, id) in ids.iter().zip(&parsed) {
             assert_eq!(&id.to_string(), s);
         }
         assert!(parsed.windows(2).all(|w| w[0] < w[1]));
-        for bad in ["", "000000000001-0000-000000000000000", "000000000001_0000-0000000000000000", "00000000000G-0000-0000000000000000", "000000000001-00A0-0000000000000000"] {
+        for bad in [
+            "",
+            "000000000001-0000-000000000000000",
+            "000000000001_0000-0000000000000000",
+            "00000000000G-0000-0000000000000000",
+            "000000000001-00A0-0000000000000000",
+        ] {
             assert!(bad.parse::<OpId>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn validation_names_the_op_and_reason() {
-        let e = op("node.set", json!({"node": "n", "field": "due", "value": "tomorrow"})).body().expect_err("bad date");
-        assert_eq!(e.to_string(), "op 000000000001-0000-0000000000000001 is invalid: due must be a date YYYY-MM-DD or null, got \"tomorrow\"");
-        let e = op("link.add", json!({"src": "a", "type": "parent"})).body().expect_err("missing");
+        let e = op(
+            "node.set",
+            json!({"node": "n", "field": "due", "value": "tomorrow"}),
+        )
+        .body()
+        .expect_err("bad date");
+        assert_eq!(
+            e.to_string(),
+            "op 000000000001-0000-0000000000000001 is invalid: due must be a date YYYY-MM-DD or null, got \"tomorrow\""
+        );
+        let e = op("link.add", json!({"src": "a", "type": "parent"}))
+            .body()
+            .expect_err("missing");
         assert!(e.to_string().ends_with("link.add payload is missing dst"), "{e}");
-        let e = op("node.set", json!({"node": 5, "field": "title", "value": "x"})).body().expect_err("type");
-        assert!(e.to_string().ends_with("node must be a string, got a number"), "{e}");
+        let e = op("node.set", json!({"node": 5, "field": "title", "value": "x"}))
+            .body()
+            .expect_err("type");
+        assert!(
+            e.to_string().ends_with("node must be a string, got a number"),
+            "{e}"
+        );
         assert!(op("node.set", json!([1])).body().is_err());
     }
 
@@ -424,7 +543,14 @@ mod tests {
         newer.v = 2;
         assert_eq!(newer.body().expect("stored, not validated as v1"), None);
         let extra = op("node.delete", json!({"node": "n", "reason": "dup"}));
-        assert_eq!(extra.body().expect("ok"), Some(Body::Set { node: "n", field: "deleted", value: &TRUE }));
+        assert_eq!(
+            extra.body().expect("ok"),
+            Some(Body::Set {
+                node: "n",
+                field: "deleted",
+                value: &TRUE
+            })
+        );
     }
 
     #[test]

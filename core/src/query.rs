@@ -31,14 +31,27 @@ struct Edge {
 
 /// Effective parent of every visible node (see the module docs).
 pub fn effective_parents(conn: &Connection) -> Result<HashMap<String, Option<String>>> {
-    let mut stmt = conn.prepare_cached("SELECT id, deleted, parent, parent_tag FROM nodes WHERE type IS NOT NULL")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, deleted, parent, parent_tag FROM nodes WHERE type IS NOT NULL")?;
     let nodes: HashMap<String, Edge> = stmt
-        .query_map([], |r| Ok((r.get(0)?, Edge { deleted: r.get(1)?, parent: r.get(2)?, tag: r.get(3)? })))?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                Edge {
+                    deleted: r.get(1)?,
+                    parent: r.get(2)?,
+                    tag: r.get(3)?,
+                },
+            ))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let mut eff: HashMap<String, Option<String>> = nodes
         .iter()
         .map(|(id, e)| {
-            let p = e.parent.as_ref().filter(|p| nodes.get(*p).is_some_and(|pe| !pe.deleted));
+            let p = e
+                .parent
+                .as_ref()
+                .filter(|p| nodes.get(*p).is_some_and(|pe| !pe.deleted));
             (id.clone(), p.cloned())
         })
         .collect();
@@ -64,7 +77,9 @@ pub fn effective_parents(conn: &Connection) -> Result<HashMap<String, Option<Str
                     break;
                 }
                 _ => {
-                    let (key, _) = nodes.get_key_value(&id).unwrap_or_else(|| unreachable!("eff keys are node ids"));
+                    let (key, _) = nodes
+                        .get_key_value(&id)
+                        .unwrap_or_else(|| unreachable!("eff keys are node ids"));
                     state.insert(key.as_str(), 1);
                     cur = eff.get(&id).cloned().flatten();
                     path.push(id);
@@ -72,7 +87,9 @@ pub fn effective_parents(conn: &Connection) -> Result<HashMap<String, Option<Str
             }
         }
         for p in path {
-            let (key, _) = nodes.get_key_value(&p).unwrap_or_else(|| unreachable!("path holds node ids"));
+            let (key, _) = nodes
+                .get_key_value(&p)
+                .unwrap_or_else(|| unreachable!("path holds node ids"));
             state.insert(key.as_str(), 2);
         }
     }
@@ -112,7 +129,13 @@ pub fn tree(conn: &Connection) -> Result<Vec<TreeEntry>> {
     let mut moved = conn.prepare_cached(
         "SELECT id, parent, status FROM nodes WHERE type = 'task' AND deleted = 0 AND parent IS NOT NULL",
     )?;
-    for row in moved.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))? {
+    for row in moved.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })? {
         let (id, raw, status) = row?;
         let effective = eff.get(&id).cloned().flatten();
         if effective.as_deref() != Some(raw.as_str()) && is_open(status.as_deref()) {
@@ -128,9 +151,18 @@ pub fn tree(conn: &Connection) -> Result<Vec<TreeEntry>> {
         .prepare_cached("SELECT id, coalesce(title, '') FROM nodes WHERE type = 'project' AND deleted = 0")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    projects.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then_with(|| a.0.cmp(&b.0)));
+    projects.sort_by(|a, b| {
+        a.1.to_lowercase()
+            .cmp(&b.1.to_lowercase())
+            .then_with(|| a.0.cmp(&b.0))
+    });
     let is_project: HashMap<&str, &str> = projects.iter().map(|(id, t)| (id.as_str(), t.as_str())).collect();
-    let parent_project = |id: &str| eff.get(id).cloned().flatten().filter(|p| is_project.contains_key(p.as_str()));
+    let parent_project = |id: &str| {
+        eff.get(id)
+            .cloned()
+            .flatten()
+            .filter(|p| is_project.contains_key(p.as_str()))
+    };
     let mut children: BTreeMap<Option<String>, Vec<&str>> = BTreeMap::new();
     for (id, _) in &projects {
         children.entry(parent_project(id)).or_default().push(id);
@@ -139,13 +171,24 @@ pub fn tree(conn: &Connection) -> Result<Vec<TreeEntry>> {
         id: &str,
         depth: usize,
         parent: Option<String>,
-        ctx: &(&BTreeMap<Option<String>, Vec<&str>>, &HashMap<&str, &str>, &HashMap<String, u64>),
+        ctx: &(
+            &BTreeMap<Option<String>, Vec<&str>>,
+            &HashMap<&str, &str>,
+            &HashMap<String, u64>,
+        ),
         out: &mut Vec<TreeEntry>,
     ) -> u64 {
         let (children, titles, own) = ctx;
         let at = out.len();
         let mine = own.get(id).copied().unwrap_or(0);
-        out.push(TreeEntry { id: id.to_owned(), title: titles[id].to_owned(), depth, parent, open: mine, open_total: 0 });
+        out.push(TreeEntry {
+            id: id.to_owned(),
+            title: titles[id].to_owned(),
+            depth,
+            parent,
+            open: mine,
+            open_total: 0,
+        });
         let mut total = mine;
         for c in children.get(&Some(id.to_owned())).into_iter().flatten() {
             total += walk(c, depth + 1, Some(id.to_owned()), ctx, out);
@@ -182,10 +225,22 @@ const TASK_COLUMNS: &str = "id, coalesce(title, ''), coalesce(status, 'open'), d
 const TASK_ORDER: &str = "CASE WHEN status IN ('done', 'cancelled') THEN 1 ELSE 0 END, due IS NULL, due, \
                           priority IS NULL, priority, lower(title), id";
 
-fn task_rows(conn: &Connection, sql: &str, args: impl rusqlite::Params, eff: &HashMap<String, Option<String>>) -> Result<Vec<TaskRow>> {
+fn task_rows(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+    eff: &HashMap<String, Option<String>>,
+) -> Result<Vec<TaskRow>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(args, |r| {
-        Ok(TaskRow { id: r.get(0)?, title: r.get(1)?, status: r.get(2)?, due: r.get(3)?, priority: r.get(4)?, parent: None })
+        Ok(TaskRow {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            status: r.get(2)?,
+            due: r.get(3)?,
+            priority: r.get(4)?,
+            parent: None,
+        })
     })?;
     rows.map(|r| {
         let mut t = r?;
@@ -199,7 +254,8 @@ fn task_rows(conn: &Connection, sql: &str, args: impl rusqlite::Params, eff: &Ha
 /// Open first, then by due date, priority and title.
 pub fn tasks(conn: &Connection, project: Option<&str>) -> Result<Vec<TaskRow>> {
     let eff = effective_parents(conn)?;
-    let sql = format!("SELECT {TASK_COLUMNS} FROM nodes WHERE type = 'task' AND deleted = 0 ORDER BY {TASK_ORDER}");
+    let sql =
+        format!("SELECT {TASK_COLUMNS} FROM nodes WHERE type = 'task' AND deleted = 0 ORDER BY {TASK_ORDER}");
     let all = task_rows(conn, &sql, [], &eff)?;
     // The Inbox takes tasks with no parent, or whose parent is neither a project nor a task.
     let types: HashMap<String, String> = if project.is_none() {
@@ -237,7 +293,10 @@ pub fn agenda(conn: &Connection, today: &str) -> Result<Vec<AgendaRow>> {
     );
     Ok(task_rows(conn, &sql, [], &eff)?
         .into_iter()
-        .map(|task| AgendaRow { overdue: task.due.as_deref().is_some_and(|d| d < today), task })
+        .map(|task| AgendaRow {
+            overdue: task.due.as_deref().is_some_and(|d| d < today),
+            task,
+        })
         .collect())
 }
 
@@ -259,7 +318,13 @@ pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, type, title FROM nodes WHERE type IS NOT NULL AND deleted = 0 AND title IS NOT NULL ORDER BY lower(title), id",
     )?;
-    let rows = stmt.query_map([], |r| Ok(Hit { id: r.get(0)?, ty: r.get(1)?, title: r.get(2)? }))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Hit {
+            id: r.get(0)?,
+            ty: r.get(1)?,
+            title: r.get(2)?,
+        })
+    })?;
     let mut hits = Vec::new();
     for h in rows {
         let h = h?;
@@ -279,18 +344,27 @@ pub fn resolve(conn: &Connection, key: &str) -> Result<String> {
     if let Some(id) = exact {
         return Ok(id);
     }
-    let not_found = || Error::NotFound { what: "node", key: key.to_owned() };
+    let not_found = || Error::NotFound {
+        what: "node",
+        key: key.to_owned(),
+    };
     if key.len() < 4 {
         return Err(not_found());
     }
     let mut stmt = conn.prepare_cached(
         "SELECT id FROM nodes WHERE id >= ?1 AND id < ?1 || x'ff' AND type IS NOT NULL ORDER BY id LIMIT 6",
     )?;
-    let ids: Vec<String> = stmt.query_map([key], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let ids: Vec<String> = stmt
+        .query_map([key], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     match ids.as_slice() {
         [] => Err(not_found()),
         [one] => Ok(one.clone()),
-        many => Err(Error::Ambiguous { what: "node", key: key.to_owned(), candidates: many.join(", ") }),
+        many => Err(Error::Ambiguous {
+            what: "node",
+            key: key.to_owned(),
+            candidates: many.join(", "),
+        }),
     }
 }
 
@@ -330,16 +404,25 @@ struct Export {
     links: Vec<ExportLink>,
 }
 
-/// The canonical dump of the materialized state: every created node (by id) with its type, tombstone,
+/// The canonical dump of the materialized state (JSON, keys sorted at every level, two-space indent): every created node (by id) with its type, tombstone,
 /// effective parent and fields (sorted), and every live link (deduplicated, sorted). Pretty JSON ending in
 /// a newline. Two replicas holding the same ops print the same bytes, whatever order they got them in.
 pub fn export(conn: &Connection) -> Result<String> {
     let eff = effective_parents(conn)?;
     let mut generic: HashMap<String, BTreeMap<String, Value>> = HashMap::new();
     let mut stmt = conn.prepare_cached("SELECT node, field, value FROM fields")?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
+    for row in stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })? {
         let (node, field, value) = row?;
-        generic.entry(node).or_default().insert(field, canonical(serde_json::from_str(&value)?));
+        generic
+            .entry(node)
+            .or_default()
+            .insert(field, canonical(serde_json::from_str(&value)?));
     }
     let mut stmt = conn.prepare_cached(
         "SELECT id, type, deleted, title, title_op, status, status_op, due, due_op, priority, priority_op \
@@ -352,29 +435,48 @@ pub fn export(conn: &Connection) -> Result<String> {
         let mut fields = generic.remove(&id).unwrap_or_default();
         for (i, name) in [(3, "title"), (5, "status"), (7, "due")] {
             if r.get::<_, Option<String>>(i + 1)?.is_some() {
-                fields.insert(name.to_owned(), r.get::<_, Option<String>>(i)?.map_or(Value::Null, Value::String));
+                fields.insert(
+                    name.to_owned(),
+                    r.get::<_, Option<String>>(i)?.map_or(Value::Null, Value::String),
+                );
             }
         }
         if r.get::<_, Option<String>>(10)?.is_some() {
-            fields.insert("priority".to_owned(), r.get::<_, Option<i64>>(9)?.map_or(Value::Null, Value::from));
+            fields.insert(
+                "priority".to_owned(),
+                r.get::<_, Option<i64>>(9)?.map_or(Value::Null, Value::from),
+            );
         }
         let parent = eff.get(&id).cloned().flatten();
-        nodes.push(ExportNode { ty: r.get(1)?, deleted: r.get(2)?, parent, fields, id });
+        nodes.push(ExportNode {
+            ty: r.get(1)?,
+            deleted: r.get(2)?,
+            parent,
+            fields,
+            id,
+        });
     }
     let mut stmt = conn.prepare_cached("SELECT DISTINCT src, dst, type FROM links WHERE removed = 0")?;
     let mut links: Vec<ExportLink> = stmt
-        .query_map([], |r| Ok(ExportLink { src: r.get(0)?, dst: r.get(1)?, ty: r.get(2)? }))?
+        .query_map([], |r| {
+            Ok(ExportLink {
+                src: r.get(0)?,
+                dst: r.get(1)?,
+                ty: r.get(2)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
     links.sort();
-    let mut out = serde_json::to_string_pretty(&Export { nodes, links })?;
+    let mut out = serde_json::to_string_pretty(&canonical(serde_json::to_value(Export { nodes, links })?))?;
     out.push('\n');
     Ok(out)
 }
 
 /// Live parent-link tags of `node` (what a move must remove).
 pub fn parent_tags(conn: &Connection, node: &str) -> Result<Vec<(String, String)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT dst, tag FROM links WHERE src = ?1 AND type = 'parent' AND removed = 0 ORDER BY tag")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT dst, tag FROM links WHERE src = ?1 AND type = 'parent' AND removed = 0 ORDER BY tag",
+    )?;
     let rows = stmt.query_map(params![node], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

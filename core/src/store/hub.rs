@@ -27,18 +27,22 @@ pub struct AppendOutcome {
 
 /// The highest seq assigned so far (0 for an empty space).
 pub fn head(conn: &Connection) -> Result<u64> {
-    Ok(kv_get(conn, keys::HEAD)?.and_then(|s| s.parse().ok()).unwrap_or(0))
+    Ok(kv_get(conn, keys::HEAD)?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
 }
 
 /// Up to `limit` ops with seq greater than `after`, in seq order.
 pub fn log_page(conn: &Connection, after: u64, limit: usize) -> Result<Vec<SeqOp>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, id, kind, v, payload FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, id, kind, v, payload FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
     let rows = stmt.query_map(params![after as i64, limit as i64], read_op_row)?;
     rows.map(|r| {
         let (seq, op) = r?;
-        Ok(SeqOp { seq: seq.unwrap_or(0), op: op? })
+        Ok(SeqOp {
+            seq: seq.unwrap_or(0),
+            op: op?,
+        })
     })
     .collect()
 }
@@ -46,9 +50,8 @@ pub fn log_page(conn: &Connection, after: u64, limit: usize) -> Result<Vec<SeqOp
 /// Like [`log_page`], written straight into a JSON array (payloads are copied as stored, not re-parsed).
 /// Returns the JSON text, the number of ops and the last seq in the page.
 pub fn log_page_json(conn: &Connection, after: u64, limit: usize) -> Result<(String, usize, Option<u64>)> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, id, kind, v, payload FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, id, kind, v, payload FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
     let mut rows = stmt.query(params![after as i64, limit as i64])?;
     let mut out = String::from("[");
     let (mut n, mut last) = (0, None);
@@ -89,7 +92,12 @@ impl Store {
             match self.prepare_batch(batch.iter()) {
                 Ok(prepared) => {
                     valid.push((i, prepared));
-                    outcomes.push(Ok(AppendOutcome { accepted: 0, duplicates: 0, seqs: vec![], head: 0 }));
+                    outcomes.push(Ok(AppendOutcome {
+                        accepted: 0,
+                        duplicates: 0,
+                        seqs: vec![],
+                        head: 0,
+                    }));
                 }
                 Err(e) => outcomes.push(Err(e)),
             }
@@ -97,7 +105,10 @@ impl Store {
         if valid.is_empty() {
             return Ok(outcomes);
         }
-        let max_ts = valid.iter().flat_map(|(_, p)| p.iter().map(|(op, _)| op.id.ts)).max();
+        let max_ts = valid
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|(op, _)| op.id.ts))
+            .max();
         let head = self.write(max_ts, |tx, _| {
             let mut head = head(tx)?;
             for (i, prepared) in &valid {

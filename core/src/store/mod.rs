@@ -52,7 +52,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { role: Role::Device, max_drift_ms: DEFAULT_MAX_DRIFT_MS, keep_history: false, kinds: Kinds::default() }
+        Options {
+            role: Role::Device,
+            max_drift_ms: DEFAULT_MAX_DRIFT_MS,
+            keep_history: false,
+            kinds: Kinds::default(),
+        }
     }
 }
 
@@ -90,22 +95,33 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("device", &self.device).field("role", &self.opts.role).finish()
+        f.debug_struct("Store")
+            .field("device", &self.device)
+            .field("role", &self.opts.role)
+            .finish()
     }
 }
 
 fn parse_clock(s: &str) -> Option<Timestamp> {
     let (ms, counter) = s.split_once('-')?;
-    Some(Timestamp { ms: u64::from_str_radix(ms, 16).ok()?, counter: u16::from_str_radix(counter, 16).ok()? })
+    Some(Timestamp {
+        ms: u64::from_str_radix(ms, 16).ok()?,
+        counter: u16::from_str_radix(counter, 16).ok()?,
+    })
 }
 
 pub(crate) fn kv_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.prepare_cached("SELECT value FROM kv WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+    Ok(conn
+        .prepare_cached("SELECT value FROM kv WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
 }
 
 pub(crate) fn kv_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.prepare_cached("INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
-        .execute([key, value])?;
+    conn.prepare_cached(
+        "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
     Ok(())
 }
 
@@ -123,9 +139,18 @@ impl Store {
                 d
             }
         };
-        let last = kv_get(&conn, keys::CLOCK)?.as_deref().and_then(parse_clock).unwrap_or_default();
+        let last = kv_get(&conn, keys::CLOCK)?
+            .as_deref()
+            .and_then(parse_clock)
+            .unwrap_or_default();
         let clock = Clock::new(last, opts.max_drift_ms);
-        let mut store = Store { conn, env, opts, device, clock };
+        let mut store = Store {
+            conn,
+            env,
+            opts,
+            device,
+            clock,
+        };
         let replayed = store.replay_pending()?;
         if replayed > 0 {
             tracing::info!(replayed, "applied stored ops this build now understands");
@@ -180,7 +205,10 @@ impl Store {
 
     /// Milliseconds added to the wall clock to match the hub's time.
     pub fn clock_offset_ms(&self) -> Result<i64> {
-        Ok(self.kv_get(keys::CLOCK_OFFSET)?.and_then(|s| s.parse().ok()).unwrap_or(0))
+        Ok(self
+            .kv_get(keys::CLOCK_OFFSET)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
     }
 
     /// Record the hub's time correction (learned at each sync); new ops are stamped with it.
@@ -195,7 +223,10 @@ impl Store {
 
     /// The highest seq pulled and applied (0 before the first pull).
     pub fn cursor(&self) -> Result<u64> {
-        Ok(self.kv_get(keys::CURSOR)?.and_then(|s| s.parse().ok()).unwrap_or(0))
+        Ok(self
+            .kv_get(keys::CURSOR)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
     }
 
     /// A fresh node id: 16 random lower-case hex digits.
@@ -209,11 +240,13 @@ impl Store {
         let now = self.now_ms()?;
         ops.map(|op| {
             let prepared = apply::prepare(&self.opts.kinds, op)?;
-            self.clock.check(op.id.ts, now).map_err(|ahead_ms| Error::ClockSkew {
-                op: op.id,
-                ahead_ms,
-                limit_ms: self.clock.max_drift_ms(),
-            })?;
+            self.clock
+                .check(op.id.ts, now)
+                .map_err(|ahead_ms| Error::ClockSkew {
+                    op: op.id,
+                    ahead_ms,
+                    limit_ms: self.clock.max_drift_ms(),
+                })?;
             Ok((op, prepared))
         })
         .collect()
@@ -221,12 +254,18 @@ impl Store {
 
     /// Run `f` in an immediate transaction that also persists the advanced clock; the in-memory clock
     /// moves only once the commit succeeded.
-    fn write<T>(&mut self, observed: Option<Timestamp>, f: impl FnOnce(&Transaction<'_>, &mut Clock) -> Result<T>) -> Result<T> {
+    fn write<T>(
+        &mut self,
+        observed: Option<Timestamp>,
+        f: impl FnOnce(&Transaction<'_>, &mut Clock) -> Result<T>,
+    ) -> Result<T> {
         let mut clock = self.clock;
         if let Some(ts) = observed {
             clock.observe(ts);
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx, &mut clock)?;
         if clock.last() != self.clock.last() {
             let Timestamp { ms, counter } = clock.last();
@@ -243,7 +282,15 @@ impl Store {
         let device = self.device;
         let kinds = self.opts.kinds.clone();
         self.write(None, |tx, clock| {
-            let stamped: Vec<Op> = ops.into_iter().map(|n| n.stamp(OpId { ts: clock.tick(now), device })).collect();
+            let stamped: Vec<Op> = ops
+                .into_iter()
+                .map(|n| {
+                    n.stamp(OpId {
+                        ts: clock.tick(now),
+                        device,
+                    })
+                })
+                .collect();
             for op in &stamped {
                 let prepared = apply::prepare(&kinds, op)?;
                 let applied = apply::apply_op(tx, op, &prepared)?;
@@ -294,7 +341,8 @@ impl Store {
                     upsert_op(tx, op, seq, applied)?;
                 } else if seq.is_some() {
                     // Confirmed and applied: nothing left to keep, including our own outbox copy.
-                    tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?.execute([op.id.to_string()])?;
+                    tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?
+                        .execute([op.id.to_string()])?;
                 }
             }
             then(tx)?;
@@ -305,7 +353,9 @@ impl Store {
     /// Apply stored ops that this build now understands (after an upgrade or a new registered kind).
     pub fn replay_pending(&mut self) -> Result<usize> {
         let pending: Vec<(Option<u64>, Op)> = {
-            let mut stmt = self.conn.prepare("SELECT seq, id, kind, v, payload FROM ops WHERE applied = 0 ORDER BY id")?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT seq, id, kind, v, payload FROM ops WHERE applied = 0 ORDER BY id")?;
             let rows = stmt.query_map([], read_op_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
                 .into_iter()
@@ -363,9 +413,11 @@ impl Store {
         self.write(None, |tx, _| {
             for (id, seq) in confirmed {
                 if prune {
-                    tx.prepare_cached("DELETE FROM ops WHERE id = ?1 AND applied = 1")?.execute([id.to_string()])?;
+                    tx.prepare_cached("DELETE FROM ops WHERE id = ?1 AND applied = 1")?
+                        .execute([id.to_string()])?;
                 }
-                tx.prepare_cached("UPDATE ops SET seq = ?2 WHERE id = ?1")?.execute(params![id.to_string(), *seq as i64])?;
+                tx.prepare_cached("UPDATE ops SET seq = ?2 WHERE id = ?1")?
+                    .execute(params![id.to_string(), *seq as i64])?;
             }
             Ok(())
         })
@@ -384,21 +436,28 @@ fn read_op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
     let id: String = r.get(1)?;
     let payload: String = r.get(4)?;
     let op = (|| {
-        Ok(Op { id: id.parse()?, kind: r.get(2)?, v: r.get(3)?, payload: serde_json::from_str(&payload)? })
+        Ok(Op {
+            id: id.parse()?,
+            kind: r.get(2)?,
+            v: r.get(3)?,
+            payload: serde_json::from_str(&payload)?,
+        })
     })();
     Ok((seq.map(|s| s as u64), op))
 }
 
 fn insert_op(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> Result<()> {
-    tx.prepare_cached("INSERT INTO ops (id, kind, v, payload, seq, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![
-            op.id.to_string(),
-            op.kind,
-            op.v,
-            serde_json::to_string(&op.payload)?,
-            seq.map(|s| s as i64),
-            applied
-        ])?;
+    tx.prepare_cached(
+        "INSERT INTO ops (id, kind, v, payload, seq, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        op.id.to_string(),
+        op.kind,
+        op.v,
+        serde_json::to_string(&op.payload)?,
+        seq.map(|s| s as i64),
+        applied
+    ])?;
     Ok(())
 }
 
@@ -417,4 +476,24 @@ fn upsert_op(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> 
         applied
     ])?;
     Ok(())
+}
+
+impl Store {
+    /// The ops that move `node` under `parent` (or to the top level with `None`): remove every parent tag
+    /// this replica has observed, then add the new one. A concurrent move elsewhere keeps its own tag,
+    /// and the greater tag wins (see [`crate::apply`]).
+    pub fn move_ops(&self, node: &str, parent: Option<&str>) -> Result<Vec<NewOp>> {
+        let mut by_dst: std::collections::BTreeMap<String, Vec<OpId>> = std::collections::BTreeMap::new();
+        for (dst, tag) in crate::query::parent_tags(&self.conn, node)? {
+            by_dst.entry(dst).or_default().push(tag.parse()?);
+        }
+        let mut ops: Vec<NewOp> = by_dst
+            .iter()
+            .map(|(dst, tags)| NewOp::link_remove(node, dst, crate::op::PARENT, tags))
+            .collect();
+        if let Some(p) = parent {
+            ops.push(NewOp::link_add(node, p, crate::op::PARENT));
+        }
+        Ok(ops)
+    }
 }
