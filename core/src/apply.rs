@@ -68,6 +68,17 @@ impl fmt::Debug for Apply<'_> {
     }
 }
 
+impl Prepared<'_> {
+    /// The node (or link source) an op writes to: a locality key for ordering a batch.
+    pub(crate) fn target(&self) -> &str {
+        match self {
+            Prepared::Builtin(Body::Create { node, .. } | Body::Set { node, .. }) => node,
+            Prepared::Builtin(Body::LinkAdd { src, .. } | Body::LinkRemove { src, .. }) => src,
+            Prepared::Extra(_) | Prepared::Unknown => "",
+        }
+    }
+}
+
 /// Validate `op` without touching the database.
 pub(crate) fn prepare<'a>(kinds: &Kinds, op: &'a Op) -> Result<Prepared<'a>> {
     if let Some(body) = op.body()? {
@@ -95,15 +106,44 @@ pub struct Apply<'c> {
     conn: &'c Connection,
 }
 
-/// Fields stored in typed `nodes` columns (each with a `<name>_op` column holding the winning op id).
-const TYPED: [&str; 6] = ["type", "title", "status", "due", "priority", "deleted"];
+/// The LWW upsert of one typed column, as a static string so that the statement cache is hit without
+/// formatting SQL per op.
+macro_rules! typed_upsert {
+    ($c:literal) => {
+        concat!(
+            "INSERT INTO nodes (id, ",
+            $c,
+            ", ",
+            $c,
+            "_op) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET ",
+            $c,
+            " = excluded.",
+            $c,
+            ", ",
+            $c,
+            "_op = excluded.",
+            $c,
+            "_op WHERE nodes.",
+            $c,
+            "_op IS NULL OR excluded.",
+            $c,
+            "_op > nodes.",
+            $c,
+            "_op"
+        )
+    };
+}
 
-fn typed_sql(column: &str) -> String {
-    format!(
-        "INSERT INTO nodes (id, {column}, {column}_op) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (id) DO UPDATE SET {column} = excluded.{column}, {column}_op = excluded.{column}_op \
-         WHERE nodes.{column}_op IS NULL OR excluded.{column}_op > nodes.{column}_op"
-    )
+fn typed_sql(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "type" => typed_upsert!("type"),
+        "title" => typed_upsert!("title"),
+        "status" => typed_upsert!("status"),
+        "due" => typed_upsert!("due"),
+        "priority" => typed_upsert!("priority"),
+        "deleted" => typed_upsert!("deleted"),
+        _ => return None,
+    })
 }
 
 /// The SQL value a typed column holds for a JSON value (validated by [`Op::body`]).
@@ -137,8 +177,10 @@ impl Apply<'_> {
     /// LWW-set `(node, field)` to `value` stamped `op`: it wins iff `op` is greater than the current stamp.
     pub fn set_field(&mut self, node: &str, field: &str, value: &Value, op: OpId) -> Result<()> {
         let op = op.to_string();
-        if let Some(column) = TYPED.iter().find(|c| **c == field) {
-            let mut stmt = self.conn.prepare_cached(&typed_sql(column))?;
+        // Fields the read side queries live in typed `nodes` columns, each with a `<name>_op` column
+        // holding the winning op id; every other field goes to the generic register table.
+        if let Some(sql) = typed_sql(field) {
+            let mut stmt = self.conn.prepare_cached(sql)?;
             stmt.execute(params![node, typed_value(field, value), op])?;
         } else {
             let mut stmt = self.conn.prepare_cached(
