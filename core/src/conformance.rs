@@ -201,7 +201,7 @@ fn star(a: &mut crate::Apply<'_>, op: &Op) -> crate::Result<()> {
 /// Unknown kinds and newer versions are kept, and applied once a build that knows them opens the store.
 pub fn unknown_kinds_are_stored_and_replayed_after_upgrade(b: &dyn Backend) {
     let e = env(8);
-    let ops = vec![
+    let ops = [
         NewOp::create("n1", "task", Default::default()).stamp(id(T0, 0, 1)),
         Op {
             id: id(T0, 1, 1),

@@ -167,41 +167,45 @@ pub fn tree(conn: &Connection) -> Result<Vec<TreeEntry>> {
     for (id, _) in &projects {
         children.entry(parent_project(id)).or_default().push(id);
     }
-    fn walk(
-        id: &str,
-        depth: usize,
-        parent: Option<String>,
-        ctx: &(
-            &BTreeMap<Option<String>, Vec<&str>>,
-            &HashMap<&str, &str>,
-            &HashMap<String, u64>,
-        ),
-        out: &mut Vec<TreeEntry>,
-    ) -> u64 {
-        let (children, titles, own) = ctx;
+    let ctx = TreeCtx {
+        children: &children,
+        titles: &is_project,
+        own: &own,
+    };
+    let mut out = Vec::with_capacity(projects.len());
+    for root in children.get(&None).into_iter().flatten() {
+        ctx.walk(root, 0, None, &mut out);
+    }
+    Ok(out)
+}
+
+struct TreeCtx<'a> {
+    children: &'a BTreeMap<Option<String>, Vec<&'a str>>,
+    titles: &'a HashMap<&'a str, &'a str>,
+    own: &'a HashMap<String, u64>,
+}
+
+impl TreeCtx<'_> {
+    /// Push `id` and its subtree in pre-order; returns the subtree's open-task total.
+    fn walk(&self, id: &str, depth: usize, parent: Option<String>, out: &mut Vec<TreeEntry>) -> u64 {
         let at = out.len();
-        let mine = own.get(id).copied().unwrap_or(0);
+        let mine = self.own.get(id).copied().unwrap_or(0);
+        let title = self.titles.get(id).copied().unwrap_or_default().to_owned();
         out.push(TreeEntry {
             id: id.to_owned(),
-            title: titles[id].to_owned(),
+            title,
             depth,
             parent,
             open: mine,
             open_total: 0,
         });
         let mut total = mine;
-        for c in children.get(&Some(id.to_owned())).into_iter().flatten() {
-            total += walk(c, depth + 1, Some(id.to_owned()), ctx, out);
+        for c in self.children.get(&Some(id.to_owned())).into_iter().flatten() {
+            total += self.walk(c, depth + 1, Some(id.to_owned()), out);
         }
         out[at].open_total = total;
         total
     }
-    let mut out = Vec::with_capacity(projects.len());
-    let ctx = (&children, &is_project, &own);
-    for root in children.get(&None).into_iter().flatten() {
-        walk(root, 0, None, &ctx, &mut out);
-    }
-    Ok(out)
 }
 
 /// A task as lists show it.

@@ -1,1 +1,147 @@
-fn main() {}
+//! The project's commands as Rust: `cargo xtask <command>`.
+//!
+//! * `setup`: install what building and testing need (wasm32 target, clang), skipping what is present.
+//! * `test`: setup, then every test: doc tests, the workspace suites, and the wasm32 build of the core.
+//! * `serve [ARGS]`: run the hub (release build) with a default data dir; ARGS go to `hearth serve`.
+//! * `bench <apply|hub|all>`: the benchmarks, in release; each prints its figures and a summary line.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  setup               install the wasm32 target and clang if missing
+  test                run every test (installs what the tests need first)
+  serve [ARGS…]       run the Hearth hub; ARGS are passed to `hearth serve` (try `-- --help`)
+  bench apply|hub|all run benchmarks in release mode and print their figures";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup(),
+        Some("test") => setup().and_then(|()| test()),
+        Some("serve") => serve(&args[1..]),
+        Some("bench") => bench(args.get(1).map(String::as_str).unwrap_or("all")),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown command {other:?}\n\n{USAGE}")),
+        None => Err(anyhow::anyhow!("{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("could not start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+fn output(cmd: &mut Command) -> String {
+    cmd.output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Install the build prerequisites, each only when missing.
+fn setup() -> Result<()> {
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"]));
+    if !targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    if !succeeds(Command::new("clang").arg("--version")) {
+        apt_install(&["clang"])?;
+    }
+    Ok(())
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let root = output(Command::new("id").arg("-u")).trim() == "0";
+    let sudo: &[&str] = if root { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| {
+        let mut all: Vec<&str> = sudo.to_vec();
+        all.extend_from_slice(args);
+        let mut c = Command::new(all[0]);
+        c.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut apt(&["apt-get", "update", "-qq"]))?;
+    let mut args = vec!["apt-get", "install", "-y", "-qq", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    run(&mut apt(&args)).with_context(|| format!("installing {packages:?}; install them by hand and retry"))
+}
+
+/// Every test. The workspace suites run last so that the runner's summary closes the output.
+fn test() -> Result<()> {
+    run(cargo().args([
+        "check",
+        "-p",
+        "hearth-core",
+        "-p",
+        "hearth-wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    run(cargo().args(["test", "--workspace", "--doc"]))?;
+    if succeeds(cargo().args(["nextest", "--version"])) {
+        run(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))
+    } else {
+        run(cargo().args(["test", "--workspace", "--no-fail-fast"]))
+    }
+}
+
+fn serve(args: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "-p",
+        "hearth-server",
+        "--bin",
+        "hearth",
+        "--",
+        "serve",
+    ])
+    .args(args);
+    run(&mut cmd)
+}
+
+fn bench(which: &str) -> Result<()> {
+    let apply = || run(cargo().args(["bench", "-p", "hearth-core", "--bench", "apply"]));
+    let hub = || {
+        run(cargo().args([
+            "run",
+            "--release",
+            "-p",
+            "hearth-server",
+            "--example",
+            "bench_hub",
+        ]))
+    };
+    match which {
+        "apply" => apply(),
+        "hub" => hub(),
+        "all" => apply().and_then(|()| hub()),
+        other => bail!("unknown benchmark {other:?}: choose apply, hub or all"),
+    }
+}
