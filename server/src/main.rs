@@ -1,5 +1,192 @@
-//! The `hearth` command.
+//! The `hearth` command: the hub (`serve`) and its administration (`invite`, `space`).
+//! This file only parses arguments; the work lives in the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hearth_server::{AppState, Config, DEFAULT_SPACE, Limits, config, devices, run, shutdown_signal};
+
+/// Hearth: an offline-first task and project hub.
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the hub: the sync API, the app (PWA) and the admin page.
+    Serve(ServeArgs),
+    /// Print a one-time pairing code for a space (works while the hub runs).
+    Invite(InviteArgs),
+    /// Manage a space.
+    #[command(subcommand)]
+    Space(SpaceCommand),
+}
+
+#[derive(Debug, Args)]
+struct DataArgs {
+    /// The hub's data directory (default: the user's data directory, e.g. ~/.local/share/hearth).
+    #[arg(long, env = "HEARTH_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+impl DataArgs {
+    fn dir(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(config::default_data_dir)
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Address to listen on (port 0 picks a free port; the URL is printed).
+    #[arg(
+        long,
+        env = "HEARTH_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    listen: SocketAddr,
+    /// The PWA bundle to serve (Trunk's dist). Default: ./dist if it exists.
+    #[arg(long, value_name = "DIR")]
+    web: Option<PathBuf>,
+    #[command(flatten)]
+    limits: Limits,
+}
+
+#[derive(Debug, Args)]
+struct InviteArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The space to invite to (created if it does not exist).
+    #[arg(long, default_value = DEFAULT_SPACE)]
+    space: String,
+    /// Seconds the code stays valid.
+    #[arg(long, default_value_t = config::DEFAULT_CODE_TTL_SECS)]
+    ttl_secs: u64,
+    /// Print `{"space": …, "code": …}`.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum SpaceCommand {
+    /// Require a minimum schema version to push to a space (older devices can still pull).
+    SetMinVersion {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The space.
+        #[arg(long, default_value = DEFAULT_SPACE)]
+        space: String,
+        /// The minimum schema version.
+        version: i64,
+    },
+}
 
 fn main() -> anyhow::Result<()> {
-    anyhow::bail!("the hub is not built yet")
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args),
+        Command::Invite(args) => invite(args),
+        Command::Space(SpaceCommand::SetMinVersion { data, space, version }) => {
+            set_min_version(data, &space, version)
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let web_dir = args.web.or_else(|| {
+        let dist = PathBuf::from("dist");
+        dist.join("index.html").is_file().then_some(dist)
+    });
+    let config = Config {
+        data_dir: args.data.dir(),
+        web_dir,
+        limits: args.limits,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let state = AppState::open(config.clone())
+            .with_context(|| format!("cannot open the hub's data in {}", config.data_dir.display()))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        println!(
+            "Hearth hub serving http://{addr} (data in {})",
+            config.data_dir.display()
+        );
+        match &config.web_dir {
+            Some(dir) => println!("App bundle: {}", dir.display()),
+            None => println!("App bundle: not built yet (pass --web DIR)"),
+        }
+        if let Some((space, code)) = state.bootstrap()? {
+            println!(
+                "Created space {space:?}. One-time pairing code (valid {} min):",
+                config.limits.code_ttl_secs / 60
+            );
+            println!("{code}");
+        }
+        run(listener, state, shutdown_signal()).await
+    })
+}
+
+fn invite(args: InviteArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        devices::valid_space_name(&args.space),
+        "space names are 1–64 of [a-z0-9_-]"
+    );
+    let dir = args.data.dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let db = devices::Devices::open(&dir.join("hub.db"))
+        .with_context(|| format!("cannot open the hub's data in {}", dir.display()))?;
+    if db.create_space(&args.space)? {
+        eprintln!("Created space {:?}.", args.space);
+    }
+    let code = db.create_code(&args.space, std::time::Duration::from_secs(args.ttl_secs))?;
+    if args.json {
+        #[derive(serde::Serialize)]
+        struct Invite<'a> {
+            space: &'a str,
+            code: &'a str,
+        }
+        println!(
+            "{}",
+            serde_json::to_string(&Invite {
+                space: &args.space,
+                code: &code
+            })?
+        );
+    } else {
+        println!(
+            "One-time pairing code for space {:?} (valid {} min):",
+            args.space,
+            args.ttl_secs / 60
+        );
+        println!("{code}");
+    }
+    Ok(())
+}
+
+fn set_min_version(data: DataArgs, space: &str, version: i64) -> anyhow::Result<()> {
+    let dir = data.dir();
+    let db = devices::Devices::open(&dir.join("hub.db"))
+        .with_context(|| format!("cannot open the hub's data in {}", dir.display()))?;
+    anyhow::ensure!(
+        db.set_min_version(space, version)?,
+        "there is no space {space:?} in {}",
+        dir.display()
+    );
+    println!("Space {space:?} now requires schema version {version} or newer to push.");
+    Ok(())
 }

@@ -1,0 +1,112 @@
+//! The hub's configuration: where it keeps its data, what it serves, and the limits it enforces.
+//! Every limit has a default and a `hearth serve` flag.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Largest request body, in bytes (checked on the raw body, before any parsing).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Most ops in one push.
+pub const DEFAULT_MAX_OPS_PER_BATCH: usize = 5_000;
+/// Largest op payload, in bytes of JSON.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+/// How far ahead of the hub's clock an op may be stamped: one hour.
+pub const DEFAULT_MAX_DRIFT_MS: u64 = hearth_core::hlc::DEFAULT_MAX_DRIFT_MS;
+/// Sustained requests per second per device.
+pub const DEFAULT_RATE_PER_SEC: f64 = 1_000.0;
+/// Burst of requests a device may make above the sustained rate.
+pub const DEFAULT_RATE_BURST: f64 = 2_000.0;
+/// How long a pairing code stays valid.
+pub const DEFAULT_CODE_TTL_SECS: u64 = 60 * 60;
+/// Largest page a pull returns.
+pub const DEFAULT_MAX_PULL_LIMIT: usize = 10_000;
+
+/// Limits the hub enforces. Every one is a `hearth serve` flag.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Limits {
+    /// Largest request body in bytes; larger bodies get 413 before they are parsed.
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Most ops in one push; more get 413.
+    #[arg(long, default_value_t = DEFAULT_MAX_OPS_PER_BATCH)]
+    pub max_ops_per_batch: usize,
+    /// Largest op payload in bytes of JSON; larger get 413.
+    #[arg(long, default_value_t = DEFAULT_MAX_PAYLOAD_BYTES)]
+    pub max_payload_bytes: usize,
+    /// Refuse ops stamped more than this many ms ahead of the hub's clock (422 clock_skew).
+    #[arg(long, default_value_t = DEFAULT_MAX_DRIFT_MS)]
+    pub max_drift_ms: u64,
+    /// Sustained requests per second allowed per device (0 turns rate limiting off).
+    #[arg(long, default_value_t = DEFAULT_RATE_PER_SEC)]
+    pub rate_per_sec: f64,
+    /// Requests a device may burst above the sustained rate.
+    #[arg(long, default_value_t = DEFAULT_RATE_BURST)]
+    pub rate_burst: f64,
+    /// Seconds a pairing code printed by `hearth serve` stays valid.
+    #[arg(long, default_value_t = DEFAULT_CODE_TTL_SECS)]
+    pub code_ttl_secs: u64,
+    /// Largest page a pull may ask for.
+    #[arg(long, default_value_t = DEFAULT_MAX_PULL_LIMIT)]
+    pub max_pull_limit: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_ops_per_batch: DEFAULT_MAX_OPS_PER_BATCH,
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            max_drift_ms: DEFAULT_MAX_DRIFT_MS,
+            rate_per_sec: DEFAULT_RATE_PER_SEC,
+            rate_burst: DEFAULT_RATE_BURST,
+            code_ttl_secs: DEFAULT_CODE_TTL_SECS,
+            max_pull_limit: DEFAULT_MAX_PULL_LIMIT,
+        }
+    }
+}
+
+impl Limits {
+    /// The pairing code lifetime.
+    pub fn code_ttl(&self) -> Duration {
+        Duration::from_secs(self.code_ttl_secs)
+    }
+}
+
+/// Everything a hub needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Holds `hub.db` (devices, tokens, codes, spaces) and `spaces/<name>.db` (one per space).
+    pub data_dir: PathBuf,
+    /// The PWA bundle (Trunk's `dist/`); without one, `/` says the app is not built yet.
+    pub web_dir: Option<PathBuf>,
+    /// The limits.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// A configuration with default limits and no web bundle.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            web_dir: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The devices and tokens database.
+    pub fn hub_db(&self) -> PathBuf {
+        self.data_dir.join("hub.db")
+    }
+
+    /// The database of one space.
+    pub fn space_db(&self, space: &str) -> PathBuf {
+        self.data_dir.join("spaces").join(format!("{space}.db"))
+    }
+}
+
+/// The default data directory: `$XDG_DATA_HOME/hearth` (or the platform's equivalent).
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("hearth")
+}

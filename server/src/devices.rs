@@ -1,0 +1,337 @@
+//! The hub's own database (`hub.db`): spaces (epoch, minimum schema version to write), paired devices
+//! (name, versions, acked seq, last seen), bearer tokens (stored only as SHA-256 hashes) and one-time
+//! pairing codes with their expiry (also hashed).
+//!
+//! `hearth invite` and `hearth space set-min-version` write this database while the hub runs; SQLite
+//! serializes the writers (WAL, busy timeout) and the hub reads codes and spaces from it on each use.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hearth_core::DeviceId;
+use hearth_core::wire::{PeerInfo, SpaceInfo};
+use rand::Rng;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+/// Version of the `hub.db` schema.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE spaces (
+    name               TEXT PRIMARY KEY,
+    epoch              INTEGER NOT NULL DEFAULT 1,
+    min_schema_version INTEGER NOT NULL DEFAULT 0,
+    created_ms         INTEGER NOT NULL
+);
+CREATE TABLE devices (
+    space          TEXT NOT NULL,
+    id             TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    app_version    TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    paired_ms      INTEGER NOT NULL,
+    last_seen_ms   INTEGER NOT NULL,
+    acked          INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (space, id)
+);
+-- Only hashes: a leaked hub.db does not leak working tokens or codes.
+CREATE TABLE tokens (
+    hash       TEXT PRIMARY KEY,
+    space      TEXT NOT NULL,
+    device     TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE codes (
+    hash       TEXT PRIMARY KEY,
+    space      TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+";
+
+/// Letters of pairing codes: no 0/o, 1/l/i, easy to read aloud and type on a phone.
+const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// Lower-case hex SHA-256 of a secret.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Canonical form of a code as typed: lower case, without dashes or spaces.
+fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Is `name` acceptable as a space name (it becomes a file name and a URL segment)?
+pub fn valid_space_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A device that has just paired.
+#[derive(Debug, Clone)]
+pub struct Paired {
+    /// Its space.
+    pub space: String,
+    /// Its id.
+    pub device: DeviceId,
+    /// The bearer token (returned once; only its hash is stored).
+    pub token: String,
+    /// Its peer record.
+    pub peer: PeerInfo,
+}
+
+/// The `hub.db` database: one connection for writes, one for reads (WAL lets them run side by side).
+#[derive(Debug)]
+pub struct Devices {
+    write: Mutex<Connection>,
+    read: Mutex<Connection>,
+}
+
+fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back on drop).
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Devices {
+    /// Open (or create) `hub.db` at `path`.
+    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+        let mut write = open_conn(path)?;
+        let tx = write.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version < SCHEMA_VERSION {
+            tx.execute_batch(SCHEMA)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        tx.commit()?;
+        let read = open_conn(path)?;
+        Ok(Devices {
+            write: Mutex::new(write),
+            read: Mutex::new(read),
+        })
+    }
+
+    /// Create a space if it does not exist. Returns whether it was created.
+    pub fn create_space(&self, name: &str) -> rusqlite::Result<bool> {
+        let conn = lock(&self.write);
+        let n = conn.execute(
+            "INSERT INTO spaces (name, created_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            params![name, now_ms() as i64],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Every space with its epoch and minimum schema version.
+    pub fn spaces(&self) -> rusqlite::Result<Vec<(String, SpaceInfo)>> {
+        let conn = lock(&self.read);
+        let mut stmt =
+            conn.prepare_cached("SELECT name, epoch, min_schema_version FROM spaces ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                SpaceInfo {
+                    epoch: r.get::<_, i64>(1)? as u64,
+                    min_schema_version: r.get(2)?,
+                },
+            ))
+        })?;
+        rows.collect()
+    }
+
+    /// One space.
+    pub fn space(&self, name: &str) -> rusqlite::Result<Option<SpaceInfo>> {
+        let conn = lock(&self.read);
+        conn.prepare_cached("SELECT epoch, min_schema_version FROM spaces WHERE name = ?1")?
+            .query_row([name], |r| {
+                Ok(SpaceInfo {
+                    epoch: r.get::<_, i64>(0)? as u64,
+                    min_schema_version: r.get(1)?,
+                })
+            })
+            .optional()
+    }
+
+    /// Require at least `version` to push to `space`. Returns false if there is no such space.
+    pub fn set_min_version(&self, space: &str, version: i64) -> rusqlite::Result<bool> {
+        let conn = lock(&self.write);
+        Ok(conn.execute(
+            "UPDATE spaces SET min_schema_version = ?2 WHERE name = ?1",
+            params![space, version],
+        )? == 1)
+    }
+
+    /// A fresh one-time pairing code for `space`, valid for `ttl`. Expired codes are swept on the way.
+    pub fn create_code(&self, space: &str, ttl: Duration) -> rusqlite::Result<String> {
+        let mut rng = rand::rng();
+        let raw: String = (0..12)
+            .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+            .collect();
+        let code = format!("{}-{}-{}", &raw[0..4], &raw[4..8], &raw[8..12]);
+        let now = now_ms();
+        let expires = now.saturating_add(ttl.as_millis() as u64);
+        let conn = lock(&self.write);
+        conn.execute("DELETE FROM codes WHERE expires_ms <= ?1", [now as i64])?;
+        conn.execute(
+            "INSERT INTO codes (hash, space, expires_ms) VALUES (?1, ?2, ?3)",
+            params![hash_secret(&normalize_code(&code)), space, expires as i64],
+        )?;
+        Ok(code)
+    }
+
+    /// Redeem a pairing code: the code is consumed and the device gets a token, in one transaction.
+    /// `None` if the code is unknown, used or expired.
+    pub fn pair(
+        &self,
+        code: &str,
+        device: DeviceId,
+        name: &str,
+        app_version: &str,
+        schema_version: i64,
+    ) -> rusqlite::Result<Option<Paired>> {
+        let now = now_ms();
+        let mut conn = lock(&self.write);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let hash = hash_secret(&normalize_code(code));
+        let space: Option<String> = tx
+            .query_row(
+                "DELETE FROM codes WHERE hash = ?1 AND expires_ms > ?2 RETURNING space",
+                params![hash, now as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(space) = space else {
+            return Ok(None);
+        };
+        let token = {
+            let bytes: [u8; 32] = rand::random();
+            format!("hth_{}", hex::encode(bytes))
+        };
+        let id = device.to_string();
+        // Re-pairing an existing device keeps its acked seq and replaces its name and versions.
+        tx.execute(
+            "INSERT INTO devices (space, id, name, app_version, schema_version, paired_ms, last_seen_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
+             ON CONFLICT (space, id) DO UPDATE SET name = excluded.name, app_version = excluded.app_version, \
+             schema_version = excluded.schema_version, last_seen_ms = excluded.last_seen_ms",
+            params![space, id, name, app_version, schema_version, now as i64],
+        )?;
+        tx.execute(
+            "INSERT INTO tokens (hash, space, device, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![hash_secret(&token), space, id, now as i64],
+        )?;
+        let acked: i64 = tx.query_row(
+            "SELECT acked FROM devices WHERE space = ?1 AND id = ?2",
+            params![space, id],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        let peer = PeerInfo {
+            device,
+            name: name.to_owned(),
+            acked: acked as u64,
+            last_seen_ms: now,
+            app_version: app_version.to_owned(),
+            schema_version,
+        };
+        Ok(Some(Paired {
+            space,
+            device,
+            token,
+            peer,
+        }))
+    }
+
+    /// The space and device a token hash belongs to.
+    pub fn token(&self, hash: &str) -> rusqlite::Result<Option<(String, DeviceId)>> {
+        let conn = lock(&self.read);
+        let row: Option<(String, String)> = conn
+            .prepare_cached("SELECT space, device FROM tokens WHERE hash = ?1")?
+            .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(row.and_then(|(space, device)| device.parse().ok().map(|d| (space, d))))
+    }
+
+    /// Every paired device of every space.
+    pub fn peers(&self) -> rusqlite::Result<Vec<(String, PeerInfo)>> {
+        let conn = lock(&self.read);
+        let mut stmt = conn.prepare(
+            "SELECT space, id, name, acked, last_seen_ms, app_version, schema_version FROM devices ORDER BY space, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let id: String = r.get(1)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                id,
+                PeerInfo {
+                    device: DeviceId(0),
+                    name: r.get(2)?,
+                    acked: r.get::<_, i64>(3)? as u64,
+                    last_seen_ms: r.get::<_, i64>(4)? as u64,
+                    app_version: r.get(5)?,
+                    schema_version: r.get(6)?,
+                },
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (space, id, mut peer) = row?;
+            match id.parse() {
+                Ok(d) => {
+                    peer.device = d;
+                    out.push((space, peer));
+                }
+                Err(_) => tracing::warn!(space, id, "skipping a device row with a malformed id"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Persist peers' acked seq, last seen and versions (the hub keeps them in memory between flushes).
+    pub fn save_peers(&self, peers: &[(String, PeerInfo)]) -> rusqlite::Result<()> {
+        if peers.is_empty() {
+            return Ok(());
+        }
+        let mut conn = lock(&self.write);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE devices SET acked = max(acked, ?3), last_seen_ms = max(last_seen_ms, ?4), \
+                 app_version = ?5, schema_version = ?6 WHERE space = ?1 AND id = ?2",
+            )?;
+            for (space, p) in peers {
+                stmt.execute(params![
+                    space,
+                    p.device.to_string(),
+                    p.acked as i64,
+                    p.last_seen_ms as i64,
+                    p.app_version,
+                    p.schema_version
+                ])?;
+            }
+        }
+        tx.commit()
+    }
+}

@@ -1,0 +1,216 @@
+//! The hub's one error type: every failure becomes `{error, message}` JSON with a fitting status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_core::wire::{ErrorBody, codes};
+
+/// Result alias for handlers.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// Everything a request can fail with. Messages say what happened and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body or query is not what the endpoint expects.
+    #[error("{0}")]
+    Malformed(String),
+    /// 401: no token, an unknown token, or a bad pairing code.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the token is not for this space, or an op is not the caller's.
+    #[error("{message}")]
+    Forbidden {
+        /// Why.
+        message: String,
+        /// The op at fault, if any.
+        op: Option<String>,
+    },
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 413: body, batch or payload over the limit.
+    #[error("{message}")]
+    TooLarge {
+        /// Which limit.
+        message: String,
+        /// The op at fault, if any.
+        op: Option<String>,
+    },
+    /// 422: an op failed validation; nothing of the batch was written.
+    #[error("op {op} is invalid: {reason}; nothing of this batch was written")]
+    InvalidOp {
+        /// The op.
+        op: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// 422: an op is stamped too far ahead of the hub's clock.
+    #[error(
+        "op {op} is stamped {ahead_ms} ms ahead of the hub's clock (limit {limit_ms} ms); nothing of this \
+         batch was written. Correct the device clock with hub_time_ms and re-stamp unsent ops"
+    )]
+    ClockSkew {
+        /// The op.
+        op: String,
+        /// How far ahead.
+        ahead_ms: u64,
+        /// The bound.
+        limit_ms: u64,
+        /// The hub's time.
+        hub_time_ms: u64,
+    },
+    /// 426: the space needs a newer schema to write.
+    #[error(
+        "space {space:?} requires schema version {required} or newer to write; this device runs {have}. \
+         Update Hearth: reading still works, and unsent changes wait on the device"
+    )]
+    UpgradeRequired {
+        /// The space.
+        space: String,
+        /// The device's schema version.
+        have: i64,
+        /// The space's minimum.
+        required: i64,
+    },
+    /// 429.
+    #[error("too many requests from this device; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a request will be accepted.
+        retry_after_secs: u64,
+    },
+    /// 500: storage failure or a bug; details are in the hub's log.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 403 without an op.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            message: message.into(),
+            op: None,
+        }
+    }
+
+    /// A 413 without an op.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        ApiError::TooLarge {
+            message: message.into(),
+            op: None,
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::InvalidOp { .. } | ApiError::ClockSkew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UpgradeRequired { .. } => StatusCode::UPGRADE_REQUIRED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code of [`hearth_core::wire::codes`].
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => codes::MALFORMED,
+            ApiError::Unauthorized(_) => codes::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => codes::FORBIDDEN,
+            ApiError::NotFound(_) => codes::NOT_FOUND,
+            ApiError::TooLarge { .. } => codes::TOO_LARGE,
+            ApiError::InvalidOp { .. } => codes::INVALID_OP,
+            ApiError::ClockSkew { .. } => codes::CLOCK_SKEW,
+            ApiError::UpgradeRequired { .. } => codes::UPGRADE_REQUIRED,
+            ApiError::RateLimited { .. } => codes::RATE_LIMITED,
+            ApiError::Internal(_) => codes::INTERNAL,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        let (hub_time_ms, op) = match self {
+            ApiError::ClockSkew { op, hub_time_ms, .. } => (Some(*hub_time_ms), Some(op.clone())),
+            ApiError::InvalidOp { op, .. } => (None, Some(op.clone())),
+            ApiError::Forbidden { op, .. } | ApiError::TooLarge { op, .. } => (None, op.clone()),
+            _ => (None, None),
+        };
+        ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+            hub_time_ms,
+            op,
+        }
+    }
+
+    /// Map a core error from the append path.
+    pub fn from_core(e: hearth_core::Error, hub_time_ms: u64) -> Self {
+        use hearth_core::Error as E;
+        match e {
+            E::InvalidOp { op, reason } => ApiError::InvalidOp { op, reason },
+            E::ClockSkew {
+                op,
+                ahead_ms,
+                limit_ms,
+            } => ApiError::ClockSkew {
+                op: op.to_string(),
+                ahead_ms,
+                limit_ms,
+                hub_time_ms,
+            },
+            E::BadOpId(s) => ApiError::InvalidOp {
+                op: s.clone(),
+                reason: "not a well-formed op id".into(),
+            },
+            other => ApiError::internal(other),
+        }
+    }
+
+    /// A 500; the details go to the log, not to the client.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "internal error");
+        ApiError::Internal("the hub could not complete the request; see its log".into())
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::internal(format!("storage: {e}"))
+    }
+}
+
+impl From<hearth_core::Error> for ApiError {
+    fn from(e: hearth_core::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ApiError::internal(format!("task failed: {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(code = self.code(), "request failed");
+        } else {
+            tracing::debug!(code = self.code(), message = %self, "request refused");
+        }
+        let retry = match &self {
+            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut resp = (status, axum::Json(self.body())).into_response();
+        if let Some(secs) = retry {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}

@@ -1,0 +1,28 @@
+//! `GET /v1/spaces/{space}/events`: Server-Sent Events, `{"head":N}` on connect and after each commit.
+//! Browsers' `EventSource` cannot set headers, so the token may also come as `?token=`.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt};
+use tokio_stream::wrappers::WatchStream;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::Result;
+
+/// Stream the space's head.
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(space): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    caller.check_space(&space)?;
+    let open = state.space(&space).await?;
+    let stream = WatchStream::new(open.subscribe())
+        .map(|head| Ok(Event::default().data(format!("{{\"head\":{head}}}"))))
+        .take_until(state.shutting_down());
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

@@ -1,0 +1,176 @@
+//! The log: `push`, `pull`, `ack` and `peers` of `/v1/spaces/{space}`.
+
+use std::io::Write;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_core::wire::{AckRequest, PeersResponse, PushRequest, PushResponse};
+use serde::Deserialize;
+
+use super::{parse_json, read_body};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, Result};
+
+/// Default page size of a pull.
+pub const DEFAULT_PULL_LIMIT: usize = 1_000;
+
+/// The compaction horizon: no compaction yet, so everything from seq 1 on is pullable.
+const HORIZON: u64 = 0;
+
+/// Counts bytes without keeping them.
+struct Counter(usize);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Append a batch: all-or-nothing, idempotent by op id, answered once durable.
+pub async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(space): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<PushResponse>> {
+    caller.check_space(&space)?;
+    let info = state.space_info(&space).await?;
+    if caller.schema_version < info.min_schema_version {
+        return Err(ApiError::UpgradeRequired {
+            space,
+            have: caller.schema_version,
+            required: info.min_schema_version,
+        });
+    }
+    let limits = &state.config().limits;
+    let bytes = read_body(&headers, body, limits.max_body_bytes).await?;
+    let req: PushRequest = parse_json(&bytes)?;
+    drop(bytes);
+    if req.ops.len() > limits.max_ops_per_batch {
+        return Err(ApiError::too_large(format!(
+            "this batch has {} ops, over the hub's limit of {} per push; split it",
+            req.ops.len(),
+            limits.max_ops_per_batch
+        )));
+    }
+    for op in &req.ops {
+        if op.id.device != caller.device {
+            return Err(ApiError::Forbidden {
+                message: format!(
+                    "op {} was written by device {}, but this token is device {}'s; a device pushes only its own ops",
+                    op.id, op.id.device, caller.device
+                ),
+                op: Some(op.id.to_string()),
+            });
+        }
+        let mut size = Counter(0);
+        serde_json::to_writer(&mut size, &op.payload).map_err(ApiError::internal)?;
+        if size.0 > limits.max_payload_bytes {
+            return Err(ApiError::TooLarge {
+                message: format!(
+                    "op {} has a {}-byte payload, over the hub's limit of {} bytes",
+                    op.id, size.0, limits.max_payload_bytes
+                ),
+                op: Some(op.id.to_string()),
+            });
+        }
+    }
+    let space = state.space(&space).await?;
+    let out = space.push(req.ops).await?;
+    Ok(Json(PushResponse {
+        accepted: out.accepted,
+        duplicates: out.duplicates,
+        seqs: out.seqs,
+        head: out.head,
+    }))
+}
+
+/// `?after=S&limit=N`.
+#[derive(Debug, Deserialize)]
+pub struct PullParams {
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// A page of the log after a seq, with the head, horizon and epoch.
+pub async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(space): Path<String>,
+    params: std::result::Result<Query<PullParams>, QueryRejection>,
+) -> Result<Response> {
+    caller.check_space(&space)?;
+    let Query(params) = params.map_err(|e| {
+        ApiError::Malformed(format!(
+            "bad query: {}; use ?after=<seq>&limit=<n>",
+            e.body_text()
+        ))
+    })?;
+    let max = state.config().limits.max_pull_limit;
+    let limit = params.limit.unwrap_or(DEFAULT_PULL_LIMIT);
+    if limit == 0 {
+        return Err(ApiError::Malformed("limit must be at least 1".into()));
+    }
+    let limit = limit.min(max);
+    let after = params.after.unwrap_or(0);
+    let info = state.space_info(&space).await?;
+    let space = state.space(&space).await?;
+    let page = space.page(after, limit).await?;
+    let next = page.last.unwrap_or(after);
+    let mut body = String::with_capacity(page.json.len() + 96);
+    body.push_str("{\"ops\":");
+    body.push_str(&page.json);
+    body.push_str(&format!(
+        ",\"next\":{next},\"head\":{},\"horizon\":{HORIZON},\"epoch\":{}}}",
+        page.head, info.epoch
+    ));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// Record that the caller has applied everything up to a seq.
+pub async fn ack(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(space): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode> {
+    caller.check_space(&space)?;
+    let bytes = read_body(&headers, body, state.config().limits.max_body_bytes).await?;
+    let req: AckRequest = parse_json(&bytes)?;
+    let open = state.space(&space).await?;
+    let head = open.head();
+    if req.seq > head {
+        return Err(ApiError::Malformed(format!(
+            "cannot ack seq {} beyond the head {head}",
+            req.seq
+        )));
+    }
+    state.ack(&space, caller.device, req.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The network view: every device of the space with its acked seq, last seen and versions.
+pub async fn peers(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(space): Path<String>,
+) -> Result<Json<PeersResponse>> {
+    caller.check_space(&space)?;
+    let open = state.space(&space).await?;
+    Ok(Json(PeersResponse {
+        peers: state.peers(&space),
+        head: open.head(),
+        horizon: HORIZON,
+    }))
+}
