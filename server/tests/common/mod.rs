@@ -1,0 +1,204 @@
+//! Test helpers: a real hub on 127.0.0.1:0 with its data in a tempdir, and paired devices that talk to it
+//! over real HTTP.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hearth_core::wire::{PairRequest, PairResponse, PullResponse, PushResponse};
+use hearth_core::{Clock, DeviceId, Op, OpId, Timestamp};
+use hearth_server::{AppState, Config, run};
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+/// A hub running in this process.
+pub struct TestHub {
+    pub url: String,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestHub {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(f: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path());
+        f(&mut config);
+        let state = AppState::open(config).unwrap();
+        state.bootstrap().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        TestHub {
+            url,
+            state,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Graceful shutdown; returns what `run` returned.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown().await
+    }
+
+    /// Graceful shutdown, keeping the data directory.
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.unwrap(),
+            None => Ok(()),
+        }
+    }
+
+    /// Pair a new device to `space` (created if missing).
+    pub async fn pair(&self, space: &str, name: &str) -> Device {
+        let code = self.state.invite(space).unwrap();
+        pair_with_code(&self.url, &code, name).await
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+}
+
+pub async fn pair_with_code(url: &str, code: &str, name: &str) -> Device {
+    let res = reqwest::Client::new()
+        .post(format!("{url}/v1/pair"))
+        .json(&PairRequest {
+            code: code.into(),
+            name: name.into(),
+            app_version: "0.1.0".into(),
+            schema_version: hearth_core::migrate::LATEST,
+            device: None,
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "pairing failed: {}", res.text().await.unwrap());
+    let p: PairResponse = res.json().await.unwrap();
+    Device::new(url, p)
+}
+
+/// A paired device: makes ops stamped with its own id and pushes/pulls them.
+pub struct Device {
+    pub url: String,
+    pub space: String,
+    pub device: DeviceId,
+    pub token: String,
+    pub client: reqwest::Client,
+    clock: Mutex<Clock>,
+}
+
+impl Device {
+    pub fn new(url: &str, p: PairResponse) -> Self {
+        Device {
+            url: url.to_owned(),
+            space: p.space,
+            device: p.device,
+            token: p.token,
+            client: reqwest::Client::new(),
+            clock: Mutex::new(Clock::new(Timestamp::default(), 0)),
+        }
+    }
+
+    pub fn endpoint(&self, what: &str) -> String {
+        format!("{}/v1/spaces/{}/{what}", self.url, self.space)
+    }
+
+    /// A fresh op id of this device.
+    pub fn next_id(&self) -> OpId {
+        OpId {
+            ts: self.clock.lock().unwrap().tick(now_ms()),
+            device: self.device,
+        }
+    }
+
+    /// A fresh `node.set` of this device.
+    pub fn op(&self, node: &str, value: &str) -> Op {
+        Op {
+            id: self.next_id(),
+            kind: "node.set".into(),
+            v: 1,
+            payload: json!({"node": node, "field": "title", "value": value}),
+        }
+    }
+
+    pub fn ops(&self, n: usize, tag: &str) -> Vec<Op> {
+        (0..n)
+            .map(|i| self.op(&format!("{tag}-{i}"), &format!("{tag} {i}")))
+            .collect()
+    }
+
+    pub async fn push_raw(&self, ops: &[Op]) -> reqwest::Response {
+        self.client
+            .post(self.endpoint("push"))
+            .bearer_auth(&self.token)
+            .json(&json!({"ops": ops}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn push(&self, ops: &[Op]) -> PushResponse {
+        let res = self.push_raw(ops).await;
+        assert_eq!(res.status(), 200, "push failed: {}", res.text().await.unwrap());
+        res.json().await.unwrap()
+    }
+
+    pub async fn pull_raw(&self, after: u64, limit: usize) -> reqwest::Response {
+        self.client
+            .get(format!("{}?after={after}&limit={limit}", self.endpoint("pull")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn pull(&self, after: u64, limit: usize) -> PullResponse {
+        let res = self.pull_raw(after, limit).await;
+        assert_eq!(res.status(), 200, "pull failed: {}", res.text().await.unwrap());
+        res.json().await.unwrap()
+    }
+
+    /// Everything after `after`, page by page.
+    pub async fn pull_all(&self, mut after: u64) -> Vec<hearth_core::SeqOp> {
+        let mut all = Vec::new();
+        loop {
+            let page = self.pull(after, 1000).await;
+            if page.ops.is_empty() {
+                return all;
+            }
+            after = page.next;
+            all.extend(page.ops);
+        }
+    }
+}
+
+/// Check an error response: status, `error` code, and return the body.
+pub async fn expect_error(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(res.status().as_u16(), status, "unexpected status");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], code, "body: {body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.len() > 10),
+        "a message that says what to do: {body}"
+    );
+    body
+}
