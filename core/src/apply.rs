@@ -134,6 +134,11 @@ macro_rules! typed_upsert {
     };
 }
 
+/// Is `field` stored in a typed `nodes` column (with a `<field>_op` column) rather than in `fields`?
+pub(crate) fn is_typed(field: &str) -> bool {
+    typed_sql(field).is_some()
+}
+
 fn typed_sql(field: &str) -> Option<&'static str> {
     Some(match field {
         "type" => typed_upsert!("type"),

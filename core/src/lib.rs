@@ -49,6 +49,7 @@ pub mod migrate;
 pub mod op;
 pub mod query;
 pub mod store;
+pub mod sync;
 pub mod wire;
 
 pub use apply::{Apply, Kinds};

@@ -82,6 +82,10 @@ pub mod keys {
     pub const CURSOR: &str = "cursor";
     /// Highest seq assigned (hub).
     pub const HEAD: &str = "head";
+    /// Greatest id of this device's ops the hub has confirmed: re-stamped ops must stay above it.
+    pub const OWN_CONFIRMED: &str = "own_confirmed";
+    /// Highest seq acknowledged to the hub.
+    pub const ACKED: &str = "acked";
 }
 
 /// A Hearth database: one space as seen by one device or by the hub.
@@ -216,6 +220,11 @@ impl Store {
         self.kv_set(keys::CLOCK_OFFSET, &offset.to_string())
     }
 
+    /// The injected wall clock, uncorrected.
+    pub fn env_now_ms(&self) -> u64 {
+        self.env.now_ms()
+    }
+
     /// Wall-clock time corrected by the hub offset.
     pub fn now_ms(&self) -> Result<u64> {
         Ok(self.env.now_ms().saturating_add_signed(self.clock_offset_ms()?))
@@ -234,8 +243,7 @@ impl Store {
         format!("{:016x}", self.env.random_u64())
     }
 
-    /// Validate a batch and check its clocks, before any write. Returns the prepared ops and the
-    /// greatest timestamp among them.
+    /// Validate a batch and check its clocks, before any write.
     fn prepare_batch<'a>(&self, ops: impl Iterator<Item = &'a Op>) -> Result<Vec<(&'a Op, Prepared<'a>)>> {
         let now = self.now_ms()?;
         ops.map(|op| {
@@ -307,7 +315,9 @@ impl Store {
     }
 
     /// Apply a page pulled from the hub and advance the cursor to its last seq, in one transaction.
-    /// Our own ops coming back are confirmed (and pruned unless history is kept).
+    /// Our own ops coming back are confirmed (and pruned unless history is kept). The page is not refused
+    /// for clock skew (the hub already bounded it), but stamps beyond this device's bound do not move
+    /// its clock.
     pub fn apply_pulled(&mut self, ops: &[SeqOp], cursor: u64) -> Result<ApplyReport> {
         let report = self.ingest_then(ops.iter().map(|s| (Some(s.seq), &s.op)), |tx| {
             kv_set(tx, keys::CURSOR, &cursor.to_string())
@@ -325,8 +335,28 @@ impl Store {
         then: impl FnOnce(&Transaction<'_>) -> Result<()>,
     ) -> Result<ApplyReport> {
         let (seqs, ops): (Vec<Option<u64>>, Vec<&Op>) = ops.unzip();
-        let prepared = self.prepare_batch(ops.iter().copied())?;
-        let max_ts = ops.iter().map(|op| op.id.ts).max();
+        let confirmed = seqs.iter().all(Option::is_some);
+        let (prepared, max_ts) = if confirmed {
+            // A page of the hub's log is authoritative: the hub bounded its clocks against its own time,
+            // and refusing it would wedge this device. Apply it all, but let only stamps within this
+            // device's own bound advance its clock.
+            let now = self.now_ms()?;
+            let prepared = ops
+                .iter()
+                .map(|op| Ok((*op, apply::prepare(&self.opts.kinds, op)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let max_ts = ops
+                .iter()
+                .map(|op| op.id.ts)
+                .filter(|ts| self.clock.check(*ts, now).is_ok())
+                .max();
+            (prepared, max_ts)
+        } else {
+            (
+                self.prepare_batch(ops.iter().copied())?,
+                ops.iter().map(|op| op.id.ts).max(),
+            )
+        };
         let keep = self.opts.keep_history || self.opts.role == Role::Hub;
         let device = self.device;
         self.write(max_ts, |tx, _| {
@@ -356,6 +386,14 @@ impl Store {
                         .execute([op.id.to_string()])?;
                 }
             }
+            note_own_confirmed(
+                tx,
+                device,
+                seqs.iter()
+                    .zip(&ops)
+                    .filter(|(s, _)| s.is_some())
+                    .map(|(_, op)| op.id),
+            )?;
             then(tx)?;
             Ok(report)
         })
@@ -421,7 +459,9 @@ impl Store {
     /// Record the seqs the hub assigned to pushed ops; they leave the outbox (and the log, unless kept).
     pub fn confirm(&mut self, confirmed: &[(OpId, u64)]) -> Result<()> {
         let prune = !self.opts.keep_history;
+        let device = self.device;
         self.write(None, |tx, _| {
+            note_own_confirmed(tx, device, confirmed.iter().map(|(id, _)| *id))?;
             for (id, seq) in confirmed {
                 if prune {
                     tx.prepare_cached("DELETE FROM ops WHERE id = ?1 AND applied = 1")?
@@ -507,4 +547,146 @@ impl Store {
         }
         Ok(ops)
     }
+}
+
+impl Store {
+    /// Re-stamp the unconfirmed local ops from `from` onwards (the first op the hub refused as too far
+    /// ahead; the outbox is in clock order, so every later op is too), keeping their order, at `now_ms`
+    /// (the hub's time). Ops before `from` keep their ids: the hub may already hold them. Nothing is dropped.
+    ///
+    /// The materialized state is rewritten in place: where an old stamp is the winning op of a field or
+    /// a link tag, it becomes the new stamp (our `link.remove`s are rewritten to name the new tags). A
+    /// lower stamp can lose to remote ops this device already merged and pruned, so the cursor is reset
+    /// to 0: the next pull merges every remote op again against the new stamps, and the state converges
+    /// to exactly what the other replicas compute. Returns the old → new id mapping.
+    pub fn restamp_outbox(&mut self, from: Option<OpId>, now_ms: u64) -> Result<Vec<(OpId, OpId)>> {
+        let all = self.outbox(usize::MAX >> 1)?;
+        let split = all
+            .iter()
+            .position(|op| from.is_none_or(|f| op.id >= f))
+            .unwrap_or(all.len());
+        let (kept, outbox) = all.split_at(split);
+        if outbox.is_empty() {
+            return Ok(Vec::new());
+        }
+        let device = self.device;
+        let kinds = self.opts.kinds.clone();
+        // Above every op of ours the hub may hold: the kept unsent ones and the confirmed ones.
+        let confirmed = self
+            .kv_get(keys::OWN_CONFIRMED)?
+            .map(|s| s.parse::<OpId>())
+            .transpose()?;
+        let base = kept
+            .last()
+            .map(|op| op.id)
+            .max(confirmed)
+            .map(|id| id.ts)
+            .unwrap_or_default();
+        let mut fresh = Clock::new(base, self.opts.max_drift_ms);
+        let mapping: Vec<(OpId, OpId)> = outbox
+            .iter()
+            .map(|op| {
+                (
+                    op.id,
+                    OpId {
+                        ts: fresh.tick(now_ms),
+                        device,
+                    },
+                )
+            })
+            .collect();
+        let renamed: std::collections::HashMap<String, String> = mapping
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let new_clock = fresh.last();
+        self.write(None, |tx, clock| {
+            *clock = Clock::new(new_clock, clock.max_drift_ms());
+            for (op, (old, new)) in outbox.iter().zip(&mapping) {
+                let (old, new) = (old.to_string(), new.to_string());
+                let mut payload = op.payload.clone();
+                if let Some(tags) = payload.get_mut("tags").and_then(|t| t.as_array_mut()) {
+                    for t in tags.iter_mut() {
+                        if let Some(n) = t.as_str().and_then(|s| renamed.get(s)) {
+                            *t = serde_json::Value::String(n.clone());
+                        }
+                    }
+                }
+                tx.execute(
+                    "UPDATE ops SET id = ?2, payload = ?3 WHERE id = ?1",
+                    params![old, new, serde_json::to_string(&payload)?],
+                )?;
+                let rewritten = Op {
+                    id: op.id,
+                    kind: op.kind.clone(),
+                    v: op.v,
+                    payload,
+                };
+                match apply::prepare(&kinds, &rewritten)? {
+                    Prepared::Builtin(crate::op::Body::Create { node, fields, .. }) => {
+                        restamp_field(tx, node, "type", &old, &new)?;
+                        for (f, _) in fields {
+                            restamp_field(tx, node, f, &old, &new)?;
+                        }
+                    }
+                    Prepared::Builtin(crate::op::Body::Set { node, field, .. }) => {
+                        restamp_field(tx, node, field, &old, &new)?
+                    }
+                    Prepared::Builtin(crate::op::Body::LinkAdd { src, .. }) => {
+                        tx.execute("UPDATE links SET tag = ?2 WHERE tag = ?1", params![old, new])?;
+                        tx.execute(
+                            "UPDATE nodes SET (parent, parent_tag) = ( \
+                               SELECT dst, tag FROM links WHERE src = ?1 AND type = 'parent' AND removed = 0 \
+                               ORDER BY tag DESC LIMIT 1) WHERE id = ?1",
+                            [src],
+                        )?;
+                    }
+                    Prepared::Builtin(crate::op::Body::LinkRemove { .. }) => {
+                        tx.execute(
+                            "UPDATE link_removals SET tag = ?2 WHERE tag = ?1",
+                            params![old, new],
+                        )?;
+                        tx.execute(
+                            "UPDATE link_removals SET op = ?2 WHERE op = ?1",
+                            params![old, new],
+                        )?;
+                    }
+                    Prepared::Extra(_) | Prepared::Unknown => {}
+                }
+            }
+            kv_set(tx, keys::CURSOR, "0")?;
+            Ok(())
+        })?;
+        Ok(mapping)
+    }
+}
+
+/// Remember the greatest of this device's ops among `ids` that the hub confirmed.
+fn note_own_confirmed(tx: &Transaction<'_>, device: DeviceId, ids: impl Iterator<Item = OpId>) -> Result<()> {
+    let Some(max) = ids.filter(|id| id.device == device).max() else {
+        return Ok(());
+    };
+    let current = kv_get(tx, keys::OWN_CONFIRMED)?
+        .map(|s| s.parse::<OpId>())
+        .transpose()?;
+    if current.is_none_or(|c| max > c) {
+        kv_set(tx, keys::OWN_CONFIRMED, &max.to_string())?;
+    }
+    Ok(())
+}
+
+fn restamp_field(tx: &Transaction<'_>, node: &str, field: &str, old: &str, new: &str) -> Result<()> {
+    if apply::is_typed(field) {
+        // `field` is one of the typed column names, so it is safe to splice into the SQL.
+        tx.execute(
+            &format!("UPDATE nodes SET {field}_op = ?3 WHERE id = ?1 AND {field}_op = ?2"),
+            params![node, old, new],
+        )?;
+    } else {
+        tx.execute(
+            "UPDATE fields SET op = ?4 WHERE node = ?1 AND field = ?2 AND op = ?3",
+            params![node, field, old, new],
+        )?;
+    }
+    Ok(())
 }

@@ -1,0 +1,436 @@
+//! The sans-IO sync engine: it decides what to send and what every answer means; the caller does the
+//! I/O (an HTTP client in the CLI, `fetch` in the browser, a simulated network in tests).
+//!
+//! One round: learn the hub's clock (`GET /v1/hub`), push the outbox in HLC order in batches, pull pages
+//! after the cursor until the head, then ack the cursor. The cursor moves only in the same transaction
+//! that applies a page.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use hearth_core::sync::{Reply, Request, Step, Sync, SyncConfig};
+//! use hearth_core::{ManualEnv, NewOp, Options, Store, Role};
+//!
+//! let env = Arc::new(ManualEnv::new(1_750_000_000_000, 1));
+//! let mut phone = Store::open_in_memory(env.clone(), Options::default()).unwrap();
+//! let mut hub = Store::open_in_memory(env.clone(), Options { role: Role::Hub, ..Options::default() }).unwrap();
+//! phone.commit(vec![NewOp::create("n1", "task", Default::default())]).unwrap();
+//!
+//! // A loopback "network": hand each request straight to a hub store.
+//! let mut sync = Sync::new(SyncConfig::default());
+//! let report = loop {
+//!     match sync.poll(&mut phone, 0).unwrap() {
+//!         Step::Send(req) => {
+//!             let reply = match req {
+//!                 Request::HubInfo => Reply::Hub { time_ms: 1_750_000_000_000, min_schema_version: 0 },
+//!                 Request::Push { ops } => Reply::Pushed(hub.append(&ops).unwrap().into()),
+//!                 Request::Pull { after, limit } => {
+//!                     let ops = hearth_core::store::log_page(hub.conn(), after, limit).unwrap();
+//!                     let head = hearth_core::store::head(hub.conn()).unwrap();
+//!                     let next = ops.last().map_or(after, |o| o.seq);
+//!                     Reply::Pulled(hearth_core::wire::PullResponse { ops, next, head, horizon: 0, epoch: 0 })
+//!                 }
+//!                 Request::Ack { .. } => Reply::Acked,
+//!             };
+//!             sync.handle(&mut phone, reply, 0).unwrap();
+//!         }
+//!         Step::Sleep(_) => unreachable!("nothing fails here"),
+//!         Step::Done(report) => break report,
+//!     }
+//! };
+//! assert_eq!((report.pushed, report.cursor), (1, 1));
+//! assert_eq!(phone.outbox_len().unwrap(), 0);
+//! ```
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::op::Op;
+use crate::store::{AppendOutcome, Store};
+use crate::wire::{ErrorBody, PullResponse, PushResponse, codes};
+
+/// Tunables of a sync round.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Ops per push (halved on 413).
+    pub push_batch: usize,
+    /// Ops per pull page.
+    pub pull_limit: usize,
+    /// First retry delay.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay.
+    pub backoff_max_ms: u64,
+    /// Give up after this many consecutive failures (`None`: retry forever, for watch mode).
+    pub max_retries: Option<u32>,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            push_batch: 1_000,
+            pull_limit: 10_000,
+            backoff_base_ms: 250,
+            backoff_max_ms: 30_000,
+            max_retries: Some(4),
+        }
+    }
+}
+
+/// What the caller must send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// `GET /v1/hub`.
+    HubInfo,
+    /// `POST /v1/spaces/{space}/push`.
+    Push {
+        /// The batch.
+        ops: Vec<Op>,
+    },
+    /// `GET /v1/spaces/{space}/pull?after=…&limit=…`.
+    Pull {
+        /// Cursor.
+        after: u64,
+        /// Page size.
+        limit: usize,
+    },
+    /// `POST /v1/spaces/{space}/ack`.
+    Ack {
+        /// Applied up to here.
+        seq: u64,
+    },
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Hub info: its clock and the space's minimum schema version to write.
+    Hub {
+        /// The hub's clock.
+        time_ms: u64,
+        /// Minimum schema version to push.
+        min_schema_version: i64,
+    },
+    /// Push accepted.
+    Pushed(PushResponse),
+    /// A page.
+    Pulled(PullResponse),
+    /// Ack recorded.
+    Acked,
+    /// An HTTP error with the hub's JSON body when it sent one.
+    Error {
+        /// HTTP status.
+        status: u16,
+        /// The body, if it parsed.
+        body: Option<ErrorBody>,
+    },
+    /// No answer: connection refused, reset, timed out.
+    Network(String),
+}
+
+impl From<AppendOutcome> for PushResponse {
+    fn from(o: AppendOutcome) -> Self {
+        PushResponse {
+            accepted: o.accepted,
+            duplicates: o.duplicates,
+            seqs: o.seqs,
+            head: o.head,
+        }
+    }
+}
+
+/// What the caller does next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send this and pass the reply to [`Sync::handle`].
+    Send(Request),
+    /// Wait this long, then poll again (backoff after a failure).
+    Sleep(u64),
+    /// The round is over.
+    Done(SyncReport),
+}
+
+/// Why a round stopped early. Unsent ops are always kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// 401/403: the token is unknown, revoked, or for another space.
+    Unauthorized {
+        /// The hub's message.
+        message: String,
+    },
+    /// 409/410: the hub compacted past this device or moved to a new epoch.
+    Resync {
+        /// The hub's message.
+        message: String,
+    },
+    /// The hub refused an op as invalid, or a single op is larger than the hub accepts.
+    Rejected {
+        /// The hub's message.
+        message: String,
+    },
+    /// The hub could not be reached (after retries).
+    Unreachable {
+        /// The last error.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Unauthorized { message } => {
+                write!(
+                    f,
+                    "the hub refused this device's token ({message}); pair again with `hearth init --hub URL --code CODE`"
+                )
+            }
+            Problem::Resync { message } => {
+                write!(f, "this device must rebuild from the hub's snapshot: {message}")
+            }
+            Problem::Rejected { message } => write!(
+                f,
+                "the hub rejected a change: {message}; it is kept on this device"
+            ),
+            Problem::Unreachable { message } => {
+                write!(
+                    f,
+                    "the hub is unreachable ({message}); your changes are kept and will sync later"
+                )
+            }
+        }
+    }
+}
+
+/// What a round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Ops the hub accepted (including ones it already had).
+    pub pushed: usize,
+    /// Ops pulled and applied.
+    pub pulled: usize,
+    /// Unsent ops left on the device.
+    pub unsent: usize,
+    /// The cursor at the end.
+    pub cursor: u64,
+    /// The hub's head as last seen.
+    pub head: u64,
+    /// Set when the space requires a newer schema to write: ops wait on the device.
+    pub update_required: Option<String>,
+    /// Ops re-stamped after the hub reported clock skew.
+    pub restamped: usize,
+    /// Set when the round stopped early.
+    pub problem: Option<Problem>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Info,
+    Push,
+    Pull,
+    Ack,
+    Done,
+}
+
+/// One sync round's state. Create one per round (or per live-event wake-up).
+#[derive(Debug)]
+pub struct Sync {
+    cfg: SyncConfig,
+    phase: Phase,
+    batch: usize,
+    failures: u32,
+    sent_at: u64,
+    in_flight: Option<Request>,
+    report: SyncReport,
+}
+
+impl Sync {
+    /// A new round.
+    pub fn new(cfg: SyncConfig) -> Self {
+        let batch = cfg.push_batch.max(1);
+        Sync {
+            cfg,
+            phase: Phase::Info,
+            batch,
+            failures: 0,
+            sent_at: 0,
+            in_flight: None,
+            report: SyncReport::default(),
+        }
+    }
+
+    /// Progress so far (for progress bars): ops pulled, the cursor and the head.
+    pub fn report(&self) -> &SyncReport {
+        &self.report
+    }
+
+    /// Decide the next step. `now_ms` is the caller's wall clock (for the hub clock offset).
+    pub fn poll(&mut self, store: &mut Store, now_ms: u64) -> Result<Step> {
+        if let Some(req) = &self.in_flight {
+            return Ok(Step::Send(req.clone()));
+        }
+        let req = match self.phase {
+            Phase::Info => Request::HubInfo,
+            Phase::Push => {
+                let ops = store.outbox(self.batch)?;
+                if ops.is_empty() || self.report.update_required.is_some() {
+                    self.phase = Phase::Pull;
+                    return self.poll(store, now_ms);
+                }
+                Request::Push { ops }
+            }
+            Phase::Pull => Request::Pull {
+                after: store.cursor()?,
+                limit: self.cfg.pull_limit,
+            },
+            Phase::Ack => {
+                let cursor = store.cursor()?;
+                let acked = store
+                    .kv_get(crate::store::keys::ACKED)?
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0u64);
+                if cursor == acked {
+                    return self.finish(store, None);
+                }
+                Request::Ack { seq: cursor }
+            }
+            Phase::Done => return self.finish(store, None),
+        };
+        self.sent_at = now_ms;
+        self.in_flight = Some(req.clone());
+        Ok(Step::Send(req))
+    }
+
+    fn finish(&mut self, store: &Store, problem: Option<Problem>) -> Result<Step> {
+        self.phase = Phase::Done;
+        self.in_flight = None;
+        self.report.unsent = store.outbox_len()?;
+        self.report.cursor = store.cursor()?;
+        if problem.is_some() {
+            self.report.problem = problem;
+        }
+        Ok(Step::Done(self.report.clone()))
+    }
+
+    /// Feed the reply to the request last returned by [`poll`](Self::poll). Returns a step only when the
+    /// reply ends the round or asks for a pause; otherwise call `poll` again.
+    pub fn handle(&mut self, store: &mut Store, reply: Reply, now_ms: u64) -> Result<Option<Step>> {
+        let Some(req) = self.in_flight.take() else {
+            return Err(Error::invalid("-", "sync reply without a request in flight"));
+        };
+        match (req, reply) {
+            (
+                Request::HubInfo,
+                Reply::Hub {
+                    time_ms,
+                    min_schema_version,
+                },
+            ) => {
+                // The hub's clock at the moment of our receipt, assuming a symmetric round trip.
+                let rtt = now_ms.saturating_sub(self.sent_at);
+                let offset = (time_ms + rtt / 2) as i64 - now_ms as i64;
+                let local = store.env_now_ms();
+                store.set_clock_offset_ms(offset + (now_ms as i64 - local as i64))?;
+                if min_schema_version > crate::migrate::LATEST {
+                    self.report.update_required = Some(format!(
+                        "this space needs schema version {min_schema_version} to write and this build has {}; update Hearth",
+                        crate::migrate::LATEST
+                    ));
+                }
+                self.phase = Phase::Push;
+            }
+            (Request::Push { ops }, Reply::Pushed(resp)) => {
+                let confirmed: Vec<_> = ops.iter().map(|o| o.id).zip(resp.seqs.iter().copied()).collect();
+                store.confirm(&confirmed)?;
+                self.report.pushed += ops.len();
+                self.report.head = self.report.head.max(resp.head);
+                self.batch = self.cfg.push_batch.max(1);
+            }
+            (Request::Pull { after, .. }, Reply::Pulled(page)) => {
+                let next = page.next.max(after);
+                store.apply_pulled(&page.ops, next)?;
+                self.report.pulled += page.ops.len();
+                self.report.head = page.head;
+                if page.ops.is_empty() || next >= page.head {
+                    self.phase = Phase::Ack;
+                }
+            }
+            (Request::Ack { seq }, Reply::Acked) => {
+                store.kv_set(crate::store::keys::ACKED, &seq.to_string())?;
+                return Ok(Some(self.finish(store, None)?));
+            }
+            (req, Reply::Error { status, body }) => return self.failed(store, req, status, body),
+            (req, Reply::Network(message)) => return self.retry(store, req, message),
+            (req, other) => {
+                return Err(Error::invalid(
+                    "-",
+                    format!("sync got {other:?} in answer to {req:?}"),
+                ));
+            }
+        }
+        self.failures = 0;
+        Ok(None)
+    }
+
+    fn retry(&mut self, store: &Store, req: Request, message: String) -> Result<Option<Step>> {
+        self.failures += 1;
+        if self.cfg.max_retries.is_some_and(|max| self.failures > max) {
+            return Ok(Some(self.finish(store, Some(Problem::Unreachable { message }))?));
+        }
+        self.in_flight = Some(req);
+        let delay = self
+            .cfg
+            .backoff_base_ms
+            .saturating_mul(1 << (self.failures - 1).min(16))
+            .min(self.cfg.backoff_max_ms);
+        Ok(Some(Step::Sleep(delay)))
+    }
+
+    fn failed(
+        &mut self,
+        store: &mut Store,
+        req: Request,
+        status: u16,
+        body: Option<ErrorBody>,
+    ) -> Result<Option<Step>> {
+        let code = body.as_ref().map(|b| b.error.as_str()).unwrap_or("");
+        let message = body
+            .as_ref()
+            .map_or_else(|| format!("HTTP {status}"), |b| b.message.clone());
+        let problem = match (status, code) {
+            (401 | 403, _) => Problem::Unauthorized { message },
+            (409 | 410, _) => Problem::Resync { message },
+            (413, _) => match req {
+                Request::Push { ops } if ops.len() > 1 => {
+                    self.batch = (ops.len() / 2).max(1);
+                    return Ok(None);
+                }
+                _ => Problem::Rejected { message },
+            },
+            (422, codes::CLOCK_SKEW) => match body.as_ref().and_then(|b| b.hub_time_ms) {
+                Some(hub_now) => {
+                    let local = store.env_now_ms();
+                    store.set_clock_offset_ms(hub_now as i64 - local as i64)?;
+                    let from = body
+                        .as_ref()
+                        .and_then(|b| b.op.as_deref())
+                        .and_then(|s| s.parse().ok());
+                    let mapping = store.restamp_outbox(from, hub_now)?;
+                    if mapping.is_empty() {
+                        Problem::Rejected { message }
+                    } else {
+                        self.report.restamped += mapping.len();
+                        return Ok(None);
+                    }
+                }
+                None => Problem::Rejected { message },
+            },
+            (426, _) => {
+                self.report.update_required = Some(message);
+                self.phase = Phase::Pull;
+                return Ok(None);
+            }
+            (429, _) | (500..=599, _) => return self.retry(store, req, message),
+            _ => Problem::Rejected { message },
+        };
+        Ok(Some(self.finish(store, Some(problem))?))
+    }
+}
