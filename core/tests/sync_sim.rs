@@ -148,10 +148,10 @@ fn step(rng: &mut StdRng, c: &mut Client, hub: &mut Hub, f: &Faults) -> bool {
                 let status = if rng.random_bool(0.5) { 500 } else { 429 };
                 Reply::Error { status, body: None }
             } else {
-                if let Request::Push { ops } = &req {
-                    if rng.random_bool(f.delay) {
-                        hub.delayed.push(ops.clone());
-                    }
+                if let Request::Push { ops } = &req
+                    && rng.random_bool(f.delay)
+                {
+                    hub.delayed.push(ops.clone());
                 }
                 let reply = hub.serve(&req);
                 if rng.random_bool(f.duplicate) {
@@ -196,7 +196,7 @@ fn run(seed: u64) {
             // Client 1 sometimes runs 30 minutes fast: within the hub's bound, so its ops are accepted and
             // can outrank ops that client 2 re-stamps at the hub's time.
             let skew = match i {
-                2 if seed % 2 == 0 => 2 * 3600 * 1000,
+                2 if seed.is_multiple_of(2) => 2 * 3600 * 1000,
                 1 if seed % 3 != 2 => 30 * 60 * 1000,
                 _ => rng.random_range(0..500),
             };
@@ -220,7 +220,7 @@ fn run(seed: u64) {
     let steps = rng.random_range(20..80);
     let jump_at = rng.random_range(0..steps);
     for t in 0..steps {
-        if t == jump_at && seed % 2 == 1 {
+        if t == jump_at && !seed.is_multiple_of(2) {
             // Client 2's clock jumps two hours ahead mid-run, after it has already pulled.
             clients[2].env.advance(2 * 3600 * 1000);
         }
