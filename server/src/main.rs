@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth_server::{AppState, Config, DEFAULT_SPACE, Limits, config, devices, run, shutdown_signal};
 
-/// Hearth: an offline-first task and project hub.
+/// Hearth: an offline-first task and project hub. `hearth serve` runs the hub; `hearth invite` pairs devices.
 #[derive(Debug, Parser)]
-#[command(name = "hearth", version, about, long_about = None)]
+#[command(name = "hearth", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
