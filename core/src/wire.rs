@@ -179,6 +179,8 @@ pub mod codes {
     pub const FORBIDDEN: &str = "forbidden";
     /// 404.
     pub const NOT_FOUND: &str = "not_found";
+    /// 405: the endpoint exists but not with this method.
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     /// 409: the space moved to a new epoch.
     pub const EPOCH_CHANGED: &str = "epoch_changed";
     /// 410: `after` is below the horizon; rebuild from the snapshot.

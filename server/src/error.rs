@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 405.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// 413: body, batch or payload over the limit.
     #[error("{message}")]
     TooLarge {
@@ -106,6 +109,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidOp { .. } | ApiError::ClockSkew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UpgradeRequired { .. } => StatusCode::UPGRADE_REQUIRED,
@@ -121,6 +125,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => codes::UNAUTHORIZED,
             ApiError::Forbidden { .. } => codes::FORBIDDEN,
             ApiError::NotFound(_) => codes::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => codes::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => codes::TOO_LARGE,
             ApiError::InvalidOp { .. } => codes::INVALID_OP,
             ApiError::ClockSkew { .. } => codes::CLOCK_SKEW,

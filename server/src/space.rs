@@ -179,6 +179,7 @@ fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, head: watch::Sender<u64
                 Err(_) => break,
             }
         }
+        tracing::debug!(pushes = jobs.len(), ops, "group commit");
         let batches: Vec<&[Op]> = jobs.iter().map(|j| j.ops.as_slice()).collect();
         let result = store.append_batches(&batches);
         let outcomes: Vec<Result<AppendOutcome>> = match result {

@@ -57,6 +57,21 @@ async fn hub_info_healthz_and_version_headers() {
         .unwrap();
     let body = expect_error(res, 404, "not_found").await;
     assert!(body["message"].as_str().unwrap().contains("no such endpoint"));
+    let res = hub
+        .client()
+        .get(format!("{}/v1/pair", hub.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["allow"], "POST");
+    let body = expect_error(res, 405, "method_not_allowed").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("/v1/pair does not take GET"),
+        "{body}"
+    );
     hub.stop().await.unwrap();
 }
 

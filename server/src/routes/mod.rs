@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/{*rest}", any(api_not_found))
         .route("/healthz", get(web::healthz))
         .route("/admin", get(admin::page))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(web::static_files)
         .layer(axum::middleware::map_response(hub_headers))
         .with_state(state)
@@ -46,6 +47,13 @@ async fn hub_headers(mut res: Response) -> Response {
         HeaderValue::from(hearth_core::migrate::LATEST),
     );
     res
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "{} does not take {method}; see DESIGN §5 for its method",
+        uri.path()
+    ))
 }
 
 async fn api_not_found() -> ApiError {
