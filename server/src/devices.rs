@@ -117,11 +117,16 @@ fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
 }
 
 impl Devices {
-    /// Open (or create) `hub.db` at `path`.
-    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+    /// Open (or create) `hub.db` at `path`. A database from a newer build is refused, not touched.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
         let mut write = open_conn(path)?;
         let tx = write.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        anyhow::ensure!(
+            version <= SCHEMA_VERSION,
+            "{} has schema version {version}, newer than this build understands ({SCHEMA_VERSION}); update Hearth",
+            path.display()
+        );
         if version < SCHEMA_VERSION {
             tx.execute_batch(SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
