@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod spoke;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth_server::{AppState, Config, DEFAULT_SPACE, Limits, config, devices, run, shutdown_signal};
@@ -25,6 +27,8 @@ enum Command {
     /// Manage a space.
     #[command(subcommand)]
     Space(SpaceCommand),
+    #[command(flatten)]
+    Spoke(spoke::Command),
 }
 
 #[derive(Debug, Args)]
@@ -89,18 +93,27 @@ enum SpaceCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The hub logs its work; client commands print results and keep the log for warnings.
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into()),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve(args) => serve(args),
         Command::Invite(args) => invite(args),
         Command::Space(SpaceCommand::SetMinVersion { data, space, version }) => {
             set_min_version(data, &space, version)
         }
+        Command::Spoke(cmd) => spoke::run(cmd),
     }
 }
 

@@ -6,14 +6,25 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 /// Parse `input` relative to `today`. The error says what is accepted.
 pub fn parse_due(input: &str, today: NaiveDate) -> Result<NaiveDate, String> {
     let s = input.trim().to_lowercase();
-    let offset = |n: u64| today.checked_add_days(Days::new(n)).ok_or_else(|| format!("{input:?} is too far ahead"));
+    let offset = |n: u64| {
+        today
+            .checked_add_days(Days::new(n))
+            .ok_or_else(|| format!("{input:?} is too far ahead"))
+    };
     match s.as_str() {
         "today" | "tod" => return Ok(today),
         "tomorrow" | "tom" => return offset(1),
-        "yesterday" => return today.checked_sub_days(Days::new(1)).ok_or_else(|| "no yesterday".into()),
+        "yesterday" => {
+            return today
+                .checked_sub_days(Days::new(1))
+                .ok_or_else(|| "no yesterday".into());
+        }
         _ => {}
     }
-    if let Some(n) = s.strip_prefix('+').and_then(|n| n.strip_suffix('d').unwrap_or(n).parse::<u64>().ok()) {
+    if let Some(n) = s
+        .strip_prefix('+')
+        .and_then(|n| n.strip_suffix('d').unwrap_or(n).parse::<u64>().ok())
+    {
         return offset(n);
     }
     if let Ok(day) = s.parse::<Weekday>() {
@@ -21,7 +32,9 @@ pub fn parse_due(input: &str, today: NaiveDate) -> Result<NaiveDate, String> {
         return offset(u64::from(ahead));
     }
     NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| {
-        format!("{input:?} is not a date: use YYYY-MM-DD, today, tomorrow, a weekday name (fri, friday) or +N")
+        format!(
+            "{input:?} is not a date: use YYYY-MM-DD, today, tomorrow, a weekday name (fri, friday) or +N"
+        )
     })
 }
 
@@ -40,7 +53,7 @@ mod tests {
         assert_eq!(d("monday").as_deref(), Ok("2026-11-30"));
         assert_eq!(d("+10").as_deref(), Ok("2026-12-05"));
         assert_eq!(d("2027-02-28").as_deref(), Ok("2027-02-28"));
-        assert!(d("2027-02-29").unwrap_err().contains("YYYY-MM-DD"));
+        assert!(d("2027-02-29").expect_err("no such day").contains("YYYY-MM-DD"));
         assert!(d("soon").is_err());
     }
 }

@@ -24,7 +24,9 @@ pub mod keys {
 
 /// The default home: `<user data dir>/hearth-home`.
 pub fn default_home() -> PathBuf {
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("hearth-home")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("hearth-home")
 }
 
 /// The store file inside a home.
@@ -43,12 +45,16 @@ pub fn open(home: &std::path::Path, create: bool) -> anyhow::Result<Store> {
     }
     std::fs::create_dir_all(home).with_context(|| format!("cannot create {}", home.display()))?;
     let open = |opts| {
-        Store::open_path(&path, Arc::new(SystemEnv), opts).with_context(|| format!("cannot open {}", path.display()))
+        Store::open_path(&path, Arc::new(SystemEnv), opts)
+            .with_context(|| format!("cannot open {}", path.display()))
     };
     let store = open(Options::default())?;
     if store.kv_get(keys::KEEP_HISTORY)?.as_deref() == Some("1") {
         drop(store);
-        return open(Options { keep_history: true, ..Options::default() });
+        return open(Options {
+            keep_history: true,
+            ..Options::default()
+        });
     }
     Ok(store)
 }

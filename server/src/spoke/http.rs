@@ -29,7 +29,8 @@ fn client(timeout: Option<Duration>) -> anyhow::Result<Client> {
 }
 
 fn versioned(b: RequestBuilder) -> RequestBuilder {
-    b.header(APP_VERSION_HEADER, APP_VERSION).header(SCHEMA_VERSION_HEADER, hearth_core::migrate::LATEST)
+    b.header(APP_VERSION_HEADER, APP_VERSION)
+        .header(SCHEMA_VERSION_HEADER, hearth_core::migrate::LATEST)
 }
 
 /// The hub's JSON error, or a description of what came back instead.
@@ -79,14 +80,20 @@ impl Hub {
     pub fn send(&self, req: &Request) -> Reply {
         let sent = match req {
             Request::HubInfo => versioned(self.client.get(format!("{}/v1/hub", self.url))).send(),
-            Request::Push { ops } => {
-                self.authed(self.client.post(self.space_url("push"))).json(&PushRequest { ops: ops.clone() }).send()
-            }
-            Request::Pull { after, limit } => self
-                .authed(self.client.get(self.space_url("pull")))
-                .query(&[("after", after.to_string()), ("limit", limit.to_string())])
+            Request::Push { ops } => self
+                .authed(self.client.post(self.space_url("push")))
+                .json(&PushRequest { ops: ops.clone() })
                 .send(),
-            Request::Ack { seq } => self.authed(self.client.post(self.space_url("ack"))).json(&AckRequest { seq: *seq }).send(),
+            Request::Pull { after, limit } => self
+                .authed(
+                    self.client
+                        .get(format!("{}?after={after}&limit={limit}", self.space_url("pull"))),
+                )
+                .send(),
+            Request::Ack { seq } => self
+                .authed(self.client.post(self.space_url("ack")))
+                .json(&AckRequest { seq: *seq })
+                .send(),
         };
         let resp = match sent {
             Ok(r) => r,
@@ -116,7 +123,11 @@ impl Hub {
             .header("Accept", "text/event-stream")
             .send()
             .map_err(|e| anyhow::anyhow!(describe(&e)))?;
-        anyhow::ensure!(resp.status().is_success(), "the hub refused the live stream: HTTP {}", resp.status());
+        anyhow::ensure!(
+            resp.status().is_success(),
+            "the hub refused the live stream: HTTP {}",
+            resp.status()
+        );
         let lines = std::io::BufReader::new(resp).lines();
         Ok(lines.filter_map(|line| match line {
             Err(e) => Some(Err(anyhow::anyhow!("the live stream broke: {e}"))),

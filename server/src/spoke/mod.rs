@@ -286,7 +286,11 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
             let mut s = home.open()?;
             let (id, title) = resolve_any(&s, &id)?;
             s.commit(vec![NewOp::delete(&id)])?;
-            println!("Deleted {title:?} ({}). Undo with `hearth restore {}`.", short(&id), short(&id));
+            println!(
+                "Deleted {title:?} ({}). Undo with `hearth restore {}`.",
+                short(&id),
+                short(&id)
+            );
             Ok(())
         }
         Command::Restore { home, id } => {
@@ -337,12 +341,18 @@ fn today() -> chrono::NaiveDate {
 }
 
 fn due(s: &str) -> anyhow::Result<Value> {
-    Ok(json!(dates::parse_due(s, today()).map_err(anyhow::Error::msg)?.to_string()))
+    Ok(json!(
+        dates::parse_due(s, today())
+            .map_err(anyhow::Error::msg)?
+            .to_string()
+    ))
 }
 
 fn title_of(s: &Store, id: &str) -> anyhow::Result<String> {
     Ok(s.conn()
-        .query_row("SELECT coalesce(title, '') FROM nodes WHERE id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT coalesce(title, '') FROM nodes WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
         .unwrap_or_default())
 }
 
@@ -350,7 +360,9 @@ fn title_of(s: &Store, id: &str) -> anyhow::Result<String> {
 fn resolve_any(s: &Store, key: &str) -> anyhow::Result<(String, String)> {
     match query::resolve(s.conn(), key) {
         Ok(id) => {
-            let deleted: bool = s.conn().query_row("SELECT deleted FROM nodes WHERE id = ?1", [&id], |r| r.get(0))?;
+            let deleted: bool =
+                s.conn()
+                    .query_row("SELECT deleted FROM nodes WHERE id = ?1", [&id], |r| r.get(0))?;
             if deleted {
                 bail!("{key:?} is already deleted");
             }
@@ -384,8 +396,11 @@ fn resolve_project(s: &Store, key: &str) -> anyhow::Result<String> {
             many.iter().map(|i| short(i)).collect::<Vec<_>>().join(", ")
         ),
     }
-    let id = query::resolve(s.conn(), key).map_err(|_| anyhow::anyhow!("no project is called {key:?}; see `hearth tree`"))?;
-    let ty: Option<String> = s.conn().query_row("SELECT type FROM nodes WHERE id = ?1", [&id], |r| r.get(0))?;
+    let id = query::resolve(s.conn(), key)
+        .map_err(|_| anyhow::anyhow!("no project is called {key:?}; see `hearth tree`"))?;
+    let ty: Option<String> = s
+        .conn()
+        .query_row("SELECT type FROM nodes WHERE id = ?1", [&id], |r| r.get(0))?;
     if ty.as_deref() != Some("project") {
         bail!("{key:?} is a {}, not a project", ty.unwrap_or_default());
     }
@@ -394,7 +409,9 @@ fn resolve_project(s: &Store, key: &str) -> anyhow::Result<String> {
 
 fn resolve_task(s: &Store, key: &str) -> anyhow::Result<String> {
     let id = query::resolve(s.conn(), key)?;
-    let ty: Option<String> = s.conn().query_row("SELECT type FROM nodes WHERE id = ?1", [&id], |r| r.get(0))?;
+    let ty: Option<String> = s
+        .conn()
+        .query_row("SELECT type FROM nodes WHERE id = ?1", [&id], |r| r.get(0))?;
     if ty.as_deref() != Some("task") {
         bail!("{key:?} is a {}, not a task", ty.unwrap_or_default());
     }
@@ -404,7 +421,11 @@ fn resolve_task(s: &Store, key: &str) -> anyhow::Result<String> {
 fn host_name() -> String {
     std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_owned())
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "cli".into())
 }
@@ -419,7 +440,9 @@ fn init(args: InitArgs) -> anyhow::Result<()> {
     match (&args.hub, &args.code) {
         (Some(hub), Some(code)) => {
             if let Some((url, space, _)) = home::paired(&s)? {
-                bail!("this store is already paired with space {space:?} at {url}; use another --home to pair again");
+                bail!(
+                    "this store is already paired with space {space:?} at {url}; use another --home to pair again"
+                );
             }
             let name = args.name.clone().unwrap_or_else(host_name);
             let paired = http::pair(
@@ -432,21 +455,36 @@ fn init(args: InitArgs) -> anyhow::Result<()> {
                     device: Some(s.device()),
                 },
             )?;
-            anyhow::ensure!(paired.device == s.device(), "the hub assigned another device id; update Hearth");
+            anyhow::ensure!(
+                paired.device == s.device(),
+                "the hub assigned another device id; update Hearth"
+            );
             s.kv_set(home::keys::HUB, hub.trim_end_matches('/'))?;
             s.kv_set(home::keys::SPACE, &paired.space)?;
             s.kv_set(home::keys::TOKEN, &paired.token)?;
             s.kv_set(home::keys::NAME, &name)?;
-            println!("Paired {} as {name:?} with space {:?} at {hub}.", dir.display(), paired.space);
+            println!(
+                "Paired {} as {name:?} with space {:?} at {hub}.",
+                dir.display(),
+                paired.space
+            );
             let hub = http::Hub::new(hub, &paired.space, &paired.token)?;
             let report = sync_round(&mut s, &hub, SyncConfig::default())?;
             print_report(&report, false)
         }
         _ => {
             if existed {
-                println!("A store already exists in {} (device {}).", dir.display(), s.device());
+                println!(
+                    "A store already exists in {} (device {}).",
+                    dir.display(),
+                    s.device()
+                );
             } else {
-                println!("Created a local store in {} (device {}).", dir.display(), s.device());
+                println!(
+                    "Created a local store in {} (device {}).",
+                    dir.display(),
+                    s.device()
+                );
                 println!("Pair it later with `hearth init --hub URL --code CODE`.");
             }
             Ok(())
@@ -460,17 +498,30 @@ fn project(cmd: ProjectCmd) -> anyhow::Result<()> {
             let mut s = home.open()?;
             let parent = parent.map(|p| resolve_project(&s, &p)).transpose()?;
             let id = s.new_node_id();
-            let mut ops = vec![NewOp::create(&id, "project", [("title".to_owned(), json!(name))].into_iter().collect())];
+            let mut ops = vec![NewOp::create(
+                &id,
+                "project",
+                [("title".to_owned(), json!(name))].into_iter().collect(),
+            )];
             if let Some(p) = &parent {
                 ops.push(NewOp::link_add(&id, p, hearth_core::op::PARENT));
             }
             s.commit(ops)?;
             println!("Added project {name:?} ({}).", short(&id));
         }
-        ProjectCmd::Mv { home, project, parent, top } => {
+        ProjectCmd::Mv {
+            home,
+            project,
+            parent,
+            top,
+        } => {
             let mut s = home.open()?;
             let id = resolve_project(&s, &project)?;
-            let parent = if top { None } else { parent.map(|p| resolve_project(&s, &p)).transpose()? };
+            let parent = if top {
+                None
+            } else {
+                parent.map(|p| resolve_project(&s, &p)).transpose()?
+            };
             if parent.as_deref() == Some(id.as_str()) {
                 bail!("a project cannot be its own parent");
             }
@@ -493,7 +544,14 @@ fn project(cmd: ProjectCmd) -> anyhow::Result<()> {
 
 fn task(cmd: TaskCmd) -> anyhow::Result<()> {
     match cmd {
-        TaskCmd::Add { home, title, project, due: due_s, priority, notes } => {
+        TaskCmd::Add {
+            home,
+            title,
+            project,
+            due: due_s,
+            priority,
+            notes,
+        } => {
             let mut s = home.open()?;
             let parent = project.map(|p| resolve_project(&s, &p)).transpose()?;
             let mut fields = serde_json::Map::new();
@@ -515,9 +573,6 @@ fn task(cmd: TaskCmd) -> anyhow::Result<()> {
             }
             s.commit(ops)?;
             println!("{}", short(&id));
-        }
-        TaskCmd::Done { home, id } | TaskCmd::Reopen { home, id } if false => {
-            let _ = (home, id);
         }
         TaskCmd::Done { home, id } => set_status(&home, &id, "done")?,
         TaskCmd::Reopen { home, id } => set_status(&home, &id, "open")?,
@@ -551,7 +606,9 @@ fn task(cmd: TaskCmd) -> anyhow::Result<()> {
                 ops.extend(s.move_ops(&id, None)?);
             }
             if ops.is_empty() {
-                bail!("nothing to change: give --title, --due, --no-due, --priority, --notes, --project or --inbox");
+                bail!(
+                    "nothing to change: give --title, --due, --no-due, --priority, --notes, --project or --inbox"
+                );
             }
             s.commit(ops)?;
             println!("Updated {:?} ({}).", title_of(&s, &id)?, short(&id));
@@ -564,7 +621,12 @@ fn set_status(home: &HomeArg, key: &str, status: &str) -> anyhow::Result<()> {
     let mut s = home.open()?;
     let id = resolve_task(&s, key)?;
     s.commit(vec![NewOp::task_set(&id, "status", json!(status))])?;
-    println!("{} {:?} ({}).", if status == "done" { "Done:" } else { "Reopened" }, title_of(&s, &id)?, short(&id));
+    println!(
+        "{} {:?} ({}).",
+        if status == "done" { "Done:" } else { "Reopened" },
+        title_of(&s, &id)?,
+        short(&id)
+    );
     Ok(())
 }
 
@@ -590,10 +652,16 @@ fn ls(args: LsArgs) -> anyhow::Result<()> {
     if rows.is_empty() {
         println!("No tasks.");
     }
-    let names: std::collections::HashMap<String, String> =
-        query::tree(s.conn())?.into_iter().map(|p| (p.id, p.title)).collect();
+    let names: std::collections::HashMap<String, String> = query::tree(s.conn())?
+        .into_iter()
+        .map(|p| (p.id, p.title))
+        .collect();
     for t in rows {
-        let check = if query::CLOSED.contains(&t.status.as_str()) { "[x]" } else { "[ ]" };
+        let check = if query::CLOSED.contains(&t.status.as_str()) {
+            "[x]"
+        } else {
+            "[ ]"
+        };
         let mut line = format!("{}  {check} {}", short(&t.id), t.title);
         if let Some(d) = &t.due {
             line.push_str(&format!("  due {d}"));
@@ -611,13 +679,22 @@ fn ls(args: LsArgs) -> anyhow::Result<()> {
 
 fn tree(s: &Store, json: bool) -> anyhow::Result<()> {
     let tree = query::tree(s.conn())?;
-    let inbox = query::tasks(s.conn(), None)?.iter().filter(|t| !query::CLOSED.contains(&t.status.as_str())).count();
+    let inbox = query::tasks(s.conn(), None)?
+        .iter()
+        .filter(|t| !query::CLOSED.contains(&t.status.as_str()))
+        .count();
     if json {
         return print_json(&json!({"inbox": inbox, "projects": tree}));
     }
     println!("Inbox ({inbox})");
     for p in tree {
-        println!("{}{} ({})  {}", "  ".repeat(p.depth), p.title, p.open_total, short(&p.id));
+        println!(
+            "{}{} ({})  {}",
+            "  ".repeat(p.depth),
+            p.title,
+            p.open_total,
+            short(&p.id)
+        );
     }
     Ok(())
 }
@@ -632,14 +709,24 @@ fn agenda(s: &Store, json: bool) -> anyhow::Result<()> {
     }
     for r in rows {
         let when = r.task.due.as_deref().unwrap_or("");
-        let mark = if r.overdue { "overdue" } else if when == today().to_string() { "today" } else { "" };
+        let mark = if r.overdue {
+            "overdue"
+        } else if when == today().to_string() {
+            "today"
+        } else {
+            ""
+        };
         println!("{}  {when}  {:<7}  {}", short(&r.task.id), mark, r.task.title);
     }
     Ok(())
 }
 
 fn sync_round(store: &mut Store, hub: &http::Hub, cfg: SyncConfig) -> anyhow::Result<SyncReport> {
-    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    };
     let mut sync = Sync::new(cfg);
     let bar = indicatif::ProgressBar::hidden();
     if std::io::stderr().is_terminal() {
@@ -684,9 +771,15 @@ fn print_report(r: &SyncReport, json: bool) -> anyhow::Result<()> {
     } else {
         let mut line = format!("Sync: pushed {}, pulled {}", r.pushed, r.pulled);
         if r.restamped > 0 {
-            line.push_str(&format!(", re-stamped {} (this device's clock was off)", r.restamped));
+            line.push_str(&format!(
+                ", re-stamped {} (this device's clock was off)",
+                r.restamped
+            ));
         }
-        line.push_str(&format!("; at seq {} of {}; {} unsent.", r.cursor, r.head, r.unsent));
+        line.push_str(&format!(
+            "; at seq {} of {}; {} unsent.",
+            r.cursor, r.head, r.unsent
+        ));
         println!("{line}");
         if let Some(u) = &r.update_required {
             println!("Update required: {u}. Your changes are kept and will sync after the update.");
@@ -710,7 +803,10 @@ fn sync(args: SyncArgs) -> anyhow::Result<()> {
     }
     // Watch: a round now, then one whenever the hub announces a head beyond our cursor; reconnect with
     // backoff when the stream drops; never give up (Ctrl-C stops).
-    let cfg = SyncConfig { max_retries: None, ..SyncConfig::default() };
+    let cfg = SyncConfig {
+        max_retries: None,
+        ..SyncConfig::default()
+    };
     let mut backoff = Duration::from_millis(500);
     loop {
         let report = sync_round(&mut s, &hub, cfg.clone())?;
@@ -728,7 +824,10 @@ fn sync(args: SyncArgs) -> anyhow::Result<()> {
                 eprintln!("The live connection closed; reconnecting.");
             }
             Err(e) => {
-                eprintln!("Live updates unavailable ({e}); retrying in {} s.", backoff.as_secs_f32());
+                eprintln!(
+                    "Live updates unavailable ({e}); retrying in {} s.",
+                    backoff.as_secs_f32()
+                );
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(30));
             }
@@ -776,7 +875,11 @@ fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         || "never".to_owned(),
         |ms| {
             chrono::DateTime::from_timestamp_millis(ms as i64)
-                .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                })
                 .unwrap_or_default()
         },
     );
@@ -800,7 +903,9 @@ struct LogRow {
 
 fn log(s: &Store, json: bool, limit: usize) -> anyhow::Result<()> {
     let device = s.device().to_string();
-    let mut stmt = s.conn().prepare("SELECT id, kind, v, seq, applied, payload FROM ops ORDER BY id DESC LIMIT ?1")?;
+    let mut stmt = s
+        .conn()
+        .prepare("SELECT id, kind, v, seq, applied, payload FROM ops ORDER BY id DESC LIMIT ?1")?;
     let rows: Vec<LogRow> = stmt
         .query_map([limit as i64], |r| {
             let id: String = r.get(0)?;
@@ -822,10 +927,18 @@ fn log(s: &Store, json: bool, limit: usize) -> anyhow::Result<()> {
         return print_json(&rows);
     }
     if rows.is_empty() {
-        println!("The local log is empty: every change is confirmed by the hub (use `init --keep-history` to keep them).");
+        println!(
+            "The local log is empty: every change is confirmed by the hub (use `init --keep-history` to keep them)."
+        );
     }
     for r in rows {
-        let mark = if r.unsent { "unsent " } else if !r.applied { "stored " } else { "       " };
+        let mark = if r.unsent {
+            "unsent "
+        } else if !r.applied {
+            "stored "
+        } else {
+            "       "
+        };
         println!("{mark}{}  {:<12} {}", r.id, r.kind, r.payload);
     }
     Ok(())
