@@ -1,0 +1,385 @@
+//! Black-box tests of the `hearth` command line: the real binary as processes, a real hub process on
+//! 127.0.0.1, real SQLite files.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hearth");
+
+struct HubProcess {
+    child: Child,
+    url: String,
+    data: PathBuf,
+}
+
+impl HubProcess {
+    fn start(data: &Path, listen: &str) -> HubProcess {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", listen, "--data"])
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn hub");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("http://") {
+                    let url = line[i..].split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = tx.send(url);
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the hub printed its URL");
+        HubProcess {
+            child,
+            url,
+            data: data.to_owned(),
+        }
+    }
+
+    fn port(&self) -> String {
+        self.url.rsplit(':').next().unwrap_or("").to_owned()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn invite(&self, space: &str) -> String {
+        let out = run_ok(
+            Command::new(BIN)
+                .args(["invite", "--space", space, "--data"])
+                .arg(&self.data),
+        );
+        stdout(&out).lines().last().expect("code line").trim().to_owned()
+    }
+
+    /// The hub's own materialized state for `space`, read from its database file.
+    fn export(&self, space: &str) -> String {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.data.join("spaces").join(format!("{space}.db")),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open space db");
+        hearth_core::query::export(&conn).expect("export")
+    }
+
+    fn op_count(&self, space: &str) -> i64 {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.data.join("spaces").join(format!("{space}.db")),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open space db");
+        conn.query_row("SELECT count(*) FROM ops", [], |r| r.get(0))
+            .expect("count")
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .env_remove("HEARTH_HOME")
+        .env_remove("HEARTH_DATA")
+        .output()
+        .expect("run hearth");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+fn hearth(home: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--home")
+        .arg(home)
+        .env_remove("HEARTH_HOME")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run hearth")
+}
+
+fn ok(home: &Path, args: &[&str]) -> String {
+    let out = hearth(home, args);
+    assert!(
+        out.status.success(),
+        "hearth {args:?} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+fn json(home: &Path, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(home, args)).expect("json output")
+}
+
+/// Ids of live tasks and projects this home knows.
+fn known(home: &Path) -> (Vec<String>, Vec<String>) {
+    let tasks = json(home, &["ls", "--all", "--json"]);
+    let tree = json(home, &["tree", "--json"]);
+    let ids = |v: &Value| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    (ids(&tasks), ids(&tree["projects"]))
+}
+
+fn random_edit(rng: &mut StdRng, home: &Path, tasks: &[String], projects: &[String], n: usize) {
+    let pick = |rng: &mut StdRng, v: &[String]| v[rng.random_range(0..v.len())].clone();
+    match rng.random_range(0..10) {
+        0 => {
+            let mut args = vec!["project".to_owned(), "add".into(), format!("P{n}")];
+            if !projects.is_empty() && rng.random_bool(0.5) {
+                args.extend(["--parent".into(), pick(rng, projects)]);
+            }
+            ok(home, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        1 | 2 => {
+            let mut args = vec![
+                "task".to_owned(),
+                "add".into(),
+                format!("T{n}"),
+                "--due".into(),
+                format!("2026-12-{:02}", rng.random_range(1..28)),
+            ];
+            if !projects.is_empty() && rng.random_bool(0.7) {
+                args.extend(["--project".into(), pick(rng, projects)]);
+            }
+            ok(home, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        3 if !tasks.is_empty() => {
+            ok(home, &["task", "done", &pick(rng, tasks)]);
+        }
+        4 | 5 if !tasks.is_empty() => {
+            // The same fields edited on several devices: last writer wins everywhere.
+            let t = pick(rng, tasks);
+            ok(
+                home,
+                &[
+                    "task",
+                    "edit",
+                    &t,
+                    "--title",
+                    &format!("edited {n}"),
+                    "--priority",
+                    &rng.random_range(1..=4).to_string(),
+                ],
+            );
+        }
+        6 if !tasks.is_empty() && !projects.is_empty() => {
+            let (t, p) = (pick(rng, tasks), pick(rng, projects));
+            ok(home, &["task", "edit", &t, "--project", &p]);
+        }
+        7 if projects.len() >= 2 => {
+            let (a, b) = (pick(rng, projects), pick(rng, projects));
+            if a != b {
+                ok(home, &["project", "mv", &a, "--parent", &b]);
+            }
+        }
+        8 if !tasks.is_empty() => {
+            let t = pick(rng, tasks);
+            ok(home, &["rm", &t]);
+            if rng.random_bool(0.5) {
+                ok(home, &["restore", &t]);
+            }
+        }
+        _ => {
+            ok(home, &["task", "add", &format!("inbox {n}")]);
+        }
+    }
+}
+
+#[test]
+fn three_devices_converge_with_the_hub_over_many_seeds() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::start(&tmp.path().join("hub"), "127.0.0.1:0");
+    let seeds: u64 = std::env::var("HEARTH_CLI_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    for seed in 0..seeds {
+        let space = format!("s{seed}");
+        let mut rng = StdRng::seed_from_u64(seed);
+        let homes: Vec<PathBuf> = (0..3).map(|i| tmp.path().join(format!("{space}-{i}"))).collect();
+        for (i, home) in homes.iter().enumerate() {
+            let code = hub.invite(&space);
+            ok(
+                home,
+                &[
+                    "init",
+                    "--hub",
+                    &hub.url,
+                    "--code",
+                    &code,
+                    "--name",
+                    &format!("device{i}"),
+                ],
+            );
+        }
+        let mut known_ids: Vec<(Vec<String>, Vec<String>)> = homes.iter().map(|h| known(h)).collect();
+        for n in 0..rng.random_range(10..25) {
+            let i = rng.random_range(0..homes.len());
+            if rng.random_bool(0.25) {
+                ok(&homes[i], &["sync"]);
+            } else {
+                let (t, p) = &known_ids[i];
+                random_edit(&mut rng, &homes[i], t, p, n);
+            }
+            known_ids[i] = known(&homes[i]);
+        }
+        for _ in 0..2 {
+            for home in &homes {
+                let report = json(home, &["sync", "--json"]);
+                assert_eq!(report["unsent"], 0, "seed {seed}: {report}");
+            }
+        }
+        let expected = hub.export(&space);
+        for (i, home) in homes.iter().enumerate() {
+            let export = ok(home, &["export"]);
+            assert!(
+                export == expected,
+                "seed {seed}: device {i} differs from the hub\nhub:\n{expected}\ndevice:\n{export}"
+            );
+        }
+        assert!(expected.contains("\"nodes\""), "seed {seed}");
+    }
+}
+
+fn paired(hub: &HubProcess, home: &Path, space: &str) {
+    let code = hub.invite(space);
+    ok(home, &["init", "--hub", &hub.url, "--code", &code]);
+}
+
+#[test]
+fn wrong_and_reused_codes_are_refused_clearly() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::start(&tmp.path().join("hub"), "127.0.0.1:0");
+    let out = hearth(
+        &tmp.path().join("x"),
+        &["init", "--hub", &hub.url, "--code", "nope-nope-nope"],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("pairing failed"), "{}", stderr(&out));
+    let code = hub.invite("default");
+    ok(
+        &tmp.path().join("a"),
+        &["init", "--hub", &hub.url, "--code", &code],
+    );
+    let out = hearth(
+        &tmp.path().join("b"),
+        &["init", "--hub", &hub.url, "--code", &code],
+    );
+    assert!(!out.status.success(), "a code works once");
+    assert!(stderr(&out).contains("pairing failed"), "{}", stderr(&out));
+    // The refused device still has a working local store: nothing depends on the hub.
+    ok(&tmp.path().join("b"), &["task", "add", "offline"]);
+    assert_eq!(json(&tmp.path().join("b"), &["status", "--json"])["unsent"], 1);
+}
+
+#[test]
+fn a_bad_token_stops_sync_with_advice_and_keeps_the_outbox() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::start(&tmp.path().join("hub"), "127.0.0.1:0");
+    let home = tmp.path().join("a");
+    paired(&hub, &home, "default");
+    ok(&home, &["task", "add", "kept"]);
+    // Replace the token, as a revoked or leaked-and-rotated one would be.
+    let conn = rusqlite::Connection::open(home.join("hearth.sqlite")).expect("open");
+    conn.execute("UPDATE kv SET value = 'not-a-token' WHERE key = 'token'", [])
+        .expect("edit");
+    drop(conn);
+    let out = hearth(&home, &["sync"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("pair again"), "{}", stderr(&out));
+    assert_eq!(
+        json(&home, &["status", "--json"])["unsent"],
+        1,
+        "the Inbox task is one op, still unsent"
+    );
+}
+
+#[test]
+fn hub_down_or_killed_mid_push_loses_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("hub");
+    let mut hub = HubProcess::start(&data, "127.0.0.1:0");
+    let port = hub.port();
+    let home = tmp.path().join("a");
+    paired(&hub, &home, "default");
+    ok(&home, &["project", "add", "Big"]);
+    for i in 0..400 {
+        ok(&home, &["task", "add", &format!("task {i}"), "--project", "Big"]);
+    }
+    let unsent = json(&home, &["status", "--json"])["unsent"].as_u64().expect("n");
+    assert_eq!(unsent, 1 + 400 * 2);
+
+    // Down: a clear error, nothing lost.
+    hub.kill();
+    let started = Instant::now();
+    let out = hearth(&home, &["sync"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unreachable"), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "gives up in reasonable time"
+    );
+    assert_eq!(json(&home, &["status", "--json"])["unsent"], unsent);
+
+    // Killed mid-push, several times, at different moments.
+    for delay_ms in [5, 20, 60] {
+        let mut h = HubProcess::start(&data, &format!("127.0.0.1:{port}"));
+        let mut sync = Command::new(BIN)
+            .arg("sync")
+            .arg("--home")
+            .arg(&home)
+            .env_remove("HEARTH_HOME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sync");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        h.kill();
+        let _ = sync.wait();
+    }
+    let hub = HubProcess::start(&data, &format!("127.0.0.1:{port}"));
+    let report = json(&home, &["sync", "--json"]);
+    assert_eq!(report["unsent"], 0, "{report}");
+    assert_eq!(
+        hub.op_count("default"),
+        unsent as i64,
+        "every op exactly once on the hub"
+    );
+    assert_eq!(ok(&home, &["export"]), hub.export("default"));
+}
