@@ -12,12 +12,14 @@ use hearth_core::wire::{
 use reqwest::blocking::{Client, RequestBuilder, Response};
 
 /// A paired hub.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Hub {
     client: Client,
     url: String,
     space: String,
     token: String,
+    /// The next pull page, fetched while the engine applies the current one: `(after, limit, reply)`.
+    prefetch: std::sync::Mutex<Option<(u64, usize, std::thread::JoinHandle<Reply>)>>,
 }
 
 fn client(timeout: Option<Duration>) -> anyhow::Result<Client> {
@@ -65,7 +67,41 @@ impl Hub {
             url: url.trim_end_matches('/').to_owned(),
             space: space.to_owned(),
             token: token.to_owned(),
+            prefetch: std::sync::Mutex::new(None),
         })
+    }
+
+    fn handle(&self) -> Hub {
+        Hub {
+            client: self.client.clone(),
+            url: self.url.clone(),
+            space: self.space.clone(),
+            token: self.token.clone(),
+            prefetch: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Perform one request of the sync engine. While the engine applies a pull page that is not the
+    /// last, the next page is already being fetched; it is used only if the engine asks for exactly it.
+    pub fn send(&self, req: &Request) -> Reply {
+        let pending = self.prefetch.lock().map(|mut p| p.take()).unwrap_or(None);
+        let reply = match (req, pending) {
+            (Request::Pull { after, limit }, Some((a, l, handle))) if *after == a && *limit == l => handle
+                .join()
+                .unwrap_or_else(|_| Reply::Network("the prefetch thread failed".into())),
+            _ => self.send_now(req),
+        };
+        if let (Request::Pull { limit, .. }, Reply::Pulled(page)) = (req, &reply)
+            && page.next < page.head
+            && !page.ops.is_empty()
+        {
+            let (after, limit, hub) = (page.next, *limit, self.handle());
+            let handle = std::thread::spawn(move || hub.send_now(&Request::Pull { after, limit }));
+            if let Ok(mut p) = self.prefetch.lock() {
+                *p = Some((after, limit, handle));
+            }
+        }
+        reply
     }
 
     fn space_url(&self, path: &str) -> String {
@@ -76,8 +112,7 @@ impl Hub {
         versioned(b).bearer_auth(&self.token)
     }
 
-    /// Perform one request of the sync engine.
-    pub fn send(&self, req: &Request) -> Reply {
+    fn send_now(&self, req: &Request) -> Reply {
         let sent = match req {
             Request::HubInfo => versioned(self.client.get(format!("{}/v1/hub", self.url))).send(),
             Request::Push { ops } => self

@@ -1,0 +1,175 @@
+//! `cargo xtask bench sync`: first sync of a fresh device from a hub holding 1,000,000 ops.
+//!
+//! The hub's space is filled through core's own append path (10,000 nodes — 1,000 projects and 9,000
+//! tasks in them — then last-writer-wins edits from 5 devices up to the total), the hub runs in process
+//! on 127.0.0.1:0, and the real `hearth` binary runs `init --hub URL --code CODE` (pair + first sync) in
+//! a fresh home. The device's export is then checked against the hub's. Last line exactly
+//! `first-sync: <N> ops/s  <S> s`. Options: `--ops N` (default 1000000).
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, ensure};
+use hearth_core::{DeviceId, NewOp, Op, OpId, Options, Role, Store, SystemEnv, Timestamp};
+use hearth_server::{AppState, Config, run};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+fn ops_arg() -> anyhow::Result<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--ops") {
+        Some(i) => Ok(args.get(i + 1).context("--ops takes a number")?.parse()?),
+        None => Ok(1_000_000),
+    }
+}
+
+fn generate(total: usize, start_ms: u64) -> Vec<Op> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let devices: Vec<DeviceId> = (1..=5).map(|d| DeviceId(0xd0 + d)).collect();
+    let mut n = 0usize;
+    let mut stamp = |i: usize| {
+        n += 1;
+        OpId {
+            ts: Timestamp {
+                ms: start_ms + n as u64 / 16,
+                counter: (n % 16) as u16,
+            },
+            device: devices[i % devices.len()],
+        }
+    };
+    let node = |i: usize| format!("{i:016x}");
+    let mut ops = Vec::with_capacity(total);
+    for p in 0..1_000 {
+        let fields = [("title".to_owned(), json!(format!("Project {p}")))]
+            .into_iter()
+            .collect();
+        ops.push(NewOp::create(&node(p), "project", fields).stamp(stamp(p)));
+    }
+    for t in 1_000..10_000 {
+        let fields = [
+            ("title".to_owned(), json!(format!("Task {t}"))),
+            ("status".to_owned(), json!("open")),
+        ]
+        .into_iter()
+        .collect();
+        ops.push(NewOp::create(&node(t), "task", fields).stamp(stamp(t)));
+        ops.push(NewOp::link_add(&node(t), &node(t % 1_000), "parent").stamp(stamp(t)));
+    }
+    while ops.len() < total {
+        let i = ops.len();
+        let t = rng.random_range(1_000..10_000);
+        let op = match rng.random_range(0..5) {
+            0 => NewOp::set(&node(t), "title", json!(format!("Task {t} v{i}"))),
+            1 => NewOp::task_set(
+                &node(t),
+                "status",
+                json!(if rng.random_bool(0.3) { "done" } else { "open" }),
+            ),
+            2 => NewOp::task_set(
+                &node(t),
+                "due",
+                json!(format!("2026-12-{:02}", rng.random_range(1..=28))),
+            ),
+            3 => NewOp::task_set(&node(t), "priority", json!(rng.random_range(1..=4))),
+            _ => NewOp::set(&node(t), "notes", json!(format!("note {i}"))),
+        };
+        ops.push(op.stamp(stamp(i)));
+    }
+    ops
+}
+
+fn main() -> anyhow::Result<()> {
+    let total = ops_arg()?;
+    let hearth = std::env::current_exe()?
+        .parent()
+        .and_then(|examples| examples.parent())
+        .map(|dir| dir.join("hearth"))
+        .context("locating the hearth binary")?;
+    ensure!(
+        hearth.exists(),
+        "build the binary first: cargo build --release -p hearth-server ({})",
+        hearth.display()
+    );
+    let dir = tempfile::tempdir()?;
+    let config = Config::new(dir.path().join("hub"));
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    let ops = generate(total, now - 3_600_000);
+    let json_bytes: usize = ops
+        .iter()
+        .map(|o| serde_json::to_string(o).map_or(0, |s| s.len()))
+        .sum();
+    let fill = Instant::now();
+    std::fs::create_dir_all(config.space_db("default").parent().context("spaces dir")?)?;
+    {
+        let mut store = Store::open_path(
+            config.space_db("default"),
+            Arc::new(SystemEnv),
+            Options {
+                role: Role::Hub,
+                ..Options::default()
+            },
+        )?;
+        for chunk in ops.chunks(10_000) {
+            store.append(chunk)?;
+        }
+    }
+    eprintln!(
+        "filled the hub with {total} ops ({json_bytes} bytes as JSON) in {:.1} s",
+        fill.elapsed().as_secs_f64()
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let state = AppState::open(config.clone())?;
+    let code = state.invite("default")?;
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(run(listener, state, async move {
+        let _ = stopped.await;
+    }));
+
+    let home = dir.path().join("home");
+    let start = Instant::now();
+    let out = Command::new(&hearth)
+        .args(["init", "--hub", &url, "--code", &code, "--home"])
+        .arg(&home)
+        .env("RUST_LOG", "warn")
+        .output()?;
+    let secs = start.elapsed().as_secs_f64();
+    ensure!(
+        out.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+
+    let export = Command::new(&hearth)
+        .args(["export", "--home"])
+        .arg(&home)
+        .output()?;
+    let hub_conn = rusqlite::Connection::open(config.space_db("default"))?;
+    let hub_export = hearth_core::query::export(&hub_conn)?;
+    ensure!(
+        export.stdout == hub_export.as_bytes(),
+        "the device's export differs from the hub's"
+    );
+    let db_bytes = std::fs::metadata(home.join("hearth.sqlite"))?.len();
+    let _ = stop.send(());
+    let _ = runtime.block_on(server);
+
+    println!(
+        "device database: {db_bytes} bytes; export identical to the hub's ({} bytes)",
+        hub_export.len()
+    );
+    println!(
+        "first-sync: {} ops/s  {secs:.2} s",
+        (total as f64 / secs).round() as u64
+    );
+    Ok(())
+}
