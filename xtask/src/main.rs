@@ -3,7 +3,7 @@
 //! * `setup`: install what building and testing need (wasm32 target, clang), skipping what is present.
 //! * `test`: setup, then every test: doc tests, the workspace suites, and the wasm32 build of the core.
 //! * `serve [ARGS]`: run the hub (release build) with a default data dir; ARGS go to `hearth serve`.
-//! * `bench <apply|hub|all>`: the benchmarks, in release; each prints its figures and a summary line.
+//! * `bench <apply|hub|sync|all>`: the benchmarks, in release; each prints its figures and a summary line.
 
 use std::process::{Command, ExitCode};
 
@@ -15,7 +15,7 @@ commands:
   setup               install the wasm32 target and clang if missing
   test                run every test (installs what the tests need first)
   serve [ARGS…]       run the Hearth hub; ARGS are passed to `hearth serve` (try `-- --help`)
-  bench apply|hub|all run benchmarks in release mode and print their figures";
+  bench apply|hub|sync|all\n                      run benchmarks in release mode and print their figures";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -138,10 +138,22 @@ fn bench(which: &str) -> Result<()> {
             "bench_hub",
         ]))
     };
+    let sync = || {
+        run(cargo().args(["build", "--release", "-p", "hearth-server", "--bin", "hearth"]))?;
+        run(cargo().args([
+            "run",
+            "--release",
+            "-p",
+            "hearth-server",
+            "--example",
+            "bench_sync",
+        ]))
+    };
     match which {
         "apply" => apply(),
         "hub" => hub(),
-        "all" => apply().and_then(|()| hub()),
-        other => bail!("unknown benchmark {other:?}: choose apply, hub or all"),
+        "sync" => sync(),
+        "all" => apply().and_then(|()| hub()).and_then(|()| sync()),
+        other => bail!("unknown benchmark {other:?}: choose apply, hub, sync or all"),
     }
 }
