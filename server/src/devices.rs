@@ -206,6 +206,23 @@ impl Devices {
         Ok(code)
     }
 
+    /// Revoke every token of the device `who` (its full id or its name) in `space`. Returns the
+    /// device's id and how many tokens were removed; `None` if no such device is paired there. Its ops
+    /// stay in the log: revoking stops future requests, it does not erase history.
+    pub fn revoke(&self, space: &str, who: &str) -> rusqlite::Result<Option<(String, usize)>> {
+        let conn = lock(&self.write);
+        let ids: Vec<String> = conn
+            .prepare("SELECT id FROM devices WHERE space = ?1 AND (id = ?2 OR name = ?2) ORDER BY id")?
+            .query_map(params![space, who], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let [id] = ids.as_slice() else { return Ok(None) };
+        let n = conn.execute(
+            "DELETE FROM tokens WHERE space = ?1 AND device = ?2",
+            params![space, id],
+        )?;
+        Ok(Some((id.clone(), n)))
+    }
+
     /// Redeem a pairing code: the code is consumed and the device gets a token, in one transaction.
     /// `None` if the code is unknown, used or expired.
     pub fn pair(

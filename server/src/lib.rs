@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use hearth_core::DeviceId;
@@ -57,6 +57,9 @@ struct Peer {
     dirty: bool,
 }
 
+/// How long a looked-up token is trusted without asking `hub.db` again.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Everything the handlers share. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Hub>);
@@ -70,8 +73,9 @@ struct Hub {
     opening: tokio::sync::Mutex<()>,
     /// Peers by space, then device: the network view, written through to `hub.db` periodically.
     peers: Mutex<HashMap<String, BTreeMap<DeviceId, Peer>>>,
-    /// Token hash → (space, device). Tokens are never revoked yet, so a hit stays valid.
-    tokens: Mutex<HashMap<String, (String, DeviceId)>>,
+    /// Token hash → (space, device, when looked up). Entries are trusted for [`TOKEN_CACHE_TTL`], so a
+    /// token revoked with `hearth device revoke` (another process) stops working within that time.
+    tokens: Mutex<HashMap<String, (String, DeviceId, Instant)>>,
     rate: rate::RateLimiter,
     shutdown: watch::Sender<bool>,
 }
@@ -193,13 +197,15 @@ impl AppState {
     /// The (space, device) a bearer token belongs to; 401 if none.
     pub async fn authenticate(&self, token: &str) -> Result<(String, DeviceId)> {
         let hash = hash_secret(token);
-        if let Some(hit) = lock(&self.0.tokens).get(&hash) {
-            return Ok(hit.clone());
+        if let Some((space, device, at)) = lock(&self.0.tokens).get(&hash)
+            && at.elapsed() < TOKEN_CACHE_TTL
+        {
+            return Ok((space.clone(), *device));
         }
         let key = hash.clone();
         match self.db(move |d| d.token(&key)).await? {
             Some(found) => {
-                lock(&self.0.tokens).insert(hash, found.clone());
+                lock(&self.0.tokens).insert(hash, (found.0.clone(), found.1, Instant::now()));
                 Ok(found)
             }
             None => Err(ApiError::Unauthorized(
@@ -268,7 +274,10 @@ impl AppState {
                     dirty: false,
                 },
             );
-        lock(&self.0.tokens).insert(hash_secret(&paired.token), (paired.space.clone(), paired.device));
+        lock(&self.0.tokens).insert(
+            hash_secret(&paired.token),
+            (paired.space.clone(), paired.device, Instant::now()),
+        );
     }
 
     /// Record an ack (never moves backwards) and write it through to `hub.db`.

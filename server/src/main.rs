@@ -27,6 +27,9 @@ enum Command {
     /// Manage a space.
     #[command(subcommand)]
     Space(SpaceCommand),
+    /// Manage paired devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     #[command(flatten)]
     Spoke(spoke::Command),
 }
@@ -92,6 +95,21 @@ enum SpaceCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Revoke a device's token: its next request gets 401 and it must pair again. Works while the hub
+    /// runs (within a few seconds). The device's past ops stay in the space.
+    Revoke {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The space.
+        #[arg(long, default_value = DEFAULT_SPACE)]
+        space: String,
+        /// The device's id (16 hex digits) or the name it paired with.
+        device: String,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The hub logs its work; client commands print results and keep the log for warnings.
@@ -113,6 +131,7 @@ fn main() -> anyhow::Result<()> {
         Command::Space(SpaceCommand::SetMinVersion { data, space, version }) => {
             set_min_version(data, &space, version)
         }
+        Command::Device(DeviceCommand::Revoke { data, space, device }) => revoke(data, &space, &device),
         Command::Spoke(cmd) => spoke::run(cmd),
     }
 }
@@ -202,4 +221,19 @@ fn set_min_version(data: DataArgs, space: &str, version: i64) -> anyhow::Result<
     );
     println!("Space {space:?} now requires schema version {version} or newer to push.");
     Ok(())
+}
+
+fn revoke(data: DataArgs, space: &str, who: &str) -> anyhow::Result<()> {
+    let dir = data.dir();
+    let db = devices::Devices::open(&dir.join("hub.db"))
+        .with_context(|| format!("cannot open the hub's data in {}", dir.display()))?;
+    match db.revoke(space, who)? {
+        Some((id, n)) => {
+            println!("Revoked device {id} in space {space:?} ({n} token(s)); it must pair again to sync.");
+            Ok(())
+        }
+        None => anyhow::bail!(
+            "no single device {who:?} is paired with space {space:?} (give its id if several share the name)"
+        ),
+    }
 }

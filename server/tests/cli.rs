@@ -331,6 +331,43 @@ fn a_bad_token_stops_sync_with_advice_and_keeps_the_outbox() {
 }
 
 #[test]
+fn a_revoked_device_is_told_to_pair_again_and_keeps_its_changes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::start(&tmp.path().join("hub"), "127.0.0.1:0");
+    let home = tmp.path().join("a");
+    let code = hub.invite("default");
+    ok(
+        &home,
+        &["init", "--hub", &hub.url, "--code", &code, "--name", "old-phone"],
+    );
+    ok(&home, &["task", "add", "before"]);
+    ok(&home, &["sync"]);
+    let out = run_ok(
+        Command::new(BIN)
+            .args(["device", "revoke", "old-phone", "--data"])
+            .arg(&hub.data),
+    );
+    assert!(stdout(&out).contains("Revoked device"), "{}", stdout(&out));
+    std::thread::sleep(hearth_server::TOKEN_CACHE_TTL + Duration::from_millis(200));
+    ok(&home, &["task", "add", "after"]);
+    let out = hearth(&home, &["sync"]);
+    assert!(!out.status.success(), "a revoked token must not sync");
+    assert!(stderr(&out).contains("pair again"), "{}", stderr(&out));
+    assert_eq!(json(&home, &["status", "--json"])["unsent"], 1);
+    // Pairing a fresh home with a new code works, and the revoked device's past ops stay on the hub.
+    let fresh = tmp.path().join("b");
+    let code = hub.invite("default");
+    ok(&fresh, &["init", "--hub", &hub.url, "--code", &code]);
+    assert!(ok(&fresh, &["ls"]).contains("before"));
+    let out = Command::new(BIN)
+        .args(["device", "revoke", "nobody", "--data"])
+        .arg(&hub.data)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+}
+
+#[test]
 fn hub_down_or_killed_mid_push_loses_nothing() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("hub");
