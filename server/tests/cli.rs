@@ -420,3 +420,63 @@ fn hub_down_or_killed_mid_push_loses_nothing() {
     );
     assert_eq!(ok(&home, &["export"]), hub.export("default"));
 }
+
+#[test]
+fn watch_pulls_other_devices_changes_as_they_happen() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::start(&tmp.path().join("hub"), "127.0.0.1:0");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    paired(&hub, &a, "default");
+    paired(&hub, &b, "default");
+    let mut watch = Command::new(BIN)
+        .args(["sync", "--watch", "--home"])
+        .arg(&a)
+        .env_remove("HEARTH_HOME")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watch");
+    std::thread::sleep(Duration::from_millis(500));
+    ok(&b, &["task", "add", "seen live"]);
+    ok(&b, &["sync"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut seen = false;
+    while Instant::now() < deadline && !seen {
+        std::thread::sleep(Duration::from_millis(100));
+        seen = ok(&a, &["ls"]).contains("seen live");
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(seen, "the watching device did not receive the change");
+    assert_eq!(ok(&a, &["export"]), hub.export("default"));
+}
+
+#[test]
+fn below_the_spaces_minimum_version_pushes_wait_and_pulls_work() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::start(&tmp.path().join("hub"), "127.0.0.1:0");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    paired(&hub, &a, "default");
+    paired(&hub, &b, "default");
+    ok(&b, &["task", "add", "from b"]);
+    ok(&b, &["sync"]);
+    run_ok(
+        Command::new(BIN)
+            .args(["space", "set-min-version", "99", "--data"])
+            .arg(&hub.data),
+    );
+    ok(&a, &["task", "add", "waits"]);
+    let out = hearth(&a, &["sync"]);
+    assert!(
+        out.status.success(),
+        "an update-required sync is not a failure: {}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("Update required"), "{}", stdout(&out));
+    assert!(ok(&a, &["ls"]).contains("from b"), "pulls still work");
+    assert_eq!(
+        json(&a, &["status", "--json"])["unsent"],
+        1,
+        "the op waits on the device"
+    );
+}
