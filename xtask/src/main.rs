@@ -127,27 +127,13 @@ fn serve(args: &[String]) -> Result<()> {
 }
 
 fn bench(which: &str) -> Result<()> {
+    let example =
+        |name: &str| run(cargo().args(["run", "--release", "-p", "hearth-server", "--example", name]));
     let apply = || run(cargo().args(["bench", "-p", "hearth-core", "--bench", "apply"]));
-    let hub = || {
-        run(cargo().args([
-            "run",
-            "--release",
-            "-p",
-            "hearth-server",
-            "--example",
-            "bench_hub",
-        ]))
-    };
+    let hub = || example("bench_hub");
     let sync = || {
         run(cargo().args(["build", "--release", "-p", "hearth-server", "--bin", "hearth"]))?;
-        run(cargo().args([
-            "run",
-            "--release",
-            "-p",
-            "hearth-server",
-            "--example",
-            "bench_sync",
-        ]))
+        example("bench_sync")
     };
     match which {
         "apply" => apply(),

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use super::{Store, insert_op, keys, kv_get, kv_set, read_op_row};
+use super::{Store, keys, kv_get, kv_set, log_op, read_op_row};
 use crate::apply;
 use crate::error::Result;
 use crate::op::{Op, SeqOp};
@@ -126,7 +126,7 @@ impl Store {
                     }
                     head += 1;
                     let applied = apply::apply_op(tx, op, prepared)?;
-                    insert_op(tx, op, Some(head), applied)?;
+                    log_op(tx, op, Some(head), applied)?;
                     outcome.accepted += 1;
                     outcome.seqs.push(head);
                 }

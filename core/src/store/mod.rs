@@ -86,6 +86,18 @@ pub mod keys {
     pub const OWN_CONFIRMED: &str = "own_confirmed";
     /// Highest seq acknowledged to the hub.
     pub const ACKED: &str = "acked";
+    /// A client's hub base URL.
+    pub const HUB_URL: &str = "hub_url";
+    /// The space a client is paired to.
+    pub const SPACE: &str = "space";
+    /// A client's bearer token for that space.
+    pub const TOKEN: &str = "token";
+    /// The name a client paired with.
+    pub const DEVICE_NAME: &str = "device_name";
+    /// When a client last completed a sync, ms since the Unix epoch.
+    pub const LAST_SYNC: &str = "last_sync_ms";
+    /// "1" when confirmed ops are kept in the local log.
+    pub const KEEP_HISTORY: &str = "keep_history";
 }
 
 /// A Hearth database: one space as seen by one device or by the hub.
@@ -302,7 +314,7 @@ impl Store {
             for op in &stamped {
                 let prepared = apply::prepare(&kinds, op)?;
                 let applied = apply::apply_op(tx, op, &prepared)?;
-                insert_op(tx, op, None, applied)?;
+                log_op(tx, op, None, applied)?;
             }
             Ok(stamped)
         })
@@ -378,7 +390,7 @@ impl Store {
                     report.stored_unknown += 1;
                 }
                 if !applied || keep {
-                    upsert_op(tx, op, seq, applied)?;
+                    log_op(tx, op, seq, applied)?;
                 } else if seq.is_some() && op.id.device == device {
                     // Our own op, confirmed and applied: it leaves the outbox. (Other devices' applied ops
                     // were never stored: unknown ones are applied by `replay_pending` when they become known.)
@@ -497,23 +509,9 @@ fn read_op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
     Ok((seq.map(|s| s as u64), op))
 }
 
-fn insert_op(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO ops (id, kind, v, payload, seq, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        op.id.to_string(),
-        op.kind,
-        op.v,
-        serde_json::to_string(&op.payload)?,
-        seq.map(|s| s as i64),
-        applied
-    ])?;
-    Ok(())
-}
-
-/// Insert or, for an op already in the log (our own, or a repeat), record its seq and applied flag.
-fn upsert_op(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> Result<()> {
+/// Write `op` to the log or, when it is already there (our own op coming back, or a repeat), record its
+/// seq and applied flag. (A local commit or a hub append never meets an existing id: they check first.)
+fn log_op(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO ops (id, kind, v, payload, seq, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (id) DO UPDATE SET seq = coalesce(ops.seq, excluded.seq), applied = max(ops.applied, excluded.applied)",

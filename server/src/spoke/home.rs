@@ -6,20 +6,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use hearth_core::{Options, Store, SystemEnv};
 
-/// `kv` keys the command line adds.
+/// `kv` keys of a client store (shared with the browser client).
 pub mod keys {
-    /// Hub base URL.
-    pub const HUB: &str = "hub_url";
-    /// Space paired to.
-    pub const SPACE: &str = "space";
-    /// Bearer token.
-    pub const TOKEN: &str = "token";
-    /// Name given at pairing.
-    pub const NAME: &str = "device_name";
-    /// Time of the last complete sync, ms.
-    pub const LAST_SYNC: &str = "last_sync_ms";
-    /// "1" to keep confirmed ops in the local log.
-    pub const KEEP_HISTORY: &str = "keep_history";
+    pub use hearth_core::store::keys::{
+        DEVICE_NAME as NAME, HUB_URL as HUB, KEEP_HISTORY, LAST_SYNC, SPACE, TOKEN,
+    };
 }
 
 /// The default home: `<user data dir>/hearth-home`.
