@@ -31,6 +31,20 @@ macro_rules! store_conformance_tests {
             pulled_ops_confirm_outbox_and_advance_cursor, hub_append_assigns_seqs_in_order_and_dedups,
             tree_counts_subtrees_and_breaks_cycles, agenda_search_and_inbox, move_and_concurrent_move);
     };
+    // Backends that need an async setup first (the browser's OPFS pool): `setup = path::to::async_fn; backend`.
+    (setup = $setup:path; $backend:expr) => {
+        $crate::store_conformance_tests!(@async_cases $setup; $backend;
+            identity_and_clock_survive_reopen, local_commit_applies_and_fills_outbox,
+            apply_is_order_independent_and_idempotent, invalid_op_rejects_whole_batch,
+            clock_skew_is_refused_without_advancing_clock, unknown_kinds_are_stored_and_replayed_after_upgrade,
+            pulled_ops_confirm_outbox_and_advance_cursor, hub_append_assigns_seqs_in_order_and_dedups,
+            tree_counts_subtrees_and_breaks_cycles, agenda_search_and_inbox, move_and_concurrent_move);
+    };
+    (@async_cases $setup:expr; $backend:expr; $($name:ident),*) => { $(
+        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+        #[cfg_attr(not(target_arch = "wasm32"), test)]
+        async fn $name() { $setup().await; $crate::conformance::$name(&$backend); }
+    )* };
     (@cases $backend:expr; $($name:ident),*) => { $(
         #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
         #[cfg_attr(not(target_arch = "wasm32"), test)]

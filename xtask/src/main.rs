@@ -9,6 +9,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
+mod browser;
+
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
@@ -72,6 +74,7 @@ fn setup() -> Result<()> {
     if !succeeds(Command::new("clang").arg("--version")) {
         apt_install(&["clang"])?;
     }
+    browser::setup()?;
     Ok(())
 }
 
@@ -103,6 +106,7 @@ fn test() -> Result<()> {
         "wasm32-unknown-unknown",
     ]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
+    browser::test()?;
     if succeeds(cargo().args(["nextest", "--version"])) {
         run(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))
     } else {
@@ -136,6 +140,7 @@ fn bench(which: &str) -> Result<()> {
         example("bench_sync")
     };
     match which {
+        "wasm" => browser::bench(),
         "apply" => apply(),
         "hub" => hub(),
         "sync" => sync(),

@@ -1,0 +1,167 @@
+// hearth-wasm's tab side. One tab per store owns the database: it wins a Web Lock, starts the dedicated
+// worker (wasm/js/worker.js) and serves every tab's calls. The other tabs forward their calls to it over
+// a BroadcastChannel; when the owner closes, the lock passes to another tab, which starts its own worker
+// and announces itself, and calls still unanswered are sent again. Creates carry a node id chosen here,
+// so a call sent twice (owner gone after writing, before answering) writes the same node, not two.
+//
+//   const hearth = await connect({ name: 'default' });
+//   const id = await hearth.call('createTask', 'Buy milk', {});
+//   hearth.subscribe((event) => render());      // after any local, other-tab or remote change
+
+const KEY = (name) => `hearth:${name}`;
+
+export class HearthError extends Error {
+  constructor({ code, message }) {
+    super(message);
+    this.name = 'HearthError';
+    this.code = code;
+  }
+}
+
+function randomId() {
+  const b = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export async function connect({ name = 'default' } = {}) {
+  const tab = crypto.randomUUID();
+  const channel = new BroadcastChannel(KEY(name));
+  const listeners = new Set();
+  const pending = new Map(); // id -> {method, args, resolve, reject}
+  const warnings = [];
+  let worker = null;
+  let workerReady = null; // resolves once the owner's store is open
+  let owner = false;
+  let nextId = 0;
+
+  const emit = (event) => listeners.forEach((f) => { try { f(event); } catch (e) { console.warn('hearth listener', e); } });
+  const settle = (msg) => {
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    msg.ok ? p.resolve(msg.result) : p.reject(new HearthError(msg.error));
+  };
+
+  // Owner side: one worker, calls from this tab and from others go through it.
+  const workerCalls = new Map();
+  let workerSeq = 0;
+  function toWorker(method, args) {
+    return new Promise((resolve, reject) => {
+      const id = ++workerSeq;
+      workerCalls.set(id, { resolve, reject });
+      worker.postMessage({ id, method, args });
+    });
+  }
+  async function becomeOwner() {
+    owner = true;
+    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    worker.onmessage = (e) => {
+      const m = e.data;
+      if (m.event) {
+        emit(m.event);
+        channel.postMessage({ type: 'event', event: m.event });
+        return;
+      }
+      const c = workerCalls.get(m.id);
+      workerCalls.delete(m.id);
+      if (c) m.ok ? c.resolve(m.result) : c.reject(m.error);
+    };
+    worker.onerror = (e) => console.error('hearth worker failed', e.message);
+    const identity = JSON.parse(localStorage.getItem(`${KEY(name)}:identity`) || 'null');
+    workerReady = (async () => {
+      let status;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          status = await toWorker('open', [name, identity]);
+          break;
+        } catch (err) {
+          // The previous owner's worker may still hold the OPFS handles for a moment.
+          if (attempt >= 50) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      localStorage.setItem(`${KEY(name)}:identity`, JSON.stringify(await toWorker('identity', [])));
+      if (status.storage.kind !== 'opfs') {
+        warnings.push(`Storage: OPFS is unavailable (${status.storage.reason}); this store lives in memory and is lost when the tab closes.`);
+      }
+      if (status.restored) {
+        warnings.push('Storage: the browser removed this store; it is being downloaded again from the hub.');
+      }
+      if (navigator.storage && navigator.storage.persist) {
+        navigator.storage.persist().catch(() => {});
+      }
+      return status;
+    })();
+    await workerReady;
+    channel.postMessage({ type: 'owner', tab });
+    // Our own calls sent to the previous owner: now ours to run.
+    for (const [id, p] of pending) runLocal(id, p);
+  }
+
+  function runLocal(id, p) {
+    workerReady
+      .then(() => toWorker(p.method, p.args))
+      .then(
+        (result) => settle({ id, ok: true, result }),
+        (error) => settle({ id, ok: false, error }),
+      );
+  }
+
+  channel.onmessage = async (e) => {
+    const m = e.data;
+    if (m.type === 'call' && owner) {
+      let reply;
+      try {
+        await workerReady;
+        reply = { ok: true, result: await toWorker(m.method, m.args) };
+      } catch (error) {
+        reply = { ok: false, error: { code: error.code || 'internal', message: String(error.message || error) } };
+      }
+      channel.postMessage({ type: 'reply', to: m.from, id: m.id, ...reply });
+    } else if (m.type === 'reply' && m.to === tab) {
+      settle(m);
+    } else if (m.type === 'owner' && !owner) {
+      // A new owner: send again whatever the old one did not answer.
+      for (const [id, p] of pending) channel.postMessage({ type: 'call', from: tab, id, method: p.method, args: p.args });
+    } else if (m.type === 'event') {
+      emit(m.event);
+    }
+  };
+
+  navigator.locks.request(KEY(name), () => {
+    // Held until this tab closes.
+    return becomeOwner().then(() => new Promise(() => {}));
+  });
+
+  function call(method, ...args) {
+    if ((method === 'createTask' || method === 'createProject') && !(args[1] && args[1].id)) {
+      args[1] = { ...(args[1] || {}), id: randomId() };
+    }
+    const id = `${tab}:${++nextId}`;
+    return new Promise((resolve, reject) => {
+      const p = { method, args, resolve, reject };
+      pending.set(id, p);
+      if (owner) runLocal(id, p);
+      else channel.postMessage({ type: 'call', from: tab, id, method, args });
+    });
+  }
+
+  async function storage() {
+    const out = { persisted: null, usage: null, quota: null };
+    if (navigator.storage) {
+      if (navigator.storage.persisted) out.persisted = await navigator.storage.persisted();
+      if (navigator.storage.estimate) Object.assign(out, await navigator.storage.estimate());
+    }
+    return { persisted: out.persisted, usage: out.usage, quota: out.quota };
+  }
+
+  return {
+    call,
+    storage,
+    warnings,
+    isOwner: () => owner,
+    // Resolves once some tab owns the store and answers.
+    ready: () => call('status'),
+    subscribe(f) { listeners.add(f); return () => listeners.delete(f); },
+  };
+}

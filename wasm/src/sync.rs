@@ -1,0 +1,396 @@
+//! The browser's sync driver: performs the requests of [`hearth_core::sync`]'s sans-IO engine with
+//! `fetch`, and decides when to run a round:
+//!
+//! * soon after a local edit (edits within ~50 ms share a round);
+//! * when the hub's live stream (`/events`, SSE) announces a head beyond this device's cursor;
+//! * when the browser comes back `online`, and every minute as a safety net;
+//! * after a failed round, with exponential backoff (1 s … 30 s) while the hub is unreachable.
+//!
+//! Rounds never overlap: `syncNow()` and the background loop take turns.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use hearth_core::DeviceId;
+use hearth_core::sync::{Problem, Reply, Request, Step, Sync, SyncConfig, SyncReport};
+use hearth_core::wire::{
+    APP_VERSION, APP_VERSION_HEADER, AckRequest, ErrorBody, HeadEvent, HubInfo, PairRequest, PairResponse,
+    PullResponse, PushRequest, PushResponse, SCHEMA_VERSION_HEADER,
+};
+use serde_json::json;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::client::{Inner, keys};
+use crate::error::{Error, Result, codes, describe};
+
+const IDLE_MS: u64 = 60_000;
+const DEBOUNCE_MS: u64 = 50;
+const BACKOFF_MIN_MS: u64 = 1_000;
+const BACKOFF_MAX_MS: u64 = 30_000;
+
+fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+fn global_fn(name: &str) -> Result<js_sys::Function> {
+    js_sys::Reflect::get(&js_sys::global(), &name.into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| Error::new(codes::INTERNAL, format!("this browser context has no {name}()")))
+}
+
+/// Resolve after `ms` milliseconds.
+pub async fn sleep(ms: u64) {
+    let Ok(set_timeout) = global_fn("setTimeout") else {
+        return;
+    };
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = set_timeout.call2(&JsValue::NULL, &resolve, &JsValue::from_f64(ms as f64));
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+fn online() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| js_sys::Reflect::get(&n, &"onLine".into()))
+        .map(|v| v.as_bool() != Some(false))
+        .unwrap_or(true)
+}
+
+struct HttpReply {
+    status: u16,
+    body: String,
+}
+
+/// `fetch` with Hearth's version headers (and a bearer token when given); `Err` is a network failure.
+async fn http(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> std::result::Result<HttpReply, String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
+    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| describe(&e));
+    set(APP_VERSION_HEADER, APP_VERSION)?;
+    set(SCHEMA_VERSION_HEADER, &hearth_core::migrate::LATEST.to_string())?;
+    if let Some(t) = token {
+        set("Authorization", &format!("Bearer {t}"))?;
+    }
+    if let Some(b) = &body {
+        set("Content-Type", "application/json")?;
+        init.set_body(&JsValue::from_str(b));
+    }
+    init.set_headers(&headers);
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|e| describe(&e))?;
+    let fetch = global_fn("fetch").map_err(|e| e.message)?;
+    let promise: js_sys::Promise = fetch
+        .call1(&JsValue::NULL, &request)
+        .map_err(|e| describe(&e))?
+        .dyn_into()
+        .map_err(|e| describe(&e))?;
+    let resp: web_sys::Response = JsFuture::from(promise)
+        .await
+        .map_err(|e| describe(&e))?
+        .dyn_into()
+        .map_err(|e| describe(&e))?;
+    let text = JsFuture::from(resp.text().map_err(|e| describe(&e))?)
+        .await
+        .map_err(|e| describe(&e))?;
+    Ok(HttpReply {
+        status: resp.status(),
+        body: text.as_string().unwrap_or_default(),
+    })
+}
+
+/// `POST /v1/pair`.
+pub async fn pair(hub: &str, code: &str, name: &str, device: DeviceId) -> Result<PairResponse> {
+    let req = PairRequest {
+        code: code.to_owned(),
+        name: name.to_owned(),
+        app_version: APP_VERSION.into(),
+        schema_version: hearth_core::migrate::LATEST,
+        device: Some(device),
+    };
+    let body = serde_json::to_string(&req)?;
+    let reply = http("POST", &format!("{hub}/v1/pair"), None, Some(body))
+        .await
+        .map_err(|e| {
+            Error::new(
+                codes::NETWORK,
+                format!("cannot reach the hub at {hub} ({e}); is it running?"),
+            )
+        })?;
+    if (200..300).contains(&reply.status) {
+        return serde_json::from_str(&reply.body)
+            .map_err(|e| Error::new(codes::HUB, format!("the hub's pairing answer is not valid: {e}")));
+    }
+    let message = serde_json::from_str::<ErrorBody>(&reply.body)
+        .map(|b| b.message)
+        .unwrap_or_else(|_| format!("HTTP {}", reply.status));
+    Err(Error::new(codes::HUB, format!("pairing failed: {message}")))
+}
+
+/// Syncs one paired store in the background.
+pub(crate) struct Driver {
+    hub: String,
+    space: String,
+    token: String,
+    pending: Cell<bool>,
+    stopped: Cell<bool>,
+    running: Cell<bool>,
+    wake: RefCell<Option<js_sys::Function>>,
+    events: RefCell<Option<web_sys::EventSource>>,
+    #[allow(clippy::type_complexity)]
+    handlers: RefCell<Vec<Closure<dyn FnMut(web_sys::Event)>>>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("hub", &self.hub)
+            .field("space", &self.space)
+            .finish()
+    }
+}
+
+impl Driver {
+    /// A driver for `space` at `hub`, authenticated by `token`.
+    pub fn new(hub: String, space: String, token: String) -> Self {
+        Driver {
+            hub,
+            space,
+            token,
+            pending: Cell::new(true),
+            stopped: Cell::new(false),
+            running: Cell::new(false),
+            wake: RefCell::new(None),
+            events: RefCell::new(None),
+            handlers: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn space_url(&self, path: &str) -> String {
+        format!("{}/v1/spaces/{}/{path}", self.hub, self.space)
+    }
+
+    /// A local edit happened: push it soon.
+    pub fn local_edit(&self) {
+        self.wake();
+    }
+
+    fn wake(&self) {
+        self.pending.set(true);
+        if let Some(resolve) = self.wake.borrow_mut().take() {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    }
+
+    /// Wait for a wake-up or `ms`, whichever comes first.
+    async fn idle(&self, ms: u64) {
+        if self.pending.get() {
+            return;
+        }
+        let Ok(set_timeout) = global_fn("setTimeout") else {
+            return;
+        };
+        let p = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = set_timeout.call2(&JsValue::NULL, &resolve, &JsValue::from_f64(ms as f64));
+            *self.wake.borrow_mut() = Some(resolve);
+        });
+        let _ = JsFuture::from(p).await;
+        self.wake.borrow_mut().take();
+    }
+
+    /// Stop the loop and close the live stream.
+    pub fn stop(&self) {
+        self.stopped.set(true);
+        if let Some(es) = self.events.borrow_mut().take() {
+            es.close();
+        }
+        self.wake();
+        self.handlers.borrow_mut().clear();
+    }
+
+    /// Listen to the live stream and `online`, and run the background loop.
+    pub(crate) fn start(self: &Rc<Self>, inner: Weak<Inner>) {
+        let url = format!(
+            "{}?token={}",
+            self.space_url("events"),
+            String::from(js_sys::encode_uri_component(&self.token))
+        );
+        let weak = Rc::downgrade(self);
+        let inner_for_events = inner.clone();
+        let on_event = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            let (Some(d), Some(inner)) = (weak.upgrade(), inner_for_events.upgrade()) else {
+                return;
+            };
+            let Some(data) = ev
+                .dyn_ref::<web_sys::MessageEvent>()
+                .and_then(|m| m.data().as_string())
+            else {
+                return;
+            };
+            let Ok(head) = serde_json::from_str::<HeadEvent>(&data) else {
+                return;
+            };
+            let cursor = inner
+                .store
+                .try_borrow()
+                .ok()
+                .and_then(|s| s.cursor().ok())
+                .unwrap_or(0);
+            if head.head > cursor {
+                d.wake();
+            }
+        });
+        match web_sys::EventSource::new(&url) {
+            Ok(es) => {
+                es.set_onmessage(Some(on_event.as_ref().unchecked_ref()));
+                *self.events.borrow_mut() = Some(es);
+            }
+            Err(e) => web_sys::console::warn_2(&"hearth: no live stream; syncing on a timer".into(), &e),
+        }
+        let weak = Rc::downgrade(self);
+        let on_online = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if let Some(d) = weak.upgrade() {
+                d.wake();
+            }
+        });
+        if let Ok(add) = js_sys::Reflect::get(&js_sys::global(), &"addEventListener".into())
+            .and_then(|f| f.dyn_into::<js_sys::Function>())
+        {
+            let _ = add.call2(
+                &js_sys::global(),
+                &"online".into(),
+                on_online.as_ref().unchecked_ref(),
+            );
+        }
+        self.handlers.borrow_mut().extend([on_event, on_online]);
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move { me.run(inner).await });
+    }
+
+    async fn run(self: Rc<Self>, inner: Weak<Inner>) {
+        let mut backoff = 0u64;
+        loop {
+            self.idle(if backoff > 0 { backoff } else { IDLE_MS }).await;
+            if self.stopped.get() {
+                return;
+            }
+            sleep(DEBOUNCE_MS).await;
+            self.pending.set(false);
+            let Some(inner) = inner.upgrade() else { return };
+            backoff = match self.round(&inner).await {
+                Ok(r) if r.problem.is_none() => 0,
+                Ok(SyncReport {
+                    problem: Some(Problem::Unreachable { .. }),
+                    ..
+                }) => (backoff * 2).clamp(BACKOFF_MIN_MS, BACKOFF_MAX_MS),
+                Ok(_) | Err(_) => IDLE_MS,
+            };
+        }
+    }
+
+    /// One sync round, now (waits for a round in progress to end first).
+    pub(crate) async fn round(&self, inner: &Inner) -> Result<SyncReport> {
+        while self.running.get() {
+            sleep(20).await;
+        }
+        self.running.set(true);
+        let result = self.round_inner(inner).await;
+        self.running.set(false);
+        match &result {
+            Ok(r) => match &r.problem {
+                None => inner.set_sync_state("synced", None),
+                Some(p @ Problem::Unreachable { .. }) => inner.set_sync_state("offline", Some(p.to_string())),
+                Some(p) => inner.set_sync_state("error", Some(p.to_string())),
+            },
+            Err(e) => inner.set_sync_state("error", Some(e.message.clone())),
+        }
+        result
+    }
+
+    async fn round_inner(&self, inner: &Inner) -> Result<SyncReport> {
+        if !online() {
+            let unsent = inner.store.borrow().outbox_len()?;
+            return Ok(SyncReport {
+                unsent,
+                problem: Some(Problem::Unreachable {
+                    message: "the browser is offline".into(),
+                }),
+                ..SyncReport::default()
+            });
+        }
+        inner.set_sync_state("syncing", None);
+        let mut sync = Sync::new(SyncConfig {
+            max_retries: Some(2),
+            ..SyncConfig::default()
+        });
+        let report = loop {
+            let step = sync.poll(&mut inner.store.borrow_mut(), now())?;
+            let step = match step {
+                Step::Send(req) => {
+                    let reply = self.send(&req).await;
+                    sync.handle(&mut inner.store.borrow_mut(), reply, now())?
+                }
+                other => Some(other),
+            };
+            match step {
+                Some(Step::Sleep(ms)) => sleep(ms).await,
+                Some(Step::Done(report)) => break report,
+                Some(Step::Send(_)) | None => {}
+            }
+        };
+        if report.problem.is_none() {
+            inner.store.borrow().kv_set(keys::LAST_SYNC, &now().to_string())?;
+        }
+        if report.pulled > 0 {
+            inner.emit(&json!({"source": "remote", "ops": report.pulled}));
+        }
+        Ok(report)
+    }
+
+    /// Perform one request of the engine and turn the answer into a [`Reply`].
+    async fn send(&self, req: &Request) -> Reply {
+        let token = Some(self.token.as_str());
+        let sent = match req {
+            Request::HubInfo => http("GET", &format!("{}/v1/hub", self.hub), None, None).await,
+            Request::Push { ops } => match serde_json::to_string(&PushRequest { ops: ops.clone() }) {
+                Ok(body) => http("POST", &self.space_url("push"), token, Some(body)).await,
+                Err(e) => return Reply::Network(e.to_string()),
+            },
+            Request::Pull { after, limit } => {
+                let url = format!("{}?after={after}&limit={limit}", self.space_url("pull"));
+                http("GET", &url, token, None).await
+            }
+            Request::Ack { seq } => match serde_json::to_string(&AckRequest { seq: *seq }) {
+                Ok(body) => http("POST", &self.space_url("ack"), token, Some(body)).await,
+                Err(e) => return Reply::Network(e.to_string()),
+            },
+        };
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => return Reply::Network(e),
+        };
+        if !(200..300).contains(&resp.status) {
+            return Reply::Error {
+                status: resp.status,
+                body: serde_json::from_str(&resp.body).ok(),
+            };
+        }
+        let parsed = match req {
+            Request::HubInfo => serde_json::from_str::<HubInfo>(&resp.body).map(|h| Reply::Hub {
+                time_ms: h.time_ms,
+                min_schema_version: h.spaces.get(&self.space).map_or(0, |s| s.min_schema_version),
+            }),
+            Request::Push { .. } => serde_json::from_str::<PushResponse>(&resp.body).map(Reply::Pushed),
+            Request::Pull { .. } => serde_json::from_str::<PullResponse>(&resp.body).map(Reply::Pulled),
+            Request::Ack { .. } => Ok(Reply::Acked),
+        };
+        parsed.unwrap_or_else(|e| Reply::Network(format!("the hub's answer could not be read: {e}")))
+    }
+}

@@ -1,0 +1,211 @@
+//! The browser side of the xtasks: installing Chromium, wasm-bindgen-cli and the Playwright driver;
+//! building the hearth-wasm bundle; running its wasm-bindgen tests and Playwright tests; and
+//! `bench wasm`.
+//!
+//! Layout: the bundle is built into `<target>/wasm-www/` (`pkg/` from wasm-bindgen, `hearth.js` and
+//! `worker.js` from `wasm/js/`, the test page from `wasm/www/`) and served by a real `hearth serve --web`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{apt_install, cargo, output, run, succeeds};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Cargo's target directory (honours `CARGO_TARGET_DIR`, like cargo itself).
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => {
+            let d = PathBuf::from(d);
+            if d.is_absolute() { d } else { root().join(d) }
+        }
+        None => root().join("target"),
+    }
+}
+
+/// The `wasm-bindgen` version in Cargo.lock: the CLI must match it exactly.
+fn locked_wasm_bindgen() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return Ok(v.trim_matches('"').to_owned());
+        }
+    }
+    bail!("wasm-bindgen is not in Cargo.lock")
+}
+
+/// Chromium and its driver (Debian packages), wasm-bindgen-cli at the locked version, and the npm
+/// packages of `wasm/package.json`; each only when missing.
+pub fn setup() -> Result<()> {
+    if !Path::new("/usr/bin/chromium").exists() || !Path::new("/usr/bin/chromedriver").exists() {
+        apt_install(&["chromium", "chromium-driver"])?;
+    }
+    let want = locked_wasm_bindgen()?;
+    let have = output(Command::new("wasm-bindgen").arg("--version"));
+    if have.split_whitespace().nth(1) != Some(want.as_str()) {
+        // Not --locked: the CLI's own lockfile pins versions that no longer build (see TOOLCHAIN notes).
+        run(cargo().args(["install", "wasm-bindgen-cli", "--version", &want]))?;
+    }
+    if !succeeds(Command::new("node").arg("--version")) {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    let wasm = root().join("wasm");
+    if !wasm.join("node_modules/playwright-core").exists() {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&wasm))?;
+    }
+    Ok(())
+}
+
+fn chromium_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("CHROMIUM", "/usr/bin/chromium")
+}
+
+/// The core's store conformance suite against the OPFS store, in headless Chromium.
+pub fn wasm_bindgen_tests() -> Result<()> {
+    run(chromium_env(
+        cargo()
+            .args(["test", "-p", "hearth-wasm", "--target", WASM_TARGET])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            // wasm-bindgen-test-runner reads webdriver.json from the package directory.
+            .current_dir(root().join("wasm")),
+    ))
+}
+
+/// Build the release bundle into `<target>/wasm-www/` and return that directory.
+pub fn build_bundle() -> Result<PathBuf> {
+    let started = std::time::Instant::now();
+    run(cargo().args(["build", "-p", "hearth-wasm", "--target", WASM_TARGET, "--release"]))?;
+    let out = target_dir().join("wasm-www");
+    let wasm = target_dir().join(WASM_TARGET).join("release/hearth_wasm.wasm");
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(out.join("pkg"))
+        .arg(&wasm))?;
+    for dir in ["wasm/js", "wasm/www"] {
+        for entry in std::fs::read_dir(root().join(dir)).with_context(|| format!("reading {dir}"))? {
+            let path = entry?.path();
+            if path.is_file() {
+                let name = path.file_name().context("file name")?;
+                std::fs::copy(&path, out.join(name))
+                    .with_context(|| format!("copying {}", path.display()))?;
+            }
+        }
+    }
+    eprintln!(
+        "xtask: bundle in {} ({:.0} s)",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(out)
+}
+
+fn hearth_bin() -> Result<PathBuf> {
+    run(cargo().args(["build", "-p", "hearth-server", "--bin", "hearth"]))?;
+    Ok(target_dir().join("debug/hearth"))
+}
+
+/// Playwright tests against the bundle served by a real hub.
+pub fn e2e(www: &Path) -> Result<()> {
+    let hearth = hearth_bin()?;
+    run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .current_dir(root().join("wasm"))
+        .env("HEARTH_BIN", &hearth)
+        .env("HEARTH_WWW", www)
+        .env("CHROMIUM", "/usr/bin/chromium"))
+}
+
+/// Every browser test: wasm-bindgen tests, then the bundle and the Playwright tests.
+pub fn test() -> Result<()> {
+    wasm_bindgen_tests()?;
+    let www = build_bundle()?;
+    e2e(&www)
+}
+
+/// `bench wasm`: the apply benchmark's ops in headless Chromium (OPFS) and natively, in one run.
+pub fn bench() -> Result<()> {
+    let www = build_bundle()?;
+    let hearth = target_dir().join("debug/hearth");
+    if !hearth.exists() {
+        hearth_bin()?;
+    }
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "hearth-wasm",
+        "--example",
+        "bench_native",
+    ]))?;
+    let native = output(&mut Command::new(
+        target_dir().join("release/examples/bench_native"),
+    ));
+    eprint!("{native}");
+    let native_line = native
+        .lines()
+        .find_map(|l| l.strip_prefix("native: "))
+        .context("the native run printed no result")?
+        .to_owned();
+    let wasm_out = output(
+        Command::new("node")
+            .arg("tests/bench.mjs")
+            .current_dir(root().join("wasm"))
+            .env("HEARTH_BIN", &hearth)
+            .env("HEARTH_WWW", &www)
+            .env("CHROMIUM", "/usr/bin/chromium"),
+    );
+    eprint!("{wasm_out}");
+    let wasm_line = wasm_out
+        .lines()
+        .find_map(|l| l.strip_prefix("wasm: "))
+        .context("the browser run printed no result")?
+        .to_owned();
+    // Both runs print `<side>: ops_per_s=N seconds=S checksum=X …`.
+    let field = |line: &str, key: &str| -> Result<String> {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key).and_then(|w| w.strip_prefix('=')))
+            .map(str::to_owned)
+            .with_context(|| format!("no {key} in {line:?}"))
+    };
+    let (n_sum, w_sum) = (field(&native_line, "checksum")?, field(&wasm_line, "checksum")?);
+    if n_sum != w_sum {
+        bail!("the browser and native runs applied different ops ({w_sum} vs {n_sum})");
+    }
+    let raw = std::fs::metadata(www.join("pkg/hearth_wasm_bg.wasm"))?.len();
+    let gz = output(Command::new("sh").arg("-c").arg(format!(
+        "gzip -9 -c '{}' | wc -c",
+        www.join("pkg/hearth_wasm_bg.wasm").display()
+    )));
+    println!("wasm size: {raw} bytes raw, {} bytes gzip -9", gz.trim());
+    let n: f64 = field(&native_line, "ops_per_s")?.parse().unwrap_or(0.0);
+    let w: f64 = field(&wasm_line, "ops_per_s")?.parse().unwrap_or(0.0);
+    if n <= 0.0 {
+        bail!("the native run measured nothing");
+    }
+    println!(
+        "wasm: {} ops/s  native: {} ops/s  ratio: {:.2}",
+        w.round() as u64,
+        n.round() as u64,
+        w / n
+    );
+    Ok(())
+}
