@@ -115,6 +115,8 @@ fn test() -> Result<()> {
 }
 
 fn serve(args: &[String]) -> Result<()> {
+    // `cargo xtask serve -- --help` and `cargo xtask serve --help` both reach `hearth serve`.
+    let args = args.strip_prefix(&["--".to_owned()]).unwrap_or(args);
     let mut cmd = cargo();
     cmd.args([
         "run",
