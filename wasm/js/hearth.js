@@ -46,11 +46,16 @@ export async function connect({ name = 'default' } = {}) {
   const workerCalls = new Map();
   let workerSeq = 0;
   function toWorker(method, args) {
-    return new Promise((resolve, reject) => {
+    const sent = new Promise((resolve, reject) => {
       const id = ++workerSeq;
       workerCalls.set(id, { resolve, reject });
       worker.postMessage({ id, method, args });
     });
+    // Keep the identity outside the database current, so a wiped store can be recognised.
+    return method === 'pair' ? sent.then(async (r) => { await saveIdentity(); return r; }) : sent;
+  }
+  async function saveIdentity() {
+    localStorage.setItem(`${KEY(name)}:identity`, JSON.stringify(await toWorker('identity', [])));
   }
   async function becomeOwner() {
     owner = true;
@@ -80,7 +85,7 @@ export async function connect({ name = 'default' } = {}) {
           await new Promise((r) => setTimeout(r, 100));
         }
       }
-      localStorage.setItem(`${KEY(name)}:identity`, JSON.stringify(await toWorker('identity', [])));
+      await saveIdentity();
       if (status.storage.kind !== 'opfs') {
         warnings.push(`Storage: OPFS is unavailable (${status.storage.reason}); this store lives in memory and is lost when the tab closes.`);
       }

@@ -71,7 +71,7 @@ export async function launch(profile = tempDir('profile')) {
   });
   const problems = [];
   context.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()} (${msg.location().url})`);
   });
   context.on('weberror', (err) => problems.push(`uncaught: ${err.error()}`));
   return { context, profile, problems };
