@@ -254,13 +254,18 @@ fn task_rows(
     .collect()
 }
 
-/// Tasks whose effective parent is `project`; with `None`, the Inbox (tasks with no project).
-/// Open first, then by due date, priority and title.
-pub fn tasks(conn: &Connection, project: Option<&str>) -> Result<Vec<TaskRow>> {
+/// Every live task, open first, then by due date, priority and title, with its effective parent.
+pub fn all_tasks(conn: &Connection) -> Result<Vec<TaskRow>> {
     let eff = effective_parents(conn)?;
     let sql =
         format!("SELECT {TASK_COLUMNS} FROM nodes WHERE type = 'task' AND deleted = 0 ORDER BY {TASK_ORDER}");
-    let all = task_rows(conn, &sql, [], &eff)?;
+    task_rows(conn, &sql, [], &eff)
+}
+
+/// Tasks whose effective parent is `project`; with `None`, the Inbox (tasks with no project).
+/// Open first, then by due date, priority and title.
+pub fn tasks(conn: &Connection, project: Option<&str>) -> Result<Vec<TaskRow>> {
+    let all = all_tasks(conn)?;
     // The Inbox takes tasks with no parent, or whose parent is neither a project nor a task.
     let types: HashMap<String, String> = if project.is_none() {
         conn.prepare_cached("SELECT id, type FROM nodes WHERE type IN ('project', 'task') AND deleted = 0")?

@@ -637,11 +637,7 @@ fn ls(args: LsArgs) -> anyhow::Result<()> {
     } else if args.inbox {
         query::tasks(s.conn(), None)?
     } else {
-        let mut all = query::tasks(s.conn(), None)?;
-        for p in query::tree(s.conn())? {
-            all.extend(query::tasks(s.conn(), Some(&p.id))?);
-        }
-        all
+        query::all_tasks(s.conn())?
     };
     if !args.all {
         rows.retain(|t| !query::CLOSED.contains(&t.status.as_str()));
