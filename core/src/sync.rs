@@ -51,7 +51,7 @@ use crate::wire::{ErrorBody, PullResponse, PushResponse, codes};
 /// Tunables of a sync round.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
-    /// Ops per push (halved on 413).
+    /// Ops per push (halved on 413, and kept halved for the rest of the round).
     pub push_batch: usize,
     /// Ops per pull page.
     pub pull_limit: usize,
@@ -342,7 +342,6 @@ impl Sync {
                 store.confirm(&confirmed)?;
                 self.report.pushed += ops.len();
                 self.report.head = self.report.head.max(resp.head);
-                self.batch = self.cfg.push_batch.max(1);
             }
             (Request::Pull { after, .. }, Reply::Pulled(page)) => {
                 let next = page.next.max(after);

@@ -41,6 +41,16 @@ impl Hub {
                 time_ms: self.env.now_ms_now(),
                 min_schema_version: 0,
             },
+            // Like a hub with a small batch limit: the engine must split (413) rather than give up.
+            Request::Push { ops } if ops.len() > 4 => Reply::Error {
+                status: 413,
+                body: Some(ErrorBody {
+                    error: codes::TOO_LARGE.into(),
+                    message: "at most 4 ops per push".into(),
+                    hub_time_ms: None,
+                    op: None,
+                }),
+            },
             Request::Push { ops } => match self.store.append(ops) {
                 Ok(o) => Reply::Pushed(o.into()),
                 Err(Error::ClockSkew { op, .. }) => Reply::Error {
