@@ -10,9 +10,20 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth_server::{AppState, Config, DEFAULT_SPACE, Limits, config, devices, run, shutdown_signal};
 
-/// Hearth: an offline-first task and project hub. `hearth serve` runs the hub; `hearth invite` pairs devices.
+/// Hearth: an offline-first task and project hub. One binary is both the hub and a full offline client.
 #[derive(Debug, Parser)]
-#[command(name = "hearth", version)]
+#[command(
+    name = "hearth",
+    version,
+    after_help = "Getting started:
+  hearth serve                                    run the hub; it prints its URL and a pairing code
+  hearth init --hub URL --code CODE               pair this machine as a device (first sync included)
+  hearth task add \"Buy milk\" --due tomorrow       edits work offline and wait for the next sync
+  hearth tree / ls / agenda / search TEXT         read (add --json for scripts)
+  hearth sync [--watch]                           push and pull
+
+Client commands use --home DIR (or HEARTH_HOME); hub commands use --data DIR (or HEARTH_DATA)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

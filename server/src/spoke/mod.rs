@@ -52,7 +52,7 @@ pub enum Command {
     /// `hearth init` alone makes a local-only store (pair later with `init --hub … --code …`;
     /// everything written meanwhile is kept and pushed).
     Init(InitArgs),
-    /// Projects: add, rename, move (nest), list.
+    /// Projects: add, rename, move (nest). `hearth tree` shows them.
     #[command(subcommand)]
     Project(ProjectCmd),
     /// Tasks: add, complete, edit.
