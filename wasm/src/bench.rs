@@ -94,7 +94,7 @@ pub fn checksum(ops: &[Op]) -> String {
     format!("{h:016x}")
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #[test]
     fn workload_is_deterministic_distinct_and_paged() {

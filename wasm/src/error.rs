@@ -21,6 +21,8 @@ pub mod codes {
     pub const SCHEMA_TOO_NEW: &str = "schema_too_new";
     /// SQLite or OPFS failed (disk full, I/O, corruption, a second owner).
     pub const STORAGE: &str = "storage";
+    /// This browser context has no OPFS sync access handles (not a dedicated worker, or no OPFS).
+    pub const OPFS_UNSUPPORTED: &str = "opfs_unsupported";
     /// The hub could not be reached.
     pub const NETWORK: &str = "network";
     /// The hub refused a request (bad pairing code, revoked token, …).

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use hearth_core::{Env, Options, Store};
 use rusqlite::{Connection, OpenFlags};
 use sqlite_wasm_rs::WasmOsCallback;
-use sqlite_wasm_vfs::sahpool::{OpfsSAHPoolCfgBuilder, OpfsSAHPoolUtil, install};
+use sqlite_wasm_vfs::sahpool::{OpfsSAHError, OpfsSAHPoolCfgBuilder, OpfsSAHPoolUtil, install};
 use wasm_bindgen::JsCast;
 
 use crate::error::{Error, Result, codes};
@@ -81,7 +81,16 @@ pub async fn install_opfs(capacity: usize) -> Result<OpfsSAHPoolUtil> {
                 .build();
             let pool = install::<WasmOsCallback>(&cfg, false)
                 .await
-                .map_err(|e| Error::new(codes::STORAGE, format!("OPFS is not available: {e}")))?;
+                .map_err(|e| match e {
+                    OpfsSAHError::NotSupported => Error::new(codes::OPFS_UNSUPPORTED, e.to_string()),
+                    // The browser refuses OPFS here (e.g. a SecurityError in a private window).
+                    OpfsSAHError::Opfs {
+                        operation: "get OPFS root",
+                        ..
+                    } => Error::new(codes::OPFS_UNSUPPORTED, e.to_string()),
+                    // Typically the previous owner's worker still holding the files: worth a retry.
+                    e => Error::new(codes::STORAGE, format!("OPFS could not be opened: {e}")),
+                })?;
             POOL.with(|p| *p.borrow_mut() = Some(pool.clone()));
             pool
         }
@@ -126,12 +135,20 @@ pub async fn open_with(
     opts: Options,
     prepare: impl FnOnce(&mut Connection) -> Result<()>,
 ) -> Result<(Store, Storage)> {
-    let (mut conn, storage) = match install_opfs(4).await {
-        Ok(_) => (open_opfs_connection(name)?, Storage::Opfs),
-        Err(e) => (
-            Connection::open_in_memory()?,
-            Storage::Memory { reason: e.message },
-        ),
+    // Memory only where OPFS cannot work at all; any other failure (a locked file while another tab
+    // hands the database over, a full disk) is an error, never a silent switch to an empty store.
+    let unsupported = if !in_dedicated_worker() {
+        Some("not running in a dedicated worker".to_owned())
+    } else {
+        match install_opfs(4).await {
+            Ok(_) => None,
+            Err(e) if e.code == codes::OPFS_UNSUPPORTED => Some(e.message),
+            Err(e) => return Err(e),
+        }
+    };
+    let (mut conn, storage) = match unsupported {
+        None => (open_opfs_connection(name)?, Storage::Opfs),
+        Some(reason) => (Connection::open_in_memory()?, Storage::Memory { reason }),
     };
     prepare(&mut conn)?;
     Ok((Store::open(conn, env, opts)?, storage))

@@ -97,7 +97,7 @@ pub fn build_bundle() -> Result<PathBuf> {
     let out = target_dir().join("wasm-www");
     let wasm = target_dir().join(WASM_TARGET).join("release/hearth_wasm.wasm");
     run(Command::new("wasm-bindgen")
-        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .args(["--target", "web", "--out-dir"])
         .arg(out.join("pkg"))
         .arg(&wasm))?;
     for dir in ["wasm/js", "wasm/www"] {
