@@ -7,6 +7,8 @@
 //   const hearth = await connect({ name: 'default' });
 //   const id = await hearth.call('createTask', 'Buy milk', {});
 //   hearth.subscribe((event) => render());      // after any local, other-tab or remote change
+//
+// `connect({inPage: true})` (or a browser without module workers) runs the store in the page, in memory.
 
 const KEY = (name) => `hearth:${name}`;
 
@@ -23,7 +25,7 @@ function randomId() {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-export async function connect({ name = 'default' } = {}) {
+export async function connect({ name = 'default', inPage = false } = {}) {
   const tab = crypto.randomUUID();
   const channel = new BroadcastChannel(KEY(name));
   const listeners = new Set();
@@ -59,7 +61,21 @@ export async function connect({ name = 'default' } = {}) {
   }
   async function becomeOwner() {
     owner = true;
-    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    try {
+      if (inPage) throw new Error('asked to run in the page');
+      worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    } catch (err) {
+      // No module workers (or asked not to use one): own the store in this page. OPFS sync access
+      // handles need a worker, so the store lives in memory, and the warning says so.
+      const { createOwner } = await import('./dispatch.js');
+      const handle = createOwner((event) => worker.onmessage({ data: { event } }));
+      worker = {
+        postMessage: ({ id, method, args }) => handle(method, args).then(
+          (result) => worker.onmessage({ data: { id, ok: true, result } }),
+          (error) => worker.onmessage({ data: { id, ok: false, error } }),
+        ),
+      };
+    }
     worker.onmessage = (e) => {
       const m = e.data;
       if (m.event) {

@@ -1,10 +1,11 @@
-// The test page: connects to a store (?store=NAME, default "default"), exposes it as `window.hearth`
+// The test page: connects to a store (?store=NAME, default "default"; ?in-page runs it without a worker), exposes it as `window.hearth`
 // (`await window.hearthReady` first), keeps every change event in `window.hearthEvents`, and renders
 // the inbox so that a human can click around too.
 import { connect } from './hearth.js';
 
 const params = new URLSearchParams(location.search);
 const name = params.get('store') || 'default';
+const inPage = params.has('in-page');
 window.hearthEvents = [];
 
 async function render(hearth) {
@@ -22,7 +23,7 @@ async function render(hearth) {
 }
 
 window.hearthReady = (async () => {
-  const hearth = await connect({ name });
+  const hearth = await connect({ name, inPage });
   window.hearth = hearth;
   await hearth.ready();
   hearth.subscribe((event) => {

@@ -1,5 +1,5 @@
 // Durability: what a tab writes is in OPFS, survives a reload and a browser restart; errors reach JS
-// typed ({code, message}); the test page reports its storage.
+// typed ({code, message}); where OPFS cannot work, the store runs in memory and the page warns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, launch, openPage, call, cleanup } from './helpers.mjs';
@@ -50,6 +50,28 @@ test('writes survive a reload and a browser restart', async () => {
     assert.equal((await call(page, 'status')).storage.kind, 'opfs');
     const storage = await page.evaluate(() => window.hearth.storage());
     assert.ok(storage.quota > 0 && storage.usage > 0, JSON.stringify(storage));
+    assert.deepEqual(browser.problems, []);
+  } finally {
+    await browser.context.close();
+    await hub.stop();
+    cleanup(browser.profile, hub.data);
+  }
+});
+
+test('without OPFS the store runs in memory and the page says so', async () => {
+  const hub = await startHub();
+  const browser = await launch();
+  try {
+    // In the page there are no OPFS sync access handles (they need a dedicated worker).
+    const page = await openPage(browser.context, hub.url, 'memory', '&in-page');
+    const status = await call(page, 'status');
+    assert.equal(status.storage.kind, 'memory');
+    assert.match(status.storage.reason, /dedicated worker/);
+    const id = await call(page, 'createTask', 'Kept in memory', {});
+    assert.equal((await call(page, 'tasks', null))[0].id, id);
+    const banner = await page.locator('#warnings').textContent();
+    assert.match(banner, /OPFS is unavailable.*in memory/);
+    assert.ok(await page.locator('#warnings').isVisible());
     assert.deepEqual(browser.problems, []);
   } finally {
     await browser.context.close();

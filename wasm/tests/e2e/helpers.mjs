@@ -78,10 +78,10 @@ export async function launch(profile = tempDir('profile')) {
 }
 
 /** Open the test page for store `name` and wait until some tab owns the store. */
-export async function openPage(context, url, name) {
+export async function openPage(context, url, name, extra = '') {
   const page = await context.newPage();
   page.on('pageerror', () => {}); // reported through the context's weberror
-  await page.goto(`${url}/?store=${encodeURIComponent(name)}`);
+  await page.goto(`${url}/?store=${encodeURIComponent(name)}${extra}`);
   await page.evaluate(() => window.hearthReady);
   return page;
 }
