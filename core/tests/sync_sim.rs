@@ -295,6 +295,19 @@ fn run(seed: u64) {
     }
 }
 
+/// Seeds that found real bugs, kept explicit although the default range covers them: 197 (re-stamping
+/// the whole outbox duplicated an op the hub had accepted), 653 (a re-stamped id collided with a
+/// confirmed one and the edit was lost), 555 (without the cursor reset after re-stamping, a replica
+/// diverged).
+const REGRESSIONS: [u64; 3] = [197, 555, 653];
+
+#[test]
+fn regression_seeds() {
+    for seed in REGRESSIONS {
+        run(seed);
+    }
+}
+
 #[test]
 fn replicas_converge_over_a_faulty_network() {
     let cases: u64 = std::env::var("HEARTH_SIM_CASES")
