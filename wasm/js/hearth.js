@@ -97,7 +97,7 @@ export async function connect({ name = 'default', inPage = false } = {}) {
           break;
         } catch (err) {
           // The previous owner's worker may still hold the OPFS handles for a moment.
-          if (attempt >= 50) throw err;
+          if (err.code !== 'storage' || attempt >= 50) throw err;
           await new Promise((r) => setTimeout(r, 100));
         }
       }
@@ -152,6 +152,13 @@ export async function connect({ name = 'default', inPage = false } = {}) {
   navigator.locks.request(KEY(name), () => {
     // Held until this tab closes.
     return becomeOwner().then(() => new Promise(() => {}));
+  }).catch((err) => {
+    // The store could not be opened: every call (now and later) fails with the reason.
+    const error = { code: err.code || 'internal', message: String(err.message || err) };
+    console.warn('hearth: cannot open the store:', error.message);
+    workerReady = Promise.reject(error);
+    workerReady.catch(() => {});
+    for (const id of [...pending.keys()]) settle({ id, ok: false, error });
   });
 
   function call(method, ...args) {

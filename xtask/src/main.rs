@@ -1,9 +1,12 @@
 //! The project's commands as Rust: `cargo xtask <command>`.
 //!
-//! * `setup`: install what building and testing need (wasm32 target, clang), skipping what is present.
-//! * `test`: setup, then every test: doc tests, the workspace suites, and the wasm32 build of the core.
+//! * `setup`: install what building and testing need (wasm32 target, clang, and for the browser tests
+//!   Chromium, wasm-bindgen-cli and playwright-core: see `browser.rs`), skipping what is present.
+//! * `test`: setup, then every test: doc tests, the browser tests (`browser.rs`), the workspace suites,
+//!   and the wasm32 build of the core.
 //! * `serve [ARGS]`: run the hub (release build) with a default data dir; ARGS go to `hearth serve`.
-//! * `bench <apply|hub|sync|all>`: the benchmarks, in release; each prints its figures and a summary line.
+//! * `bench <apply|hub|sync|all|wasm>`: the benchmarks, in release; each prints its figures and a summary
+//!   line. `wasm` (browser apply vs native apply, headless Chromium) is not part of `all`.
 
 use std::process::{Command, ExitCode};
 
@@ -14,10 +17,12 @@ mod browser;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  setup               install the wasm32 target and clang if missing
+  setup               install the wasm32 target, clang, Chromium, wasm-bindgen-cli and
+                      playwright-core if missing
   test                run every test (installs what the tests need first)
   serve [ARGS…]       run the Hearth hub; ARGS are passed to `hearth serve` (try `-- --help`)
-  bench apply|hub|sync|all\n                      run benchmarks in release mode and print their figures";
+  bench apply|hub|sync|all\n                      run benchmarks in release mode and print their figures
+  bench wasm          apply 100,000 ops in headless Chromium (OPFS) and natively; print the ratio";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
