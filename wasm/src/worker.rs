@@ -32,7 +32,7 @@ pub async fn bench_apply(name: &str) -> Result<JsValue> {
     drop(ops);
     let env = Arc::new(ManualEnv::new(bench::T0 + 200_000, 1));
     // Room for this database and its journal beside the page's own store.
-    store::install_opfs(8).await?;
+    store::install_opfs(16).await?;
     // A fresh database every run: the caller passes a new name.
     let (mut store, storage) = store::open_with(name, env, Options::default(), |_| Ok(())).await?;
     let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).unwrap_or_default();

@@ -179,7 +179,7 @@ pub fn bench() -> Result<()> {
         .find_map(|l| l.strip_prefix("wasm: "))
         .context("the browser run printed no result")?
         .to_owned();
-    // Both runs print `<side>: ops_per_s=N seconds=S checksum=X …`.
+    // Both sides print their runs, then `<side>: ops_per_s=<median> runs=R checksum=X …`.
     let field = |line: &str, key: &str| -> Result<String> {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(key).and_then(|w| w.strip_prefix('=')))
