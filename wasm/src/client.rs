@@ -403,8 +403,8 @@ impl Client {
     }
 
     /// Tasks with a due date, overdue first; `today` is `YYYY-MM-DD` (default: the local date).
-    pub fn agenda(&self, today_: JsValue) -> Result<JsValue, JsValue> {
-        let day = opt_str(&today_).unwrap_or_else(today);
+    pub fn agenda(&self, day: JsValue) -> Result<JsValue, JsValue> {
+        let day = opt_str(&day).unwrap_or_else(today);
         let rows = query::agenda(self.inner.store.borrow().conn(), &day).map_err(Error::from)?;
         Ok(to_js(&rows)?)
     }
