@@ -402,7 +402,7 @@ impl Client {
         Ok(to_js(&rows)?)
     }
 
-    /// Tasks with a due date, overdue first; `today` is `YYYY-MM-DD` (default: the local date).
+    /// Tasks with a due date, overdue first (before `day`, `YYYY-MM-DD`; default: the local date).
     pub fn agenda(&self, day: JsValue) -> Result<JsValue, JsValue> {
         let day = opt_str(&day).unwrap_or_else(today);
         let rows = query::agenda(self.inner.store.borrow().conn(), &day).map_err(Error::from)?;
