@@ -6,37 +6,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hearth_core::{DeviceId, ManualEnv, NewOp, Op, OpId, Options, SeqOp, Store, Timestamp};
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
-
-const OPS: usize = 100_000;
-const RECORDS: usize = 10_000;
-const FIELDS: [&str; 5] = ["title", "status", "due", "priority", "notes"];
-const PAGE: usize = 10_000;
-fn page_size() -> usize {
-    std::env::var("HEARTH_BENCH_PAGE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(PAGE)
-}
-const T0: u64 = 1_750_000_000_000;
-
-fn value(rng: &mut StdRng, field: &str, i: usize) -> Value {
-    match field {
-        "title" => json!(format!("Task number {i} with a realistic title")),
-        "status" => json!(if rng.random_bool(0.3) { "done" } else { "open" }),
-        "due" => json!(format!(
-            "2026-{:02}-{:02}",
-            rng.random_range(1..=12),
-            rng.random_range(1..=28)
-        )),
-        "priority" => json!(rng.random_range(1..=4)),
-        _ => json!(format!("note {i}: remember the details")),
-    }
-}
+use hearth_core::bench::{self, FIELDS, OPS, PAGE, RECORDS, T0};
+use hearth_core::{ManualEnv, Options, Store};
 
 fn file_size(path: &std::path::Path) -> u64 {
     ["", "-wal"]
@@ -50,50 +21,12 @@ fn file_size(path: &std::path::Path) -> u64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut rng = StdRng::seed_from_u64(2026);
-    let devices = [DeviceId(0xa1), DeviceId(0xb2), DeviceId(0xc3)];
-    let mut ops: Vec<Op> = (0..OPS)
-        .map(|i| {
-            let record = i % RECORDS;
-            let field = FIELDS[(i / RECORDS) % FIELDS.len()];
-            let id = OpId {
-                ts: Timestamp {
-                    ms: T0 + rng.random_range(0..100_000),
-                    counter: 0,
-                },
-                device: devices[i % 3],
-            };
-            NewOp::set(&format!("{record:016x}"), field, value(&mut rng, field, i)).stamp(id)
-        })
-        .collect();
-    // Distinct ids (a device never reuses a stamp): bump the counter on collisions.
-    ops.sort_by_key(|o| o.id);
-    for i in 1..ops.len() {
-        if ops[i].id <= ops[i - 1].id {
-            ops[i].id.ts = Timestamp {
-                ms: ops[i - 1].id.ts.ms,
-                counter: ops[i - 1].id.ts.counter + 1,
-            };
-        }
-    }
-    ops.shuffle(&mut rng);
+    let ops = bench::ops();
     let payload_bytes: usize = ops
         .iter()
         .map(|o| serde_json::to_string(o).map(|s| s.len()).unwrap_or(0))
         .sum();
-    let pages: Vec<Vec<SeqOp>> = ops
-        .chunks(page_size())
-        .enumerate()
-        .map(|(p, c)| {
-            c.iter()
-                .enumerate()
-                .map(|(i, op)| SeqOp {
-                    seq: (p * page_size() + i + 1) as u64,
-                    op: op.clone(),
-                })
-                .collect()
-        })
-        .collect();
+    let pages = bench::pages(&ops);
     let dir = tempfile::tempdir()?;
 
     let path = dir.path().join("apply.sqlite");
@@ -143,13 +76,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let apply_rate = OPS as f64 / apply_s;
     let floor_rate = OPS as f64 / floor_s;
     println!(
-        "ops: {OPS} ({RECORDS} records x {} fields, 3 devices, shuffled), {payload_bytes} bytes as JSON",
-        FIELDS.len()
+        "ops: {OPS} ({RECORDS} records x {} fields, 3 devices, shuffled; checksum {}), {payload_bytes} bytes as JSON",
+        FIELDS.len(),
+        bench::checksum(&ops)
     );
     println!(
-        "apply: {apply_s:.3} s in {} pages of {}, database {apply_bytes} bytes",
-        pages.len(),
-        page_size()
+        "apply: {apply_s:.3} s in {} pages of {PAGE}, database {apply_bytes} bytes",
+        pages.len()
     );
     println!("floor: {floor_s:.3} s in one transaction, database {floor_bytes} bytes");
     println!(

@@ -41,6 +41,8 @@
 //! ```
 
 pub mod apply;
+#[cfg(feature = "bench")]
+pub mod bench;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;

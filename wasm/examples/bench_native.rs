@@ -17,8 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     use std::sync::Arc;
     use std::time::Instant;
 
+    use hearth_core::bench;
     use hearth_core::{ManualEnv, Options, Store};
-    use hearth_wasm::bench;
 
     let ops = bench::ops();
     let checksum = bench::checksum(&ops);

@@ -17,7 +17,8 @@
 //! Everything that touches the browser is compiled for `wasm32` only; on the host this crate builds the
 //! parts that are plain Rust (errors, the benchmark's op list).
 
-pub mod bench;
+/// The benchmark workload, from core (the same ops on every side).
+pub use hearth_core::bench;
 pub mod error;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,9 +1,9 @@
-//! The apply benchmark's workload, identical to `core/benches/apply.rs`: 100,000 `node.set` ops from
-//! 3 devices over 10,000 records × 5 fields, shuffled with a seeded RNG, in pages of 10,000 with seqs.
-//! The browser run and the native run of `cargo xtask bench wasm` both build it with [`pages`], and
-//! both print [`checksum`] so that a reader can see they applied the same ops.
+//! The apply benchmark's workload (feature `bench`), shared by `cargo xtask bench apply` (native) and
+//! `cargo xtask bench wasm` (the browser and its native half), so every side applies the same ops:
+//! 100,000 `node.set` ops from 3 devices over 10,000 records × 5 fields, shuffled with a seeded RNG, in
+//! pages of 10,000 with seqs. [`checksum`] lets a reader see that two runs applied the same ops.
 
-use hearth_core::{DeviceId, NewOp, Op, OpId, SeqOp, Timestamp};
+use crate::{DeviceId, NewOp, Op, OpId, SeqOp, Timestamp};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
