@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Device, TestHub, expect_error, now_ms, pair_with_code};
+use common::{Device, TestHub, expect_error, expect_forbidden_everywhere, now_ms, pair_with_code};
 use futures_util::StreamExt;
 use hearth_core::wire::{HubInfo, PeersResponse, PushResponse};
 use hearth_core::{Op, OpId, Timestamp};
@@ -299,31 +299,7 @@ async fn auth_errors_401_403_and_bad_input_400() {
     expect_error(res, 401, "unauthorized").await;
 
     // Another space's token: 403 on every endpoint, and for a space that does not exist.
-    for path in ["pull", "peers", "events"] {
-        let res = c
-            .get(format!("{url}/v1/spaces/work/{path}"))
-            .bearer_auth(&dev.token)
-            .send()
-            .await
-            .unwrap();
-        expect_error(res, 403, "forbidden").await;
-    }
-    let res = c
-        .post(format!("{url}/v1/spaces/work/push"))
-        .bearer_auth(&dev.token)
-        .json(&json!({"ops": [dev.op("x", "y")]}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(res, 403, "forbidden").await;
-    let res = c
-        .post(format!("{url}/v1/spaces/work/ack"))
-        .bearer_auth(&dev.token)
-        .json(&json!({"seq": 0}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(res, 403, "forbidden").await;
+    expect_forbidden_everywhere(&dev, url, "work").await;
     let res = c
         .get(format!("{url}/v1/spaces/nowhere/pull"))
         .bearer_auth(&dev.token)

@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{TestHub, expect_error};
+use common::{TestHub, expect_error, expect_forbidden_everywhere};
 use hearth_core::wire::PeersResponse;
-use serde_json::json;
 
 #[tokio::test]
 async fn spaces_are_isolated() {
@@ -31,33 +30,7 @@ async fn spaces_are_isolated() {
 
     // No cross reads or writes, with either token, on any endpoint.
     for (dev, other_space) in [(&home, "work"), (&work, "default")] {
-        let c = &dev.client;
-        let base = format!("{}/v1/spaces/{other_space}", hub.url);
-        for path in ["pull?after=0", "peers", "events"] {
-            let res = c
-                .get(format!("{base}/{path}"))
-                .bearer_auth(&dev.token)
-                .send()
-                .await
-                .unwrap();
-            expect_error(res, 403, "forbidden").await;
-        }
-        let res = c
-            .post(format!("{base}/push"))
-            .bearer_auth(&dev.token)
-            .json(&json!({"ops": [dev.op("x", "sneak")]}))
-            .send()
-            .await
-            .unwrap();
-        expect_error(res, 403, "forbidden").await;
-        let res = c
-            .post(format!("{base}/ack"))
-            .bearer_auth(&dev.token)
-            .json(&json!({"seq": 1}))
-            .send()
-            .await
-            .unwrap();
-        expect_error(res, 403, "forbidden").await;
+        expect_forbidden_everywhere(dev, &hub.url, other_space).await;
     }
     // A device cannot smuggle the other device's ops into its own space either.
     let forged = work.op("x", "forged");

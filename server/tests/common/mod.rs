@@ -192,6 +192,37 @@ impl Device {
 }
 
 /// Check an error response: status, `error` code, and return the body.
+/// Every endpoint of `space` answers `dev`'s token with 403 `forbidden`: no cross reads or writes.
+pub async fn expect_forbidden_everywhere(dev: &Device, hub_url: &str, space: &str) {
+    let (c, base) = (&dev.client, format!("{hub_url}/v1/spaces/{space}"));
+    for path in ["pull?after=0", "peers", "events"] {
+        let res = c
+            .get(format!("{base}/{path}"))
+            .bearer_auth(&dev.token)
+            .send()
+            .await
+            .unwrap();
+        expect_error(res, 403, "forbidden").await;
+    }
+    let push = json!({"ops": [dev.op("x", "sneak")]});
+    let res = c
+        .post(format!("{base}/push"))
+        .bearer_auth(&dev.token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 403, "forbidden").await;
+    let res = c
+        .post(format!("{base}/ack"))
+        .bearer_auth(&dev.token)
+        .json(&json!({"seq": 1}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 403, "forbidden").await;
+}
+
 pub async fn expect_error(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
     assert_eq!(res.status().as_u16(), status, "unexpected status");
     let body: serde_json::Value = res.json().await.unwrap();
