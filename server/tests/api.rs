@@ -593,14 +593,7 @@ async fn ack_and_peers_record_seq_last_seen_and_versions() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    let res = phone
-        .client
-        .get(phone.endpoint("peers"))
-        .bearer_auth(&phone.token)
-        .send()
-        .await
-        .unwrap();
-    let peers: PeersResponse = res.json().await.unwrap();
+    let peers = phone.peers().await;
     assert_eq!((peers.head, peers.horizon), (3, 0));
     assert_eq!(peers.peers.len(), 2);
     let me = peers.peers.iter().find(|p| p.device == dev.device).unwrap();

@@ -4,7 +4,6 @@
 mod common;
 
 use common::{TestHub, expect_error, expect_forbidden_everywhere};
-use hearth_core::wire::PeersResponse;
 
 #[tokio::test]
 async fn spaces_are_isolated() {
@@ -41,30 +40,12 @@ async fn spaces_are_isolated() {
     assert_eq!(home.pull(0, 100).await.head, 3);
     assert_eq!(work.pull(0, 100).await.head, 2);
     // Each space's peers list only its devices.
-    let peers: PeersResponse = home
-        .client
-        .get(home.endpoint("peers"))
-        .bearer_auth(&home.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let peers = home.peers().await;
     assert_eq!(
         peers.peers.iter().map(|p| p.device).collect::<Vec<_>>(),
         vec![home.device]
     );
-    let peers: PeersResponse = work
-        .client
-        .get(work.endpoint("peers"))
-        .bearer_auth(&work.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let peers = work.peers().await;
     assert_eq!(
         peers.peers.iter().map(|p| p.device).collect::<Vec<_>>(),
         vec![work.device]

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hearth_core::wire::{PairRequest, PairResponse, PullResponse, PushResponse};
+use hearth_core::wire::{PairRequest, PairResponse, PeersResponse, PullResponse, PushResponse};
 use hearth_core::{Clock, DeviceId, Op, OpId, Timestamp};
 use hearth_server::{AppState, Config, run};
 use serde_json::json;
@@ -174,6 +174,19 @@ impl Device {
     pub async fn pull(&self, after: u64, limit: usize) -> PullResponse {
         let res = self.pull_raw(after, limit).await;
         assert_eq!(res.status(), 200, "pull failed: {}", res.text().await.unwrap());
+        res.json().await.unwrap()
+    }
+
+    /// The space's network view, as this device sees it.
+    pub async fn peers(&self) -> PeersResponse {
+        let res = self
+            .client
+            .get(self.endpoint("peers"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "peers failed: {}", res.text().await.unwrap());
         res.json().await.unwrap()
     }
 
