@@ -45,7 +45,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::op::Op;
-use crate::store::{AppendOutcome, Store};
+use crate::store::Store;
 use crate::wire::{ErrorBody, PullResponse, PushResponse, codes};
 
 /// Tunables of a sync round.
@@ -124,17 +124,6 @@ pub enum Reply {
     },
     /// No answer: connection refused, reset, timed out.
     Network(String),
-}
-
-impl From<AppendOutcome> for PushResponse {
-    fn from(o: AppendOutcome) -> Self {
-        PushResponse {
-            accepted: o.accepted,
-            duplicates: o.duplicates,
-            seqs: o.seqs,
-            head: o.head,
-        }
-    }
 }
 
 /// What the caller does next.

@@ -86,6 +86,17 @@ pub struct PushResponse {
     pub head: u64,
 }
 
+impl From<crate::store::AppendOutcome> for PushResponse {
+    fn from(o: crate::store::AppendOutcome) -> Self {
+        PushResponse {
+            accepted: o.accepted,
+            duplicates: o.duplicates,
+            seqs: o.seqs,
+            head: o.head,
+        }
+    }
+}
+
 /// Answer to `GET /v1/spaces/{space}/pull?after=S&limit=N`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {

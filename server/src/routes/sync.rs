@@ -87,12 +87,7 @@ pub async fn push(
     }
     let space = state.space(&space).await?;
     let out = space.push(req.ops).await?;
-    Ok(Json(PushResponse {
-        accepted: out.accepted,
-        duplicates: out.duplicates,
-        seqs: out.seqs,
-        head: out.head,
-    }))
+    Ok(Json(out.into()))
 }
 
 /// `?after=S&limit=N`.

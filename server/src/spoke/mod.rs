@@ -295,7 +295,7 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         }
         Command::Restore { home, id } => {
             let mut s = home.open()?;
-            let id = resolve_deleted(&s, &id)?;
+            let id = query::resolve(s.conn(), &id)?;
             s.commit(vec![NewOp::set(&id, "deleted", json!(false))])?;
             println!("Restored {}.", short(&id));
             Ok(())
@@ -376,10 +376,6 @@ fn resolve_any(s: &Store, key: &str) -> anyhow::Result<(String, String)> {
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn resolve_deleted(s: &Store, key: &str) -> anyhow::Result<String> {
-    Ok(query::resolve(s.conn(), key)?)
 }
 
 /// A live project by exact name (case-insensitive) or id prefix.
