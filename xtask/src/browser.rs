@@ -15,7 +15,7 @@ use crate::{apt_install, cargo, output, run, succeeds};
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// The workspace root.
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -23,7 +23,7 @@ fn root() -> PathBuf {
 }
 
 /// Cargo's target directory (honours `CARGO_TARGET_DIR`, like cargo itself).
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(d) => {
             let d = PathBuf::from(d);
@@ -90,16 +90,26 @@ pub fn wasm_bindgen_tests() -> Result<()> {
     ))
 }
 
-/// Build the release bundle into `<target>/wasm-www/` and return that directory.
-pub fn build_bundle() -> Result<PathBuf> {
-    let started = std::time::Instant::now();
+/// Build the store: hearth-wasm in release for wasm32, through wasm-bindgen (`--target web`) into
+/// `<target>/wasm-www/pkg/`, which is returned. The JS glue that loads it is in `wasm/js/`.
+pub fn build_store() -> Result<PathBuf> {
     run(cargo().args(["build", "-p", "hearth-wasm", "--target", WASM_TARGET, "--release"]))?;
-    let out = target_dir().join("wasm-www");
+    let pkg = target_dir().join("wasm-www/pkg");
     let wasm = target_dir().join(WASM_TARGET).join("release/hearth_wasm.wasm");
     run(Command::new("wasm-bindgen")
         .args(["--target", "web", "--out-dir"])
-        .arg(out.join("pkg"))
+        .arg(&pkg)
         .arg(&wasm))?;
+    Ok(pkg)
+}
+
+/// Build the release bundle into `<target>/wasm-www/` and return that directory.
+pub fn build_bundle() -> Result<PathBuf> {
+    let started = std::time::Instant::now();
+    let out = build_store()?
+        .parent()
+        .context("the store's pkg/ has a parent")?
+        .to_path_buf();
     for dir in ["wasm/js", "wasm/www"] {
         for entry in std::fs::read_dir(root().join(dir)).with_context(|| format!("reading {dir}"))? {
             let path = entry?.path();
@@ -118,7 +128,8 @@ pub fn build_bundle() -> Result<PathBuf> {
     Ok(out)
 }
 
-fn hearth_bin() -> Result<PathBuf> {
+/// Build the hub (debug) and return its path.
+pub fn hearth_bin() -> Result<PathBuf> {
     run(cargo().args(["build", "-p", "hearth-server", "--bin", "hearth"]))?;
     Ok(target_dir().join("debug/hearth"))
 }

@@ -1,10 +1,15 @@
 //! The project's commands as Rust: `cargo xtask <command>`.
 //!
 //! * `setup`: install what building and testing need (wasm32 target, clang, and for the browser tests
-//!   Chromium, wasm-bindgen-cli and playwright-core: see `browser.rs`), skipping what is present.
-//! * `test`: setup, then every test: doc tests, the browser tests (`browser.rs`), the workspace suites,
-//!   and the wasm32 build of the core.
-//! * `serve [ARGS]`: run the hub (release build) with a default data dir; ARGS go to `hearth serve`.
+//!   Chromium, wasm-bindgen-cli and playwright-core: see `browser.rs`; Trunk and the PWA's npm packages:
+//!   see `web.rs`), skipping what is present.
+//! * `test`: setup, then every test: the wasm32 build of the core, doc tests, the browser tests
+//!   (`browser.rs`), the PWA's browser tests once `web/tests/e2e/` exists (`web.rs`), the workspace
+//!   suites.
+//! * `web`: build the PWA bundle (`trunk build --release` into `dist/`) and print its files' sizes.
+//! * `web-post-build`: Trunk's post_build hook (Trunk.toml): adds the store to the bundle, stamps sw.js.
+//! * `serve [ARGS]`: build the PWA bundle, then run the hub (release build) serving it, with a default
+//!   data dir; ARGS go to `hearth serve` (with `--web DIR` or `--help` among them, nothing is built).
 //! * `bench <apply|hub|sync|all|wasm>`: the benchmarks, in release; each prints its figures and a summary
 //!   line. `wasm` (browser apply vs native apply, headless Chromium) is not part of `all`.
 
@@ -13,14 +18,19 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 mod browser;
+mod web;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  setup               install the wasm32 target, clang, Chromium, wasm-bindgen-cli and
+  setup               install the wasm32 target, clang, Chromium, wasm-bindgen-cli, Trunk and
                       playwright-core if missing
   test                run every test (installs what the tests need first)
-  serve [ARGS…]       run the Hearth hub; ARGS are passed to `hearth serve` (try `-- --help`)
+  web                 build the PWA (`trunk build --release`) into dist/ and print its sizes
+  web-post-build      Trunk's post_build hook: add the store (hearth-wasm) under store/ and
+                      stamp sw.js with the build's version and files (run by Trunk, see Trunk.toml)
+  serve [ARGS…]       build the PWA, then run the Hearth hub serving it; ARGS are passed to
+                      `hearth serve` (try `-- --help`; with `--web DIR` the PWA is not built)
   bench apply|hub|sync|all\n                      run benchmarks in release mode and print their figures
   bench wasm          apply 100,000 ops in headless Chromium (OPFS) and natively; print the ratio";
 
@@ -29,6 +39,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup(),
         Some("test") => setup().and_then(|()| test()),
+        Some("web") => web::build().map(drop),
+        Some("web-post-build") => web::post_build(),
         Some("serve") => serve(&args[1..]),
         Some("bench") => bench(args.get(1).map(String::as_str).unwrap_or("all")),
         Some("-h" | "--help" | "help") => {
@@ -80,6 +92,7 @@ fn setup() -> Result<()> {
         apt_install(&["clang"])?;
     }
     browser::setup()?;
+    web::setup()?;
     Ok(())
 }
 
@@ -112,6 +125,7 @@ fn test() -> Result<()> {
     ]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     browser::test()?;
+    web::test()?;
     if succeeds(cargo().args(["nextest", "--version"])) {
         run(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))
     } else {
@@ -122,6 +136,15 @@ fn test() -> Result<()> {
 fn serve(args: &[String]) -> Result<()> {
     // `cargo xtask serve -- --help` and `cargo xtask serve --help` both reach `hearth serve`.
     let args = args.strip_prefix(&["--".to_owned()]).unwrap_or(args);
+    // The bundle first (it takes a while; the hub after it, so its address is the last thing printed),
+    // unless the hub is given another one or only asked for help.
+    let web_given = args.iter().any(|a| a == "--web" || a.starts_with("--web="));
+    let help = args.iter().any(|a| a == "-h" || a == "--help");
+    let dist = if web_given || help {
+        None
+    } else {
+        Some(web::build()?)
+    };
     let mut cmd = cargo();
     cmd.args([
         "run",
@@ -132,8 +155,11 @@ fn serve(args: &[String]) -> Result<()> {
         "hearth",
         "--",
         "serve",
-    ])
-    .args(args);
+    ]);
+    if let Some(dist) = dist {
+        cmd.arg("--web").arg(dist);
+    }
+    cmd.args(args);
     run(&mut cmd)
 }
 

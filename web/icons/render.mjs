@@ -1,0 +1,58 @@
+// Renders the PNG icons from icon.svg with headless Chromium (playwright-core, Debian's /usr/bin/chromium).
+// Run once after changing icon.svg, from web/: `npm ci && node icons/render.mjs`; the PNGs are committed,
+// so builds never render. (The post-build step leaves this script out of the bundle.)
+//
+//   icon-192.png, icon-512.png   the rounded tile, transparent corners (manifest purpose "any")
+//   icon-maskable-512.png        full bleed, the mark inside the 80% safe zone (purpose "maskable")
+//   apple-touch-icon.png         180x180, full bleed and opaque (iOS rounds the corners itself)
+
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = (name) => fileURLToPath(new URL(name, import.meta.url));
+const svg = await readFile(here('icon.svg'), 'utf8');
+
+const outputs = [
+  { file: 'icon-192.png', size: 192 },
+  { file: 'icon-512.png', size: 512 },
+  // The mark's farthest corner is ~214/256 of the half-size from the centre; 0.82 puts it at ~0.69,
+  // inside the maskable safe circle (radius 0.8).
+  { file: 'icon-maskable-512.png', size: 512, fullBleed: true, markScale: 0.82 },
+  { file: 'apple-touch-icon.png', size: 180, fullBleed: true, markScale: 0.92 },
+];
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: [
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--no-first-run',
+  ],
+});
+try {
+  for (const { file, size, fullBleed = false, markScale = 1 } of outputs) {
+    const page = await browser.newPage({ viewport: { width: size, height: size }, deviceScaleFactor: 1 });
+    await page.setContent(`<!doctype html><body style="margin:0;background:transparent">${svg}</body>`);
+    await page.evaluate(({ size, fullBleed, markScale }) => {
+      const root = document.querySelector('svg');
+      root.setAttribute('width', size);
+      root.setAttribute('height', size);
+      root.style.display = 'block';
+      if (fullBleed) document.querySelector('svg .bg').setAttribute('rx', '0');
+      if (markScale !== 1) {
+        document
+          .querySelector('svg .mark')
+          .setAttribute('transform', `translate(256 256) scale(${markScale}) translate(-256 -256)`);
+      }
+    }, { size, fullBleed, markScale });
+    await page.screenshot({ path: here(file), omitBackground: !fullBleed });
+    await page.close();
+    console.log(`icons/${file}: ${size}x${size}`);
+  }
+} finally {
+  await browser.close();
+}

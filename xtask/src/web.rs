@@ -1,0 +1,302 @@
+//! The PWA's build pipeline: Trunk builds `web/` (the Leptos UI, `web/index.html`) into `dist/` at the
+//! workspace root, and its post-build hook (`Trunk.toml` → `cargo xtask web-post-build`) completes the
+//! bundle in Trunk's staging directory before Trunk moves it into place:
+//!
+//! 1. the store: hearth-wasm (always release, see [`browser::build_store`]) as `store/pkg/`, with its JS
+//!    glue `store/{hearth,worker,dispatch}.js` (the UI imports `./store/hearth.js`);
+//! 2. development files that `copy-dir` brought along (`icons/render.mjs`) are dropped;
+//! 3. `sw.js` is stamped: `'__HEARTH_VERSION__'` becomes this build's version and
+//!    `['__HEARTH_ASSETS__']` the list of every file of the bundle (see [`stamp_sw`]).
+//!
+//! So `trunk build --release` alone yields a complete bundle; `cargo xtask web` runs it and prints the
+//! sizes, `cargo xtask serve` builds it and serves it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+use crate::browser::{self, root};
+use crate::{cargo, output, run};
+
+/// The Trunk release the build is known to work with (0.22 needs a newer rustc).
+const TRUNK_VERSION: &str = "0.21.14";
+/// The service worker's placeholders (`web/sw.js`), replaced by [`stamp_sw`].
+const VERSION_PLACEHOLDER: &str = "'__HEARTH_VERSION__'";
+const ASSETS_PLACEHOLDER: &str = "['__HEARTH_ASSETS__']";
+
+/// Trunk's output directory (`dist` in Trunk.toml, relative to the workspace root).
+pub fn dist_dir() -> PathBuf {
+    root().join("dist")
+}
+
+/// Trunk at the pinned version, and the npm packages of `web/package.json`; each only when missing.
+/// Runs after [`browser::setup`], which installs Node.
+pub fn setup() -> Result<()> {
+    let have = output(Command::new("trunk").arg("--version"));
+    if have.trim() != format!("trunk {TRUNK_VERSION}") {
+        // Without LTO and with more codegen units the install takes minutes less on 2 cores.
+        run(cargo()
+            .args(["install", &format!("trunk@{TRUNK_VERSION}"), "--locked"])
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"))?;
+    }
+    let web = root().join("web");
+    if !web.join("node_modules/playwright-core").exists() {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&web))?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask web`: `trunk build --release` into `dist/`; prints every file's size. Returns `dist/`.
+pub fn build() -> Result<PathBuf> {
+    let started = Instant::now();
+    run(Command::new("trunk")
+        .args(["build", "--release"])
+        .current_dir(root()))
+    .context("building the PWA with Trunk (`cargo xtask setup` installs it)")?;
+    let dist = dist_dir();
+    let mut total = (0, 0);
+    eprintln!("xtask: {:>9} {:>9}  file", "bytes", "gzip -9");
+    for (rel, path) in bundle_files(&dist)? {
+        let raw = std::fs::metadata(&path)?.len();
+        let gz = gzip_size(&path);
+        total = (total.0 + raw, total.1 + gz);
+        eprintln!("xtask: {raw:>9} {gz:>9}  {rel}");
+    }
+    eprintln!("xtask: {:>9} {:>9}  (total)", total.0, total.1);
+    eprintln!(
+        "xtask: PWA bundle in {} ({:.0} s)",
+        dist.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(dist)
+}
+
+/// Size of the file after `gzip -9` (0 when gzip is missing).
+fn gzip_size(path: &Path) -> u64 {
+    let out = output(
+        Command::new("sh")
+            .arg("-c")
+            .arg("gzip -9 -c \"$1\" | wc -c")
+            .arg("sh")
+            .arg(path),
+    );
+    out.trim().parse().unwrap_or(0)
+}
+
+/// `cargo xtask web-post-build`: Trunk's post_build hook. Completes the bundle in `$TRUNK_STAGING_DIR`.
+pub fn post_build() -> Result<()> {
+    let staging = std::env::var_os("TRUNK_STAGING_DIR").map(PathBuf::from).context(
+        "TRUNK_STAGING_DIR is not set: this step runs as Trunk's post_build hook (see Trunk.toml)",
+    )?;
+    let started = Instant::now();
+    add_store(&staging)?;
+    drop_dev_files(&staging)?;
+    let version = stamp_sw(&staging)?;
+    eprintln!(
+        "xtask: store added and sw.js stamped (version {version}) in {} ({:.0} s)",
+        staging.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The store under `store/`: wasm-bindgen's output as `store/pkg/` (without TypeScript declarations,
+/// which the browser never loads) and the JS glue of `wasm/js/`.
+fn add_store(staging: &Path) -> Result<()> {
+    let pkg = browser::build_store()?;
+    let store = staging.join("store");
+    copy_tree(&pkg, &store.join("pkg"), &|p: &Path| {
+        !p.to_string_lossy().ends_with(".d.ts")
+    })?;
+    copy_tree(&root().join("wasm/js"), &store, &|p: &Path| {
+        p.extension().is_some_and(|e| e == "js")
+    })?;
+    for name in [
+        "hearth.js",
+        "worker.js",
+        "dispatch.js",
+        "pkg/hearth_wasm.js",
+        "pkg/hearth_wasm_bg.wasm",
+    ] {
+        if !store.join(name).is_file() {
+            bail!("the store has no {name}");
+        }
+    }
+    Ok(())
+}
+
+/// Copy the files of `from` (recursively) that `keep` accepts into `to`.
+fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().context("file name")?;
+        if path.is_dir() {
+            copy_tree(&path, &to.join(name), keep)?;
+        } else if keep(&path) {
+            std::fs::copy(&path, to.join(name)).with_context(|| format!("copying {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// `copy-dir icons` copies the whole directory; only the images belong in the bundle.
+fn drop_dev_files(staging: &Path) -> Result<()> {
+    let icons = staging.join("icons");
+    if !icons.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(&icons)? {
+        let path = entry?.path();
+        let image = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "png" | "svg" | "ico" | "webp"));
+        if path.is_file() && !image {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every file under `dir` (hidden ones left out, as the hub does not serve them), as (relative path with
+/// `/` separators, path), sorted by relative path.
+fn bundle_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let rel = format!("{prefix}{name}");
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, &format!("{rel}/"), out)?;
+            } else {
+                out.push((rel, path));
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, "", &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+/// Stamp `sw.js` in the bundle at `dir`, returning the version. The contract with `web/sw.js`:
+///
+/// * `'__HEARTH_VERSION__'` (with its quotes, exactly once) becomes `'<version>'`: the first 16 hex
+///   digits of SHA-256 over every file of the bundle, sw.js as written (unstamped) included, each as
+///   its relative path, a NUL byte, its length (u64, little endian) and its bytes, in path order.
+/// * `['__HEARTH_ASSETS__']` (exactly once) becomes the array of URLs to precache, relative to sw.js:
+///   `'./'` and then `'./<path>'` for every file except sw.js (percent-encoded where needed).
+pub fn stamp_sw(dir: &Path) -> Result<String> {
+    let sw_path = dir.join("sw.js");
+    let sw = std::fs::read_to_string(&sw_path)
+        .with_context(|| format!("reading {} (index.html copies web/sw.js)", sw_path.display()))?;
+    for placeholder in [VERSION_PLACEHOLDER, ASSETS_PLACEHOLDER] {
+        let n = sw.matches(placeholder).count();
+        if n != 1 {
+            bail!("sw.js has {placeholder} {n} times, expected once (stamped twice?)");
+        }
+    }
+    let files = bundle_files(dir)?;
+    let mut hash = Sha256::new();
+    for (rel, path) in &files {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        hash.update(rel.as_bytes());
+        hash.update([0]);
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(&bytes);
+    }
+    let version: String = hash.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let mut assets = String::from("[\n  './',\n");
+    for (rel, _) in files.iter().filter(|(rel, _)| rel != "sw.js") {
+        assets.push_str(&format!("  './{}',\n", url_path(rel)));
+    }
+    assets.push(']');
+    let stamped = sw
+        .replace(VERSION_PLACEHOLDER, &format!("'{version}'"))
+        .replace(ASSETS_PLACEHOLDER, &assets);
+    if stamped.contains("__HEARTH_") {
+        bail!("sw.js still has a __HEARTH_ placeholder after stamping");
+    }
+    std::fs::write(&sw_path, stamped).with_context(|| format!("writing {}", sw_path.display()))?;
+    Ok(version)
+}
+
+/// A relative path as a URL path: unreserved characters and `/` as they are, the rest percent-encoded
+/// (so the result is also safe inside a JS string in single quotes).
+fn url_path(rel: &str) -> String {
+    rel.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The PWA's browser tests (`web/tests/e2e/`, Playwright) against `dist` served by a real hub.
+pub fn e2e(dist: &Path) -> Result<()> {
+    let hearth = browser::hearth_bin()?;
+    run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .current_dir(root().join("web"))
+        .env("HEARTH_BIN", &hearth)
+        .env("HEARTH_DIST", dist)
+        .env("CHROMIUM", "/usr/bin/chromium"))
+}
+
+/// Build the bundle and run the PWA's browser tests, once they exist (`web/tests/e2e/`).
+pub fn test() -> Result<()> {
+    if !root().join("web/tests/e2e").is_dir() {
+        eprintln!("xtask: no web/tests/e2e yet: skipping the PWA's browser tests");
+        return Ok(());
+    }
+    let dist = build()?;
+    e2e(&dist)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_version_and_assets() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("xtask-stamp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("store/pkg"))?;
+        std::fs::write(
+            dir.join("sw.js"),
+            "const VERSION = '__HEARTH_VERSION__';\nconst ASSETS = ['__HEARTH_ASSETS__'];\n",
+        )?;
+        std::fs::write(dir.join("index.html"), "<!doctype html>")?;
+        std::fs::write(dir.join("store/pkg/a b.wasm"), [0u8, 97, 115, 109])?;
+        std::fs::write(dir.join(".hidden"), "x")?;
+        let version = stamp_sw(&dir)?;
+        assert_eq!(version.len(), 16);
+        assert!(version.bytes().all(|b| b.is_ascii_hexdigit()));
+        let sw = std::fs::read_to_string(dir.join("sw.js"))?;
+        assert_eq!(
+            sw,
+            format!(
+                "const VERSION = '{version}';\nconst ASSETS = [\n  './',\n  './index.html',\n  \
+                 './store/pkg/a%20b.wasm',\n];\n"
+            )
+        );
+        // Stamping twice is an error, not a silent no-op.
+        assert!(stamp_sw(&dir).is_err());
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+}
