@@ -14,9 +14,14 @@ use crate::{apt_install, cargo, output, run, succeeds};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
-/// The workspace root.
+/// The workspace root. `cargo run` sets CARGO_MANIFEST_DIR when it starts xtask; it is read at run time
+/// first, so that a copy of the workspace (a git worktree) sharing this target directory, whose cargo
+/// reuses this binary, still works on its own files.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
