@@ -223,9 +223,14 @@ pub struct TaskRow {
     pub priority: Option<i64>,
     /// Effective parent.
     pub parent: Option<String>,
+    /// Notes (free text), when set.
+    pub notes: Option<String>,
 }
 
-const TASK_COLUMNS: &str = "id, coalesce(title, ''), coalesce(status, 'open'), due, priority";
+/// Notes live in the generic `fields` table (no typed column): read the JSON string, ignore other types.
+const TASK_COLUMNS: &str = "id, coalesce(title, ''), coalesce(status, 'open'), due, priority, \
+     (SELECT CASE WHEN json_type(f.value) = 'text' THEN json_extract(f.value, '$') END \
+      FROM fields f WHERE f.node = nodes.id AND f.field = 'notes')";
 const TASK_ORDER: &str = "CASE WHEN status IN ('done', 'cancelled') THEN 1 ELSE 0 END, due IS NULL, due, \
                           priority IS NULL, priority, lower(title), id";
 
@@ -244,6 +249,7 @@ fn task_rows(
             due: r.get(3)?,
             priority: r.get(4)?,
             parent: None,
+            notes: r.get(5)?,
         })
     })?;
     rows.map(|r| {
@@ -319,6 +325,8 @@ pub struct Hit {
     pub ty: String,
     /// Title.
     pub title: String,
+    /// Effective parent (the project a task or sub-project sits in).
+    pub parent: Option<String>,
 }
 
 /// Live nodes whose title contains `text`, case-insensitively (Unicode-aware), by title.
@@ -332,12 +340,18 @@ pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
             id: r.get(0)?,
             ty: r.get(1)?,
             title: r.get(2)?,
+            parent: None,
         })
     })?;
     let mut hits = Vec::new();
+    let mut eff = None;
     for h in rows {
-        let h = h?;
+        let mut h = h?;
         if h.title.to_lowercase().contains(&needle) {
+            if eff.is_none() {
+                eff = Some(effective_parents(conn)?);
+            }
+            h.parent = eff.as_ref().and_then(|e| e.get(&h.id).cloned().flatten());
             hits.push(h);
         }
     }

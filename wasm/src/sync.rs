@@ -305,6 +305,10 @@ impl Driver {
         self.running.set(false);
         match &result {
             Ok(r) => match &r.problem {
+                // Below the space's minimum version: pulls work, pushes wait for an update.
+                None if r.update_required.is_some() => {
+                    inner.set_sync_state("update", r.update_required.clone())
+                }
                 None => inner.set_sync_state("synced", None),
                 Some(p @ Problem::Unreachable { .. }) => inner.set_sync_state("offline", Some(p.to_string())),
                 Some(p) => inner.set_sync_state("error", Some(p.to_string())),

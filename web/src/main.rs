@@ -1,11 +1,46 @@
 //! # hearth-web
 //!
-//! The Hearth PWA: the installable app people use on desktop and phone, a reactive UI over the
-//! `hearth-wasm` API, built by Trunk (`Trunk.toml` at the workspace root, entry `web/index.html`) and
-//! served by the hub.
+//! The Hearth PWA: the app people install on desktop and phone. A [Leptos](https://leptos.dev) (CSR)
+//! UI over the `hearth-wasm` store, built by Trunk (`Trunk.toml` at the workspace root, entry
+//! `web/index.html`) and served by the hub.
 //!
-//! This crate is a skeleton: the UI, the manifest, the icons and the service worker arrive with the PWA
-//! work. Until then `hearth serve` shows a page saying the app is not built yet, and the browser engine
-//! can be tried through `wasm/www/`, the test page of hearth-wasm.
+//! * [`store`]: the store's API (the one Hearth core, in a dedicated worker over SQLite in OPFS).
+//!   Every action applies locally first; the worker syncs in the background, so the UI never waits
+//!   for the network.
+//! * [`app`]: the shared state ([`app::Ctx`]), start-up, routing and pairing.
+//! * [`sidebar`], [`tasks`], [`chrome`]: the screens: projects and counts; task lists, quick add and
+//!   inline editing; sync status, banners and toasts.
+//! * [`pwa`]: the service worker (`web/sw.js`): offline app shell and "Reload to update".
+//!
+//! On the host this binary only says where the app lives; the UI is compiled for `wasm32` only.
 
-fn main() {}
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod chrome;
+#[cfg(target_arch = "wasm32")]
+mod model;
+#[cfg(target_arch = "wasm32")]
+mod pwa;
+#[cfg(target_arch = "wasm32")]
+mod sidebar;
+#[cfg(target_arch = "wasm32")]
+mod store;
+#[cfg(target_arch = "wasm32")]
+mod tasks;
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    if let Some(boot) = leptos::prelude::document().get_element_by_id("boot") {
+        boot.remove();
+    }
+    leptos::mount::mount_to_body(app::App);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!(
+        "hearth-web is the browser app: build it with `cargo xtask web` (Trunk) and open it from `cargo xtask serve`."
+    );
+    std::process::exit(2);
+}

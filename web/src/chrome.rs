@@ -1,0 +1,204 @@
+//! Around the lists: the top bar (navigation button, search, sync status), banners (offline, update
+//! needed) and toasts (undo, errors, "Reload to update").
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::app::{Ctx, View};
+use crate::store;
+
+/// The sync state as people read it, and a class for its colour.
+fn sync_label(ctx: Ctx) -> (String, &'static str) {
+    let s = ctx.status.get();
+    let (text, class) = if !s.paired {
+        ("Not paired", "idle")
+    } else if !ctx.online.get() || s.sync == "offline" {
+        ("Offline", "offline")
+    } else {
+        match s.sync.as_str() {
+            "syncing" => ("Syncing…", "syncing"),
+            "synced" => ("Synced", "synced"),
+            "update" => ("Update needed", "update"),
+            "error" => ("Sync problem", "error"),
+            _ => ("Connecting…", "syncing"),
+        }
+    };
+    let text = if s.unsent > 0 {
+        format!("{text} · {} unsent", s.unsent)
+    } else {
+        text.to_owned()
+    };
+    (text, class)
+}
+
+/// Brand, navigation toggle, search and sync status.
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let query = RwSignal::new(match ctx.view.get_untracked() {
+        View::Search(q) => q,
+        _ => String::new(),
+    });
+    let on_search = move |q: String| {
+        query.set(q.clone());
+        if q.trim().is_empty() {
+            if matches!(ctx.view.get_untracked(), View::Search(_)) {
+                ctx.go(View::Inbox);
+            }
+        } else {
+            ctx.view.set(View::Search(q));
+        }
+    };
+    let label = Memo::new(move |_| sync_label(ctx));
+    let detail = move || {
+        let s = ctx.status.get();
+        let mut parts = Vec::new();
+        if let Some(e) = s.error {
+            parts.push(e);
+        }
+        if let Some(hub) = s.hub {
+            parts.push(format!("Hub: {hub}"));
+        }
+        parts.join(" — ")
+    };
+    view! {
+        <header class="topbar">
+            <button
+                class="icon-button menu-button"
+                aria-label="Projects and lists"
+                aria-controls="sidebar"
+                aria-expanded=move || ctx.nav_open.get().to_string()
+                on:click=move |_| ctx.nav_open.update(|o| *o = !*o)
+            >
+                <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
+                    <path d="M4 6h16M4 12h16M4 18h16" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
+                </svg>
+            </button>
+            <a class="brand" href="#/inbox" on:click=move |ev| { ev.prevent_default(); ctx.go(View::Inbox); }>
+                <img src="icons/favicon.svg" alt="" width="28" height="28"/>
+                <span>"Hearth"</span>
+            </a>
+            <form class="search" role="search" on:submit=move |ev| ev.prevent_default()>
+                <input
+                    type="search"
+                    aria-label="Search tasks and projects"
+                    placeholder="Search"
+                    prop:value=move || query.get()
+                    on:input:target=move |ev| on_search(ev.target().value())
+                />
+            </form>
+            <div
+                class=move || format!("sync-pill {}", label.get().1)
+                role="status"
+                aria-live="polite"
+                title=detail
+            >
+                <span class="dot" aria-hidden="true"></span>
+                <span class="sync-text">{move || label.get().0}</span>
+            </div>
+            <Show
+                when=move || ctx.status.with(|s| s.paired)
+                fallback=move || view! {
+                    <button class="button small" on:click=move |_| ctx.skip_pairing.set(false)>"Pair"</button>
+                }
+            >
+                <button
+                    class="icon-button"
+                    aria-label="Sync now"
+                    title="Sync now"
+                    on:click=move |_| ctx.act(store::sync_now())
+                >
+                    <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                        <path d="M20 12a8 8 0 1 1-2.34-5.66M20 4v5h-5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/>
+                    </svg>
+                </button>
+            </Show>
+        </header>
+    }
+}
+
+/// Offline and update-needed banners.
+#[component]
+pub fn Banners() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let offline = move || !ctx.online.get() || ctx.status.with(|s| s.sync == "offline");
+    let needs_update = move || ctx.status.with(|s| s.sync == "update");
+    view! {
+        <Show when=offline>
+            <div class="banner offline" role="status">
+                <strong>"You're offline."</strong>
+                " Changes are saved on this device and sync when the connection returns."
+            </div>
+        </Show>
+        <Show when=needs_update>
+            <div class="banner update" role="status">
+                <strong>"Update needed."</strong>
+                " This space needs a newer Hearth to send changes. They are kept on this device; "
+                <button class="button link" on:click=move |_| crate::pwa::apply_update()>"update now"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Undo and error toasts, and the offer of a new version.
+#[component]
+pub fn Toasts() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    // Toasts go away on their own after a while (errors stay longer).
+    Effect::new(move |_| {
+        if let Some(t) = ctx.toast.get() {
+            let id = t.id;
+            let ms = if t.error { 12_000 } else { 8_000 };
+            spawn_local(async move {
+                sleep(ms).await;
+                if ctx.toast.get_untracked().is_some_and(|t| t.id == id) {
+                    ctx.toast.set(None);
+                }
+            });
+        }
+    });
+    view! {
+        <div class="toasts">
+            <div role="status" aria-live="polite" class="toast-slot">
+                {move || ctx.toast.get().filter(|t| !t.error).map(|t| {
+                    let undo = t.undo.clone();
+                    view! {
+                        <div class="toast">
+                            <span>{t.text.clone()}</span>
+                            {undo.map(|id| view! {
+                                <button class="button link" on:click=move |_| {
+                                    ctx.toast.set(None);
+                                    let id = id.clone();
+                                    ctx.act(async move { store::restore(&id).await });
+                                }>"Undo"</button>
+                            })}
+                            <button class="icon-button small" aria-label="Dismiss" on:click=move |_| ctx.toast.set(None)>"✕"</button>
+                        </div>
+                    }
+                })}
+            </div>
+            <div role="alert" class="toast-slot">
+                {move || ctx.toast.get().filter(|t| t.error).map(|t| view! {
+                    <div class="toast error">
+                        <span>{t.text.clone()}</span>
+                        <button class="icon-button small" aria-label="Dismiss" on:click=move |_| ctx.toast.set(None)>"✕"</button>
+                    </div>
+                })}
+            </div>
+            <Show when=move || ctx.update_ready.get()>
+                <div class="toast update" role="status">
+                    <span>"A new version of Hearth is ready."</span>
+                    <button class="button primary" on:click=move |_| crate::pwa::apply_update()>"Reload to update"</button>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// Wait `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -1,0 +1,95 @@
+//! What the store's queries answer, as the UI reads them (the JSON of `hearth_core::query`'s rows; the
+//! UI does not link the core itself, which lives in the store's worker).
+
+use serde::Deserialize;
+
+/// One project in the sidebar, in pre-order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+pub struct TreeEntry {
+    /// Node id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Nesting depth, 0 at the top level.
+    pub depth: usize,
+    /// Parent project.
+    pub parent: Option<String>,
+    /// Open tasks directly in the project.
+    pub open: u64,
+    /// Open tasks in the project and its sub-projects.
+    pub open_total: u64,
+}
+
+/// A task.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Task {
+    /// Node id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// `open` or `done`.
+    pub status: String,
+    /// Due date `YYYY-MM-DD`.
+    pub due: Option<String>,
+    /// Priority, 1 highest.
+    pub priority: Option<i64>,
+    /// Project.
+    pub parent: Option<String>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+impl Task {
+    /// Done (or otherwise closed).
+    pub fn is_done(&self) -> bool {
+        self.status == "done" || self.status == "cancelled"
+    }
+}
+
+/// An agenda entry: a task and whether it is overdue.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AgendaRow {
+    /// The task.
+    #[serde(flatten)]
+    pub task: Task,
+    /// Due before today.
+    pub overdue: bool,
+}
+
+/// A search hit.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Hit {
+    /// Node id.
+    pub id: String,
+    /// `project` or `task`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Title.
+    pub title: String,
+    /// The project it sits in.
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+/// Device, pairing and sync state (`status()` of the store).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// Device id.
+    pub device: String,
+    /// Paired with a hub.
+    pub paired: bool,
+    /// The hub's URL.
+    pub hub: Option<String>,
+    /// The space.
+    pub space: Option<String>,
+    /// Local changes the hub has not confirmed yet.
+    pub unsent: u64,
+    /// `idle`, `syncing`, `synced`, `offline`, `update` or `error`.
+    pub sync: String,
+    /// The last sync problem, for people.
+    pub error: Option<String>,
+    /// When the last sync round ended well (ms since the epoch).
+    pub last_sync_ms: Option<u64>,
+}

@@ -1,0 +1,231 @@
+//! The sidebar: Inbox, Today, and the projects indented by their parent links, each with its open-task
+//! count (for a parent, the count of its whole subtree), collapsible. Tasks can be dropped on a project
+//! (or the Inbox) to move them there.
+
+use leptos::ev;
+use leptos::prelude::*;
+
+use crate::app::{Ctx, View};
+use crate::model::TreeEntry;
+use crate::store;
+
+/// The drag payload type of a task row.
+pub const DRAG_TYPE: &str = "application/x-hearth-task";
+
+/// Projects that are shown: those with no collapsed ancestor. Each with whether it has children.
+fn visible(tree: &[TreeEntry], collapsed: &[String]) -> Vec<(TreeEntry, bool)> {
+    let mut out = Vec::new();
+    // Depth at and below which rows are hidden (inside a collapsed project).
+    let mut hide_below: Option<usize> = None;
+    for (i, p) in tree.iter().enumerate() {
+        if let Some(d) = hide_below {
+            if p.depth > d {
+                continue;
+            }
+            hide_below = None;
+        }
+        let has_children = tree.get(i + 1).is_some_and(|n| n.depth > p.depth);
+        if has_children && collapsed.contains(&p.id) {
+            hide_below = Some(p.depth);
+        }
+        out.push((p.clone(), has_children));
+    }
+    out
+}
+
+/// Drop handlers that move a dragged task under `target` (`None`: the Inbox).
+fn drop_target(
+    ctx: Ctx,
+    target: Option<String>,
+) -> (impl Fn(ev::DragEvent) + Clone, impl Fn(ev::DragEvent) + Clone) {
+    let over = move |ev: ev::DragEvent| {
+        let carries_task = ev
+            .data_transfer()
+            .is_some_and(|dt| dt.types().includes(&DRAG_TYPE.into(), 0));
+        if carries_task {
+            ev.prevent_default();
+        }
+    };
+    let drop = move |ev: ev::DragEvent| {
+        ev.prevent_default();
+        let Some(id) = ev.data_transfer().and_then(|dt| dt.get_data(DRAG_TYPE).ok()) else {
+            return;
+        };
+        if id.is_empty() {
+            return;
+        }
+        let target = target.clone();
+        let name = target
+            .as_deref()
+            .and_then(|t| ctx.project_title(t))
+            .unwrap_or_else(|| "Inbox".into());
+        ctx.act(async move {
+            store::move_to(&id, target.as_deref()).await?;
+            ctx.say(format!("Moved to {name}."), None);
+            Ok(())
+        });
+    };
+    (over, drop)
+}
+
+/// The sidebar.
+#[component]
+pub fn Sidebar() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let adding = RwSignal::new(false);
+    let rows = Memo::new(move |_| ctx.tree.with(|t| ctx.collapsed.with(|c| visible(t, c))));
+    let (inbox_over, inbox_drop) = drop_target(ctx, None);
+
+    view! {
+        <nav id="sidebar" class="sidebar" aria-label="Lists and projects">
+            <ul class="lists">
+                <li>
+                    <button
+                        class="nav-item"
+                        aria-current=move || (ctx.view.get() == View::Inbox).then_some("page")
+                        on:click=move |_| ctx.go(View::Inbox)
+                        on:dragover=inbox_over
+                        on:drop=inbox_drop
+                    >
+                        <span class="nav-icon" aria-hidden="true">"📥"</span>
+                        <span class="nav-title">"Inbox"</span>
+                        <span class="count" aria-label=move || format!("{} open", ctx.inbox_open.get())>
+                            {move || ctx.inbox_open.get()}
+                        </span>
+                    </button>
+                </li>
+                <li>
+                    <button
+                        class="nav-item"
+                        aria-current=move || (ctx.view.get() == View::Today).then_some("page")
+                        on:click=move |_| ctx.go(View::Today)
+                    >
+                        <span class="nav-icon" aria-hidden="true">"📅"</span>
+                        <span class="nav-title">"Today"</span>
+                        <span class="count" aria-label=move || format!("{} due", ctx.today_open.get())>
+                            {move || ctx.today_open.get()}
+                        </span>
+                    </button>
+                </li>
+            </ul>
+            <div class="section-head">
+                <h2 id="projects-heading">"Projects"</h2>
+                <button
+                    class="icon-button"
+                    aria-label="New project"
+                    title="New project"
+                    on:click=move |_| adding.set(true)
+                >"+"</button>
+            </div>
+            <ul class="tree" aria-labelledby="projects-heading">
+                <For each=move || rows.get() key=|(p, has)| (p.clone(), *has) let:row>
+                    <ProjectItem entry=row.0 has_children=row.1/>
+                </For>
+            </ul>
+            <Show when=move || adding.get()>
+                <NewProject parent=None done=move || adding.set(false)/>
+            </Show>
+            <Show when=move || ctx.tree.with(|t| t.is_empty()) && !adding.get()>
+                <p class="muted small hint">"No projects yet. Press + to add one."</p>
+            </Show>
+        </nav>
+    }
+}
+
+/// One project row.
+#[component]
+fn ProjectItem(entry: TreeEntry, has_children: bool) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let id = entry.id.clone();
+    let (over, drop) = drop_target(ctx, Some(id.clone()));
+    let current = {
+        let id = id.clone();
+        move || matches!(ctx.view.get(), View::Project(p) if p == id)
+    };
+    let expanded = {
+        let id = id.clone();
+        move || !ctx.collapsed.with(|c| c.contains(&id))
+    };
+    let title = if entry.title.is_empty() {
+        "Untitled".to_owned()
+    } else {
+        entry.title.clone()
+    };
+    let toggle_label = format!("Show or hide the sub-projects of {title}");
+    let count_label = format!("{} open", entry.open_total);
+    let toggle_id = id.clone();
+    let go_id = id.clone();
+    view! {
+        <li class="tree-item" style:--depth=entry.depth.to_string()>
+            {has_children.then(|| view! {
+                <button
+                    class="icon-button small twisty"
+                    aria-label=toggle_label
+                    aria-expanded=move || expanded().to_string()
+                    on:click=move |_| ctx.toggle_collapsed(&toggle_id)
+                >
+                    <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
+                        <path d="M5 3l6 5-6 5z" fill="currentColor"/>
+                    </svg>
+                </button>
+            })}
+            <button
+                class="nav-item"
+                class:has-twisty=has_children
+                aria-current=move || current().then_some("page")
+                on:click=move |_| ctx.go(View::Project(go_id.clone()))
+                on:dragover=over
+                on:drop=drop
+            >
+                <span class="nav-title">{title}</span>
+                <span class="count" aria-label=count_label>{entry.open_total}</span>
+            </button>
+        </li>
+    }
+}
+
+/// An inline form that adds a project (under `parent`) and then calls `done`.
+#[component]
+pub fn NewProject(parent: Option<String>, done: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let title = RwSignal::new(String::new());
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(i) = input.get() {
+            let _ = i.focus();
+        }
+    });
+    let label = if parent.is_some() {
+        "Sub-project name"
+    } else {
+        "Project name"
+    };
+    let cancel = done.clone();
+    let submit = move |ev: ev::SubmitEvent| {
+        ev.prevent_default();
+        let t = title.get_untracked().trim().to_owned();
+        if t.is_empty() {
+            return;
+        }
+        let parent = parent.clone();
+        title.set(String::new());
+        done();
+        ctx.act(async move {
+            let id = store::create_project(&t, parent.as_deref()).await?;
+            ctx.go(View::Project(id));
+            Ok(())
+        });
+    };
+    view! {
+        <form class="inline-form" on:submit=submit>
+            <input
+                node_ref=input
+                aria-label=label
+                placeholder=label
+                bind:value=title
+                on:keydown=move |ev: ev::KeyboardEvent| if ev.key() == "Escape" { cancel() }
+            />
+            <button class="button small primary" type="submit">"Add"</button>
+        </form>
+    }
+}
