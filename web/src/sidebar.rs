@@ -87,7 +87,9 @@ pub fn Sidebar() -> impl IntoView {
                         on:dragover=inbox_over
                         on:drop=inbox_drop
                     >
-                        <span class="nav-icon" aria-hidden="true">"📥"</span>
+                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                            <path d="M4 13h4l1.5 3h5L16 13h4M5.5 5h13L21 13v6H3v-6z" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/>
+                        </svg>
                         <span class="nav-title">"Inbox"</span>
                         <span class="count" aria-label=move || format!("{} open", ctx.inbox_open.get())>
                             {move || ctx.inbox_open.get()}
@@ -100,7 +102,10 @@ pub fn Sidebar() -> impl IntoView {
                         aria-current=move || (ctx.view.get() == View::Today).then_some("page")
                         on:click=move |_| ctx.go(View::Today)
                     >
-                        <span class="nav-icon" aria-hidden="true">"📅"</span>
+                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                            <rect x="3.5" y="5" width="17" height="15" rx="2" fill="none" stroke="currentColor" stroke-width="1.8"/>
+                            <path d="M3.5 10h17M8 3v4M16 3v4" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/>
+                        </svg>
                         <span class="nav-title">"Today"</span>
                         <span class="count" aria-label=move || format!("{} due", ctx.today_open.get())>
                             {move || ctx.today_open.get()}

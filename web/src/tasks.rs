@@ -171,6 +171,8 @@ fn ProjectHead(id: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let renaming = RwSignal::new(false);
     let adding_sub = RwSignal::new(false);
+    // On phones the actions fold behind one button.
+    let actions_open = RwSignal::new(false);
     let entry = {
         let id = id.clone();
         Memo::new(move |_| ctx.tree.with(|t| t.iter().find(|p| p.id == id).cloned()))
@@ -257,7 +259,18 @@ fn ProjectHead(id: String) -> impl IntoView {
                     </form>
                 </Show>
             </div>
-            <div class="list-actions">
+            <button
+                class="icon-button actions-toggle"
+                aria-label="Project actions"
+                aria-expanded=move || actions_open.get().to_string()
+                aria-controls="project-actions"
+                on:click=move |_| actions_open.update(|o| *o = !*o)
+            >
+                <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                    <circle cx="5" cy="12" r="2" fill="currentColor"/><circle cx="12" cy="12" r="2" fill="currentColor"/><circle cx="19" cy="12" r="2" fill="currentColor"/>
+                </svg>
+            </button>
+            <div id="project-actions" class="list-actions" class:open=move || actions_open.get()>
                 <button class="button small" on:click=move |_| { rename_value.set(title()); renaming.set(true); }>"Rename"</button>
                 <button class="button small" on:click=move |_| adding_sub.set(true)>"Add sub-project"</button>
                 <label class="select-label">
