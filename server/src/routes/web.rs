@@ -50,12 +50,13 @@ pub fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// Is this a content-hashed asset, like Trunk's `app-3f9a0c1d2e4b5a6c.js` or `app-3f9a…_bg.wasm`?
+/// Is this a content-hashed asset, like Trunk's `app-3f9a0c1d2e4b5a6c.js` or `app-3f9a…_bg.wasm`? (Trunk
+/// prints its 64-bit hash without leading zeros, so 10 or more hex digits count.)
 pub fn is_hashed(name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or("");
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-').is_some_and(|(base, hash)| {
-        !base.is_empty() && hash.len() >= 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        !base.is_empty() && hash.len() >= 10 && hash.bytes().all(|b| b.is_ascii_hexdigit())
     })
 }
 
@@ -136,6 +137,11 @@ mod tests {
     fn hashed_names() {
         assert!(is_hashed("hearth-web-3f9a0c1d2e4b5a6c.js"));
         assert!(is_hashed("hearth-web-3f9a0c1d2e4b5a6c_bg.wasm"));
+        assert!(
+            is_hashed("hearth-web-5c1fdbc6820a25.js"),
+            "Trunk drops leading zeros of its hash"
+        );
+        assert!(!is_hashed("icon-192.png"));
         assert!(is_hashed("style-0123456789abcdef0123.css"));
         assert!(!is_hashed("sw.js"));
         assert!(!is_hashed("hearth-web.js"));
