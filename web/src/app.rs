@@ -227,7 +227,8 @@ impl Ctx {
         }
     }
 
-    async fn reload_sidebar(self) {
+    /// Reload the sidebar (tree and counts) from the store.
+    pub async fn reload_sidebar(self) {
         let (tree, inbox, agenda) = (
             store::tree().await,
             store::tasks(None).await,

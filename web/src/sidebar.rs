@@ -217,6 +217,8 @@ pub fn NewProject(parent: Option<String>, done: impl Fn() + Clone + Send + Sync 
         done();
         ctx.act(async move {
             let id = store::create_project(&t, parent.as_deref()).await?;
+            // The new project is in the sidebar before its page opens.
+            ctx.reload_sidebar().await;
             ctx.go(View::Project(id));
             Ok(())
         });

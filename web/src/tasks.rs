@@ -76,6 +76,11 @@ pub fn MainView() -> impl IntoView {
         });
     });
     let tasks = Memo::new(move |_| rows.with(|r| r.tasks.clone()));
+    // A memo, so that the view is rebuilt only when the answer changes, not on every sidebar reload.
+    let project_exists = Memo::new(move |_| match ctx.view.get() {
+        View::Project(id) => ctx.tree.with(|t| t.iter().any(|p| p.id == id)),
+        _ => true,
+    });
 
     view! {
         {move || match ctx.view.get() {
@@ -88,6 +93,12 @@ pub fn MainView() -> impl IntoView {
                 <ListHead title="Today".into() subtitle=format_day(&today())/>
                 <QuickAdd project=None due_today=true/>
                 <TaskList tasks rows/>
+            }.into_any(),
+            View::Project(_) if !project_exists.get() => view! {
+                <ListHead title="Project not found".into() subtitle="It may have been deleted, here or on another device.".into()/>
+                <div class="empty">
+                    <button class="button primary" on:click=move |_| ctx.go(View::Inbox)>"Go to the Inbox"</button>
+                </div>
             }.into_any(),
             View::Project(id) => view! {
                 <ProjectHead id=id.clone()/>
@@ -173,6 +184,16 @@ fn ProjectHead(id: String) -> impl IntoView {
     let adding_sub = RwSignal::new(false);
     // On phones the actions fold behind one button.
     let actions_open = RwSignal::new(false);
+    let rename_value = RwSignal::new(String::new());
+    let rename_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(i) = rename_input.get() {
+            // Start from the current name, selected, so typing replaces it.
+            i.set_value(&rename_value.get_untracked());
+            let _ = i.focus();
+            i.select();
+        }
+    });
     let entry = {
         let id = id.clone();
         Memo::new(move |_| ctx.tree.with(|t| t.iter().find(|p| p.id == id).cloned()))
@@ -191,7 +212,6 @@ fn ProjectHead(id: String) -> impl IntoView {
     };
     let count = move || entry.get().map(|e| e.open_total).unwrap_or(0);
 
-    let rename_value = RwSignal::new(String::new());
     let rename_id = id.clone();
     let rename = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
@@ -232,7 +252,12 @@ fn ProjectHead(id: String) -> impl IntoView {
         ctx.act(async move {
             store::delete(&id).await?;
             ctx.go(View::Inbox);
-            ctx.say(format!("Deleted project “{name}”."), Some(id));
+            ctx.say(
+                format!(
+                    "Deleted project “{name}”. Its tasks are in the Inbox, its sub-projects at the top level."
+                ),
+                Some(id),
+            );
             Ok(())
         });
     };
@@ -250,9 +275,9 @@ fn ProjectHead(id: String) -> impl IntoView {
                 >
                     <form class="inline-form" on:submit=rename.clone()>
                         <input
+                            node_ref=rename_input
                             aria-label="Project name"
                             bind:value=rename_value
-                            autofocus
                             on:keydown=move |ev: ev::KeyboardEvent| if ev.key() == "Escape" { renaming.set(false) }
                         />
                         <button class="button small primary" type="submit">"Save"</button>
