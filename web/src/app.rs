@@ -274,6 +274,11 @@ pub fn App() -> impl IntoView {
         let hash = window().location().hash().unwrap_or_default();
         ctx.view.set(View::from_hash(&hash));
     });
+    window_event_listener(ev::keydown, move |e| {
+        if e.key() == "Escape" && ctx.nav_open.get_untracked() {
+            ctx.nav_open.set(false);
+        }
+    });
     window_event_listener(ev::online, move |_| ctx.online.set(true));
     window_event_listener(ev::offline, move |_| ctx.online.set(false));
 

@@ -75,12 +75,22 @@ pub fn Sidebar() -> impl IntoView {
     let adding = RwSignal::new(false);
     let rows = Memo::new(move |_| ctx.tree.with(|t| ctx.collapsed.with(|c| visible(t, c))));
     let (inbox_over, inbox_drop) = drop_target(ctx, None);
+    // Opening the drawer (phones) moves the focus into it.
+    let first = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if ctx.nav_open.get()
+            && let Some(b) = first.get_untracked()
+        {
+            let _ = b.focus();
+        }
+    });
 
     view! {
         <nav id="sidebar" class="sidebar" aria-label="Lists and projects">
             <ul class="lists">
                 <li>
                     <button
+                        node_ref=first
                         class="nav-item"
                         aria-current=move || (ctx.view.get() == View::Inbox).then_some("page")
                         on:click=move |_| ctx.go(View::Inbox)

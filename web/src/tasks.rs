@@ -422,6 +422,20 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
     let drag_id = id.clone();
     let editor_id = format!("edit-{id}");
     let editor_id2 = editor_id.clone();
+    // When the editor closes with the focus inside it, the focus goes back to the task.
+    let main_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |was_open: Option<bool>| {
+        let open = editing.get();
+        if was_open == Some(true) && !open {
+            let lost = document()
+                .active_element()
+                .is_none_or(|e| e.tag_name().eq_ignore_ascii_case("body"));
+            if lost && let Some(b) = main_button.get_untracked() {
+                let _ = b.focus();
+            }
+        }
+        open
+    });
 
     view! {
         <li
@@ -448,6 +462,7 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
                     <span class="box" aria-hidden="true"></span>
                 </label>
                 <button
+                    node_ref=main_button
                     class="task-main"
                     aria-expanded=move || editing.get().to_string()
                     aria-controls=editor_id.clone()
@@ -509,7 +524,11 @@ fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> impl
     let parent = field(|t| t.parent.clone());
 
     view! {
-        <div class="editor" id=editor_id>
+        <div
+            class="editor"
+            id=editor_id
+            on:keydown=move |ev: ev::KeyboardEvent| if ev.key() == "Escape" { ctx.editing.set(None) }
+        >
             <label>
                 <span>"Title"</span>
                 <input
