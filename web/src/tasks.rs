@@ -373,13 +373,39 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
 #[component]
 fn TaskList(tasks: Memo<Vec<(Task, bool)>>, rows: RwSignal<Rows>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let ids = Memo::new(move |_| tasks.with(|t| t.iter().map(|(t, _)| t.id.clone()).collect::<Vec<_>>()));
+    let agenda = move || matches!(ctx.view.get(), View::Today);
+    // Task ids in order; in the agenda, with a heading (a key starting with '#') before each group.
+    let ids = Memo::new(move |_| {
+        let grouped = agenda();
+        let today = today();
+        tasks.with(|t| {
+            let mut out = Vec::new();
+            let mut last = "";
+            for (task, overdue) in t {
+                if grouped {
+                    let group = match task.due.as_deref() {
+                        _ if *overdue => "#Overdue",
+                        Some(d) if d == today => "#Due today",
+                        _ => "#Coming up",
+                    };
+                    if group != last {
+                        out.push(group.to_owned());
+                        last = group;
+                    }
+                }
+                out.push(task.id.clone());
+            }
+            out
+        })
+    });
     let empty = move || rows.with(|r| r.loaded) && tasks.with(|t| t.is_empty());
-    let show_project = move || matches!(ctx.view.get(), View::Today);
     view! {
         <ul class="tasks" aria-label="Tasks">
             <For each=move || ids.get() key=|id| id.clone() let:id>
-                <TaskRow id tasks show_project=show_project()/>
+                {match id.strip_prefix('#') {
+                    Some(group) => view! { <li class="group"><h2>{group.to_owned()}</h2></li> }.into_any(),
+                    None => view! { <TaskRow id tasks show_project=agenda()/> }.into_any(),
+                }}
             </For>
         </ul>
         <Show when=empty>
