@@ -10,8 +10,9 @@
 //! * `web-post-build`: Trunk's post_build hook (Trunk.toml): adds the store to the bundle, stamps sw.js.
 //! * `serve [ARGS]`: build the PWA bundle, then run the hub (release build) serving it, with a default
 //!   data dir; ARGS go to `hearth serve` (with `--web DIR` or `--help` among them, nothing is built).
-//! * `bench <apply|hub|sync|all|wasm>`: the benchmarks, in release; each prints its figures and a summary
-//!   line. `wasm` (browser apply vs native apply, headless Chromium) is not part of `all`.
+//! * `bench <apply|hub|sync|all|wasm|web>`: the benchmarks, in release; each prints its figures and a
+//!   summary line. `wasm` (browser apply vs native apply, headless Chromium) and `web` (the PWA's bundle
+//!   size and cold start in headless Chromium, see `web.rs`) are not part of `all`.
 
 use std::process::{Command, ExitCode};
 
@@ -32,7 +33,9 @@ commands:
   serve [ARGS…]       build the PWA, then run the Hearth hub serving it; ARGS are passed to
                       `hearth serve` (try `-- --help`; with `--web DIR` the PWA is not built)
   bench apply|hub|sync|all\n                      run benchmarks in release mode and print their figures
-  bench wasm          apply 100,000 ops in headless Chromium (OPFS) and natively; print the ratio";
+  bench wasm          apply 100,000 ops in headless Chromium (OPFS) and natively; print the ratio
+  bench web           build the PWA; print its gzip -9 size and its cold start time to interactive
+                      in headless Chromium (median of 5)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -174,10 +177,11 @@ fn bench(which: &str) -> Result<()> {
     };
     match which {
         "wasm" => browser::bench(),
+        "web" => web::bench(),
         "apply" => apply(),
         "hub" => hub(),
         "sync" => sync(),
         "all" => apply().and_then(|()| hub()).and_then(|()| sync()),
-        other => bail!("unknown benchmark {other:?}: choose apply, hub, sync or all"),
+        other => bail!("unknown benchmark {other:?}: choose apply, hub, sync, all, wasm or web"),
     }
 }

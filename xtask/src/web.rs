@@ -257,6 +257,60 @@ pub fn e2e(dist: &Path) -> Result<()> {
         .env("CHROMIUM", "/usr/bin/chromium"))
 }
 
+/// `cargo xtask bench web`: build the bundle and the hub, time the PWA's cold start in headless Chromium
+/// (`web/tests/bench.mjs`, which says what "cold" means and prints each run and the median), and size
+/// the bundle: every file of `dist/` after `gzip -9`, added up, and each wasm module. The last line is
+/// `bundle: <KB> KB gz  interactive: <ms> ms`, with 1 KB = 1000 bytes.
+pub fn bench() -> Result<()> {
+    let dist = build()?;
+    let hearth = browser::hearth_bin()?;
+    let mut cmd = Command::new("node");
+    cmd.arg("tests/bench.mjs")
+        .current_dir(root().join("web"))
+        .env("HEARTH_BIN", &hearth)
+        .env("HEARTH_DIST", &dist)
+        .env("CHROMIUM", "/usr/bin/chromium")
+        .stderr(std::process::Stdio::inherit());
+    eprintln!("xtask: running {cmd:?}");
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start {cmd:?} (`cargo xtask setup` installs Node)"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprint!("{stdout}");
+    if !out.status.success() {
+        bail!("{cmd:?} failed with {}", out.status);
+    }
+    let ms: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("interactive: ")?.strip_suffix(" ms"))
+        .context("the browser run printed no `interactive: <ms> ms` line")?
+        .trim()
+        .parse()
+        .context("reading the interactive time")?;
+    let mut gz_total = 0;
+    for (rel, path) in bundle_files(&dist)? {
+        let gz = gzip_size(&path);
+        if gz == 0 {
+            bail!("could not gzip {} (is gzip installed?)", path.display());
+        }
+        gz_total += gz;
+        if rel.ends_with(".wasm") {
+            let raw = std::fs::metadata(&path)?.len();
+            println!("wasm {rel}: {raw} bytes raw, {gz} bytes gzip -9");
+        }
+    }
+    println!(
+        "bundle: every file of {} after gzip -9, added up; 1 KB = 1000 bytes",
+        dist.display()
+    );
+    println!(
+        "bundle: {} KB gz  interactive: {} ms",
+        (gz_total as f64 / 1000.0).round() as u64,
+        ms.round() as u64
+    );
+    Ok(())
+}
+
 /// Build the bundle and run the PWA's browser tests, once they exist (`web/tests/e2e/`).
 pub fn test() -> Result<()> {
     if !root().join("web/tests/e2e").is_dir() {
