@@ -176,6 +176,20 @@ fn subtree(ctx: Ctx, id: &str) -> Vec<String> {
     })
 }
 
+/// "3 open tasks", or "1 open here · 3 with sub-projects" when sub-projects hold some.
+fn count_line((here, total): (u64, u64)) -> String {
+    let tasks = |n: u64| match n {
+        0 => "No open tasks".to_owned(),
+        1 => "1 open task".to_owned(),
+        n => format!("{n} open tasks"),
+    };
+    if here == total {
+        tasks(total)
+    } else {
+        format!("{here} open here · {total} with sub-projects")
+    }
+}
+
 /// A project's heading: rename, add a sub-project, move under another project, delete.
 #[component]
 fn ProjectHead(id: String) -> impl IntoView {
@@ -210,7 +224,18 @@ fn ProjectHead(id: String) -> impl IntoView {
             })
             .unwrap_or_else(|| "Project not found".into())
     };
-    let count = move || entry.get().map(|e| e.open_total).unwrap_or(0);
+    let counts = move || entry.get().map(|e| (e.open, e.open_total)).unwrap_or((0, 0));
+    let children = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            ctx.tree.with(|t| {
+                t.iter()
+                    .filter(|p| p.parent.as_deref() == Some(id.as_str()))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
 
     let rename_id = id.clone();
     let rename = move |ev: ev::SubmitEvent| {
@@ -270,7 +295,7 @@ fn ProjectHead(id: String) -> impl IntoView {
                     when=move || renaming.get()
                     fallback=move || view! {
                         <h1>{title}</h1>
-                        <p class="muted">{move || match count() { 0 => "No open tasks".to_owned(), 1 => "1 open task".to_owned(), n => format!("{n} open tasks") }}</p>
+                        <p class="muted">{move || count_line(counts())}</p>
                     }
                 >
                     <form class="inline-form" on:submit=rename.clone()>
@@ -310,6 +335,19 @@ fn ProjectHead(id: String) -> impl IntoView {
                 <button class="button small danger" on:click=delete>"Delete project"</button>
             </div>
         </div>
+        <Show when=move || !children.with(Vec::is_empty)>
+            <nav class="subprojects" aria-label="Sub-projects">
+                <For each=move || children.get() key=|p| p.clone() let:p>
+                    <button class="sub-link" on:click={
+                        let id = p.id.clone();
+                        move |_| ctx.go(View::Project(id.clone()))
+                    }>
+                        <span>{if p.title.is_empty() { "Untitled".to_owned() } else { p.title.clone() }}</span>
+                        <span class="count" aria-label=format!("{} open", p.open_total)>{p.open_total}</span>
+                    </button>
+                </For>
+            </nav>
+        </Show>
         <Show when=move || adding_sub.get()>
             <NewProject parent=Some(sub_parent.clone()) done=move || adding_sub.set(false)/>
         </Show>
@@ -352,19 +390,19 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
                 node_ref=input
                 class="quick-title"
                 aria-label="New task title"
-                placeholder="Add a task, then press Enter"
+                placeholder="Add a task"
                 autocomplete="off"
                 bind:value=title
             />
-            <input type="date" aria-label="New task due date" bind:value=due/>
-            <select aria-label="New task priority" on:change=move |ev| priority.set(event_target_value(&ev)) prop:value=move || priority.get()>
+            <input class="quick-extra" type="date" aria-label="New task due date" bind:value=due/>
+            <select class="quick-extra" aria-label="New task priority" on:change=move |ev| priority.set(event_target_value(&ev)) prop:value=move || priority.get()>
                 <option value="">"No priority"</option>
                 <option value="1">"P1"</option>
                 <option value="2">"P2"</option>
                 <option value="3">"P3"</option>
                 <option value="4">"P4"</option>
             </select>
-            <button class="button primary" type="submit">"Add task"</button>
+            <button class="button primary quick-submit" type="submit">"Add task"</button>
         </form>
     }
 }
@@ -425,7 +463,12 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
         Memo::new(move |_| tasks.with(|t| t.iter().find(|(t, _)| t.id == id).cloned()))
     };
     let task = move || row.get().map(|(t, _)| t);
-    let overdue = move || row.get().is_some_and(|(_, o)| o);
+    // Open and due before today (the agenda's own flag agrees; other lists compute it here).
+    let overdue = move || {
+        row.get().is_some_and(|(t, o)| {
+            o || (!t.is_done() && t.due.as_deref().is_some_and(|d| d < today().as_str()))
+        })
+    };
     let done = move || task().is_some_and(|t| t.is_done());
     let title = move || {
         task()
@@ -499,7 +542,7 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
                 >
                     <span class="task-title">{title}</span>
                     <span class="task-meta">
-                        {move || task().and_then(|t| t.due).map(|d| view! {
+                        {move || task().and_then(|t| t.due).filter(|d| !(show_project && *d == today())).map(|d| view! {
                             <span class="chip due" class:late=overdue()>{due_label(&d)}</span>
                         })}
                         {move || task().and_then(|t| t.priority).map(|p| view! {
@@ -567,6 +610,8 @@ fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> impl
                     on:keydown=move |ev: ev::KeyboardEvent| {
                         // Enter saves (the blur commits the change) and closes; Escape just closes.
                         if ev.key() == "Enter" && let Some(i) = title_input.get() {
+                            // Not a keypress for whatever gets the focus next (the task's button).
+                            ev.prevent_default();
                             let _ = i.blur();
                         }
                         if ev.key() == "Escape" || ev.key() == "Enter" {

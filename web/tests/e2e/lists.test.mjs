@@ -49,7 +49,7 @@ test('nested projects show indented with subtree counts; completing a task updat
   await expectNavCount(page, 'Home', 3);
   await expectNavCount(page, 'Garden', 2);
   await expectNavCount(page, 'Inbox', 0);
-  await expectText(page.locator('main .list-head p'), '3 open tasks');
+  await expectText(page.locator('main .list-head p'), '1 open here · 3 with sub-projects');
 
   await toggle.click();
   await expectCount(rows, 1);
@@ -185,10 +185,9 @@ test('inline editing, delete with Undo and moving tasks reach the CLI replica', 
   assertClean('editing and moving', watched);
 });
 
-// Known UI bug (reported): Enter in the title closes the editor, the focus goes back to the task's
-// button before the key's keypress, and that keypress activates the button, which opens the editor
-// again. A todo test: it runs and reports, and starts passing once the bug is fixed.
-test('Enter in the title field saves and closes the editor', { todo: 'Enter reopens the editor (focus returns to the task button before keypress)' }, async () => {
+// Enter in the title saves and closes the editor, and the focus goes back to the task's button without
+// the key activating it (which once reopened the editor).
+test('Enter in the title field saves and closes the editor', async () => {
   const watched = await newContext(browser, { viewport: { width: 1280, height: 800 } });
   try {
     const page = await openPaired(watched.context, hub, 'Enter browser');
@@ -202,6 +201,8 @@ test('Enter in the title field saves and closes the editor', { todo: 'Enter reop
     await page.waitForTimeout(300);
     assert.equal(await row.locator('button.task-main').getAttribute('aria-expanded'), 'false', 'the editor is closed');
     assert.equal(await row.locator('.editor').count(), 0);
+    const focused = await page.evaluate(() => document.activeElement?.closest('li.task')?.querySelector('.task-title')?.textContent);
+    assert.equal(focused, 'Renamed with Enter', 'the focus is back on the task');
   } finally {
     await watched.context.close();
   }

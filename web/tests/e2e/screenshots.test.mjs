@@ -90,7 +90,7 @@ async function shot(page, name) {
 test('desktop: a project, Today, the editor (light) and a project in dark mode', async () => {
   const { watched, page } = await seeded(DESKTOP, 'Desktop');
   await openList(page, 'Work');
-  await expectText(page.locator('main .list-head p'), '6 open tasks');
+  await expectText(page.locator('main .list-head p'), '2 open here · 6 with sub-projects');
   await shot(page, 'desktop-project.png');
 
   await openList(page, 'Today');
