@@ -565,6 +565,15 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
     }
 }
 
+/// A field's new value: the text, or null (unset) when it is blank.
+fn text_or_null(v: &str) -> Value {
+    if v.trim().is_empty() {
+        Value::Null
+    } else {
+        json!(v)
+    }
+}
+
 /// Inline editing of a task: each field is saved as it changes.
 #[component]
 fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> impl IntoView {
@@ -628,7 +637,7 @@ fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> impl
                         prop:value=field(|t| t.due.clone())
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
-                            save_due("due", if v.is_empty() { Value::Null } else { json!(v) })
+                            save_due("due", text_or_null(&v))
                         }
                     />
                 </label>
@@ -679,7 +688,7 @@ fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> impl
                     prop:value=field(|t| t.notes.clone())
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
-                        save_notes("notes", if v.trim().is_empty() { Value::Null } else { json!(v) })
+                        save_notes("notes", text_or_null(&v))
                     }
                 ></textarea>
             </label>

@@ -248,13 +248,7 @@ fn url_path(rel: &str) -> String {
 
 /// The PWA's browser tests (`web/tests/e2e/`, Playwright) against `dist` served by a real hub.
 pub fn e2e(dist: &Path) -> Result<()> {
-    let hearth = browser::hearth_bin()?;
-    run(Command::new("node")
-        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
-        .current_dir(root().join("web"))
-        .env("HEARTH_BIN", &hearth)
-        .env("HEARTH_DIST", dist)
-        .env("CHROMIUM", "/usr/bin/chromium"))
+    browser::node_e2e("web", "HEARTH_DIST", dist)
 }
 
 /// `cargo xtask bench web`: build the bundle and the hub, time the PWA's cold start in headless Chromium
