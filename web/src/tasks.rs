@@ -578,9 +578,16 @@ fn text_or_null(v: &str) -> Value {
 #[component]
 fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    // Escape closes the editor without saving the field being typed in: closing removes the field, and
+    // the browser reports a removed field's pending edit as a change, which must not be saved then.
+    let cancelled = std::rc::Rc::new(std::cell::Cell::new(false));
     let save = {
         let id = id.clone();
+        let cancelled = cancelled.clone();
         move |field: &'static str, value: Value| {
+            if cancelled.get() {
+                return;
+            }
             let id = id.clone();
             ctx.act(async move { store::set(&id, field, &value).await });
         }
@@ -605,7 +612,12 @@ fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> impl
         <div
             class="editor"
             id=editor_id
-            on:keydown=move |ev: ev::KeyboardEvent| if ev.key() == "Escape" { ctx.editing.set(None) }
+            on:keydown=move |ev: ev::KeyboardEvent| {
+                if ev.key() == "Escape" {
+                    cancelled.set(true);
+                    ctx.editing.set(None);
+                }
+            }
         >
             <label>
                 <span>"Title"</span>
@@ -617,13 +629,11 @@ fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> impl
                         if !v.trim().is_empty() { save_title("title", json!(v.trim())) }
                     }
                     on:keydown=move |ev: ev::KeyboardEvent| {
-                        // Enter saves (the blur commits the change) and closes; Escape just closes.
+                        // Enter saves (the blur commits the change) and closes; Escape is the editor's.
                         if ev.key() == "Enter" && let Some(i) = title_input.get() {
                             // Not a keypress for whatever gets the focus next (the task's button).
                             ev.prevent_default();
                             let _ = i.blur();
-                        }
-                        if ev.key() == "Escape" || ev.key() == "Enter" {
                             ctx.editing.set(None);
                         }
                     }
