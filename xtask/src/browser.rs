@@ -58,12 +58,6 @@ pub fn setup() -> Result<()> {
     if !Path::new("/usr/bin/chromium").exists() || !Path::new("/usr/bin/chromedriver").exists() {
         apt_install(&["chromium", "chromium-driver"])?;
     }
-    let want = locked_wasm_bindgen()?;
-    let have = output(Command::new("wasm-bindgen").arg("--version"));
-    if have.split_whitespace().nth(1) != Some(want.as_str()) {
-        // Not --locked: the CLI's own lockfile pins versions that no longer build (see TOOLCHAIN notes).
-        run(cargo().args(["install", "wasm-bindgen-cli", "--version", &want]))?;
-    }
     if !succeeds(Command::new("node").arg("--version")) {
         apt_install(&["nodejs", "npm"])?;
     }
@@ -72,6 +66,17 @@ pub fn setup() -> Result<()> {
         run(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&wasm))?;
+    }
+    Ok(())
+}
+
+/// wasm-bindgen-cli at exactly the version in Cargo.lock (building any wasm bundle needs it).
+pub fn install_wasm_bindgen() -> Result<()> {
+    let want = locked_wasm_bindgen()?;
+    let have = output(Command::new("wasm-bindgen").arg("--version"));
+    if have.split_whitespace().nth(1) != Some(want.as_str()) {
+        // Not --locked: the CLI's own lockfile pins versions that no longer build (see TOOLCHAIN notes).
+        run(cargo().args(["install", "wasm-bindgen-cli", "--version", &want]))?;
     }
     Ok(())
 }

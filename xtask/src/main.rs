@@ -8,7 +8,7 @@
 //!   suites.
 //! * `web`: build the PWA bundle (`trunk build --release` into `dist/`) and print its files' sizes.
 //! * `web-post-build`: Trunk's post_build hook (Trunk.toml): adds the store to the bundle, stamps sw.js.
-//! * `serve [ARGS]`: build the PWA bundle, then run the hub (release build) serving it, with a default
+//! * `serve [ARGS]`: install what building needs (wasm32 target, clang, wasm-bindgen-cli, Trunk), build the PWA bundle, then run the hub (release build) serving it, with a default
 //!   data dir; ARGS go to `hearth serve` (with `--web DIR` or `--help` among them, nothing is built).
 //! * `bench <apply|hub|sync|all|wasm|web>`: the benchmarks, in release; each prints its figures and a
 //!   summary line. `wasm` (browser apply vs native apply, headless Chromium) and `web` (the PWA's bundle
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup(),
         Some("test") => setup().and_then(|()| test()),
-        Some("web") => web::build().map(drop),
+        Some("web") => setup_build().and_then(|()| web::build()).map(drop),
         Some("web-post-build") => web::post_build(),
         Some("serve") => serve(&args[1..]),
         Some("bench") => bench(args.get(1).map(String::as_str).unwrap_or("all")),
@@ -87,6 +87,15 @@ fn output(cmd: &mut Command) -> String {
 
 /// Install the build prerequisites, each only when missing.
 fn setup() -> Result<()> {
+    setup_build()?;
+    browser::setup()?;
+    web::setup()?;
+    Ok(())
+}
+
+/// What building the app needs (`serve` and `web` run this; `setup` adds the test tools): the wasm32
+/// target, clang (SQLite's C for wasm32), wasm-bindgen-cli at the locked version and Trunk.
+fn setup_build() -> Result<()> {
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]));
     if !targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
@@ -94,9 +103,8 @@ fn setup() -> Result<()> {
     if !succeeds(Command::new("clang").arg("--version")) {
         apt_install(&["clang"])?;
     }
-    browser::setup()?;
-    web::setup()?;
-    Ok(())
+    browser::install_wasm_bindgen()?;
+    web::install_trunk()
 }
 
 fn apt_install(packages: &[&str]) -> Result<()> {
@@ -146,6 +154,7 @@ fn serve(args: &[String]) -> Result<()> {
     let dist = if web_given || help {
         None
     } else {
+        setup_build()?;
         Some(web::build()?)
     };
     let mut cmd = cargo();
@@ -176,8 +185,9 @@ fn bench(which: &str) -> Result<()> {
         example("bench_sync")
     };
     match which {
-        "wasm" => browser::bench(),
-        "web" => web::bench(),
+        // The browser benchmarks need what the browser tests need.
+        "wasm" => setup().and_then(|()| browser::bench()),
+        "web" => setup().and_then(|()| web::bench()),
         "apply" => apply(),
         "hub" => hub(),
         "sync" => sync(),

@@ -32,9 +32,8 @@ pub fn dist_dir() -> PathBuf {
     root().join("dist")
 }
 
-/// Trunk at the pinned version, and the npm packages of `web/package.json`; each only when missing.
-/// Runs after [`browser::setup`], which installs Node.
-pub fn setup() -> Result<()> {
+/// Trunk at the pinned version, when missing.
+pub fn install_trunk() -> Result<()> {
     let have = output(Command::new("trunk").arg("--version"));
     if have.trim() != format!("trunk {TRUNK_VERSION}") {
         // Without LTO and with more codegen units the install takes minutes less on 2 cores.
@@ -43,6 +42,12 @@ pub fn setup() -> Result<()> {
             .env("CARGO_PROFILE_RELEASE_LTO", "false")
             .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"))?;
     }
+    Ok(())
+}
+
+/// The npm packages of `web/package.json` (the app's browser tests), when missing. Runs after
+/// [`browser::setup`], which installs Node.
+pub fn setup() -> Result<()> {
     let web = root().join("web");
     if !web.join("node_modules/playwright-core").exists() {
         run(Command::new("npm")
