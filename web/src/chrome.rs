@@ -74,7 +74,7 @@ pub fn TopBar() -> impl IntoView {
                     <path d="M4 6h16M4 12h16M4 18h16" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
                 </svg>
             </button>
-            <a class="brand" href="#/inbox" on:click=move |ev| { ev.prevent_default(); ctx.go(View::Inbox); }>
+            <a class="brand" href="#/inbox" aria-label="Hearth: Inbox" on:click=move |ev| { ev.prevent_default(); ctx.go(View::Inbox); }>
                 <img src="icons/favicon.svg" alt="" width="28" height="28"/>
                 <span>"Hearth"</span>
             </a>

@@ -1,0 +1,106 @@
+// Accessibility checks over every screen state at phone and desktop size: every control has an
+// accessible name (Chromium's own accessibility tree, through CDP), and every control a finger can touch
+// is at least 44×44 CSS pixels.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startHub, launchBrowser, newContext, assertClean, cleanup, openApp, openPaired, createProject, addSubProject,
+  addTask, openEditor, menuButton, drawerSettled, sidebar,
+} from './helpers.mjs';
+
+let hub;
+let browser;
+before(async () => {
+  hub = await startHub();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await hub?.stop();
+  cleanup(hub?.data);
+});
+
+const CONTROL_ROLES = new Set([
+  'button', 'link', 'textbox', 'searchbox', 'combobox', 'checkbox', 'menuitem', 'tab', 'switch', 'slider',
+  'spinbutton', 'radio', 'listbox', 'option',
+]);
+
+/** Controls in Chromium's accessibility tree that have no name: `role (dom tag)` for each. */
+async function unnamedControls(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+  await cdp.detach();
+  return nodes
+    .filter((n) => !n.ignored && CONTROL_ROLES.has(n.role?.value) && !(n.name?.value || '').trim())
+    // A date field's inner parts (day, month, year spinbuttons) are named by the field itself.
+    .filter((n) => n.role?.value !== 'spinbutton')
+    .map((n) => `${n.role.value} (backend node ${n.backendDOMNodeId})`);
+}
+
+/** Visible controls smaller than 44×44 CSS pixels: a description of each. */
+const smallTargets = (page) => page.evaluate(() => {
+  const out = [];
+  const controls = document.querySelectorAll('button, a[href], input, select, textarea, [role=button]');
+  for (const el of controls) {
+    // A checkbox drawn by its label: the label is the target.
+    const target = el.matches('input[type=checkbox]') && el.closest('label') ? el.closest('label') : el;
+    const r = target.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    const hidden = r.width === 0 || r.height === 0 || style.visibility === 'hidden'
+      || r.right <= 0 || r.bottom <= 0 || r.left >= innerWidth || el.closest('[aria-hidden=true]');
+    if (hidden) continue;
+    if (r.width < 44 || r.height < 44) {
+      const name = el.getAttribute('aria-label') || el.labels?.[0]?.textContent || el.textContent;
+      out.push(`${el.tagName.toLowerCase()} "${(name || '').trim().slice(0, 40)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
+    }
+  }
+  return out;
+});
+
+async function check(page, state) {
+  assert.deepEqual(await unnamedControls(page), [], `${state}: every control has an accessible name`);
+  assert.deepEqual(await smallTargets(page), [], `${state}: every touch target is at least 44×44`);
+}
+
+test('every control is named and at least 44×44, on a phone and on a desktop', async () => {
+  for (const [label, options] of [
+    ['phone', { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, reducedMotion: 'reduce' }],
+    ['desktop', { viewport: { width: 1280, height: 800 } }],
+  ]) {
+    const watched = await newContext(browser, options);
+    try {
+      const pairing = await openApp(watched.context, hub.url);
+      await check(pairing, `${label} pairing`);
+      await pairing.close();
+
+      const page = await openPaired(watched.context, hub, `${label} a11y`);
+      const phone = label === 'phone';
+      const openNav = async () => {
+        if (phone) {
+          await menuButton(page).click();
+          await drawerSettled(page);
+        }
+      };
+      await openNav();
+      await createProject(page, `Rooms ${label}`);
+      // On a phone the project's actions fold behind one button.
+      if (phone) await page.getByRole('button', { name: 'Project actions' }).click();
+      await addSubProject(page, `Attic ${label}`);
+      await addTask(page, `Sweep the attic ${label}`);
+      await check(page, `${label} project list`);
+      await openEditor(page, `Sweep the attic ${label}`);
+      await check(page, `${label} task editor`);
+      if (phone) {
+        await page.getByRole('button', { name: 'Project actions' }).click();
+        await check(page, `${label} project actions`);
+        await page.getByRole('button', { name: 'Project actions' }).click();
+      }
+      await openNav();
+      await sidebar(page).waitFor();
+      await check(page, `${label} sidebar`);
+    } finally {
+      await watched.context.close();
+    }
+    assertClean(`a11y ${label}`, watched);
+  }
+});
