@@ -1,24 +1,16 @@
 // Accessibility checks over every screen state at phone and desktop size: every control has an
 // accessible name (Chromium's own accessibility tree, through CDP), and every control a finger can touch
 // is at least 44×44 CSS pixels.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startHub, launchBrowser, newContext, assertClean, cleanup, openApp, openPaired, createProject, addSubProject,
+  useHubAndBrowser, newContext, assertClean, openApp, openPaired, createProject, addSubProject,
   addTask, openEditor, menuButton, drawerSettled, sidebar,
 } from './helpers.mjs';
 
 let hub;
 let browser;
-before(async () => {
-  hub = await startHub();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-  cleanup(hub?.data);
-});
+useHubAndBrowser((h, b) => { hub = h; browser = b; });
 
 const CONTROL_ROLES = new Set([
   'button', 'link', 'textbox', 'searchbox', 'combobox', 'checkbox', 'menuitem', 'tab', 'switch', 'slider',

@@ -3,6 +3,7 @@
 // playwright-core (no browser downloads), polling assertions on locators, and collection of console
 // errors and uncaught exceptions (page errors; unhandled rejections arrive as those too), which every
 // test asserts to be none.
+import { before, after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -342,4 +343,21 @@ export function localDate(days = 0) {
   d.setDate(d.getDate() + days);
   const p = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** One hub and one browser for a whole test file: started before its tests (`set(hub, browser)` hands
+ * them over), closed, stopped and removed after them. */
+export function useHubAndBrowser(set) {
+  let hub;
+  let browser;
+  before(async () => {
+    hub = await startHub();
+    browser = await launchBrowser();
+    set(hub, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await hub?.stop();
+    cleanup(hub?.data);
+  });
 }

@@ -1,24 +1,16 @@
 // Keyboard only, end to end: pairing, a project, a task, checking it off, editing it inline and closing
 // the editor, with the focus visible at every step. And "Update needed": below the space's minimum
 // version the app keeps its changes, says so, and sends them once the hub accepts them again.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startHub, cliReplica, launchBrowser, newContext, assertClean, cleanup, openApp, openPaired, invite,
+  useHubAndBrowser, cliReplica, newContext, assertClean, cleanup, openApp, openPaired, invite,
   appReady, heading, taskRow, navButton, expectNavCount, expectText, expectSynced, pill, addTask, cli, until,
 } from './helpers.mjs';
 
 let hub;
 let browser;
-before(async () => {
-  hub = await startHub();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-  cleanup(hub?.data);
-});
+useHubAndBrowser((h, b) => { hub = h; browser = b; });
 
 /** The focused element: its accessible-ish name, tag, and whether its focus ring is drawn. */
 const focused = (page) => page.evaluate(() => {

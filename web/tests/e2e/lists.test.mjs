@@ -1,25 +1,17 @@
 // The lists as people use them, against a real hub with a native CLI replica checking what arrived:
 // nested projects in the sidebar with subtree counts, quick add, completing, inline editing (title, due,
 // priority, notes), delete with Undo, and moving a task through the editor and by drag and drop.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startHub, cliReplica, launchBrowser, newContext, assertClean, cleanup, openPaired, createProject,
+  useHubAndBrowser, cliReplica, newContext, assertClean, cleanup, openPaired, createProject,
   addSubProject, addTask, taskRow, taskList, openEditor, navButton, projectRow, expectNavCount, expectText,
   expectCount, expectSynced, heading, openList, until, sidebar,
 } from './helpers.mjs';
 
 let hub;
 let browser;
-before(async () => {
-  hub = await startHub();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-  cleanup(hub?.data);
-});
+useHubAndBrowser((h, b) => { hub = h; browser = b; });
 
 test('nested projects show indented with subtree counts; completing a task updates them', async () => {
   const watched = await newContext(browser, { viewport: { width: 1280, height: 800 } });

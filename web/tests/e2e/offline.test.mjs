@@ -1,24 +1,16 @@
 // Offline: once the service worker controls the page, the app reloads with no network from its cache,
 // opens its data (OPFS), says it is offline, keeps a new task as unsent, and sends it when the network
 // returns; a second browser and a CLI replica then both have it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startHub, cliReplica, launchBrowser, newContext, assertClean, cleanup, openPaired, addTask, taskRow, pill,
+  useHubAndBrowser, cliReplica, newContext, assertClean, cleanup, openPaired, addTask, taskRow, pill,
   expectText, expectSynced, waitForController, appReady, sleep, navButton, expectNavCount,
 } from './helpers.mjs';
 
 let hub;
 let browser;
-before(async () => {
-  hub = await startHub();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-  cleanup(hub?.data);
-});
+useHubAndBrowser((h, b) => { hub = h; browser = b; });
 
 test('the app opens offline with its data and syncs what was written offline', async () => {
   const watched = await newContext(browser, { viewport: { width: 1280, height: 800 } });
