@@ -175,21 +175,20 @@ impl Ctx {
 
     /// Show a message.
     pub fn say(&self, text: impl Into<String>, undo: Option<String>) {
-        self.toast.set(Some(Toast {
-            id: js_sys::Date::now() as u64,
-            text: text.into(),
-            undo,
-            error: false,
-        }));
+        self.show(text.into(), undo, false);
     }
 
     /// Show a failure (what happened and what to do).
     pub fn fail(&self, err: &store::StoreError) {
+        self.show(err.message.clone(), None, true);
+    }
+
+    fn show(&self, text: String, undo: Option<String>, error: bool) {
         self.toast.set(Some(Toast {
             id: js_sys::Date::now() as u64,
-            text: err.message.clone(),
-            undo: None,
-            error: true,
+            text,
+            undo,
+            error,
         }));
     }
 

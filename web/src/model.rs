@@ -72,24 +72,18 @@ pub struct Hit {
     pub parent: Option<String>,
 }
 
-/// Device, pairing and sync state (`status()` of the store).
+/// Pairing and sync state: the parts of the store's `status()` the UI shows (other keys are ignored).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
-    /// Device id.
-    pub device: String,
     /// Paired with a hub.
     pub paired: bool,
     /// The hub's URL.
     pub hub: Option<String>,
-    /// The space.
-    pub space: Option<String>,
     /// Local changes the hub has not confirmed yet.
     pub unsent: u64,
     /// `idle`, `syncing`, `synced`, `offline`, `update` or `error`.
     pub sync: String,
     /// The last sync problem, for people.
     pub error: Option<String>,
-    /// When the last sync round ended well (ms since the epoch).
-    pub last_sync_ms: Option<u64>,
 }
