@@ -135,7 +135,7 @@ macro_rules! typed_upsert {
 }
 
 /// Is `field` stored in a typed `nodes` column (with a `<field>_op` column) rather than in `fields`?
-pub(crate) fn is_typed(field: &str) -> bool {
+fn is_typed(field: &str) -> bool {
     typed_sql(field).is_some()
 }
 
@@ -239,15 +239,71 @@ impl Apply<'_> {
             .execute(params![tag, src, dst, ty])?;
         if ty == PARENT && changed > 0 {
             // The removed tag may have been the winning parent: fall back to the next-latest live one.
-            self.conn
-                .prepare_cached(
-                    "UPDATE nodes SET (parent, parent_tag) = ( \
-                       SELECT dst, tag FROM links WHERE src = ?1 AND type = 'parent' AND removed = 0 \
-                       ORDER BY tag DESC LIMIT 1) \
-                     WHERE id = ?1 AND parent_tag = ?2",
-                )?
-                .execute(params![src, tag])?;
+            recompute_parent(self.conn, src, Some(&tag))?;
         }
         Ok(())
     }
+}
+
+/// Set `node`'s effective parent to its live `parent` link with the greatest tag (none: top level).
+/// With `if_tag`, only when that tag is the current winner (the others cannot have changed).
+fn recompute_parent(conn: &Connection, node: &str, if_tag: Option<&str>) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE nodes SET (parent, parent_tag) = ( \
+           SELECT dst, tag FROM links WHERE src = ?1 AND type = 'parent' AND removed = 0 \
+           ORDER BY tag DESC LIMIT 1) \
+         WHERE id = ?1 AND (?2 IS NULL OR parent_tag = ?2)",
+    )?
+    .execute(params![node, if_tag])?;
+    Ok(())
+}
+
+/// Re-stamp what one op wrote: wherever `old` is the winning stamp of a field it set, the tag of a link
+/// it added, or the op or tag of a removal it made, it becomes `new`. `prepared` is the op with its
+/// payload already rewritten to name re-stamped tags. Used only for a device's own unconfirmed ops after
+/// a clock-skew answer ([`crate::Store::restamp_outbox`]), which then re-merges every remote op against
+/// the new stamps; so this may move a stamp without re-running the merge comparison.
+pub(crate) fn restamp(conn: &Connection, prepared: &Prepared<'_>, old: OpId, new: OpId) -> Result<()> {
+    let (old, new) = (old.to_string(), new.to_string());
+    match prepared {
+        Prepared::Builtin(Body::Create { node, fields, .. }) => {
+            restamp_field(conn, node, "type", &old, &new)?;
+            for (f, _) in fields {
+                restamp_field(conn, node, f, &old, &new)?;
+            }
+        }
+        Prepared::Builtin(Body::Set { node, field, .. }) => restamp_field(conn, node, field, &old, &new)?,
+        Prepared::Builtin(Body::LinkAdd { src, .. }) => {
+            conn.execute("UPDATE links SET tag = ?2 WHERE tag = ?1", params![old, new])?;
+            recompute_parent(conn, src, None)?;
+        }
+        Prepared::Builtin(Body::LinkRemove { .. }) => {
+            conn.execute(
+                "UPDATE link_removals SET tag = ?2 WHERE tag = ?1",
+                params![old, new],
+            )?;
+            conn.execute(
+                "UPDATE link_removals SET op = ?2 WHERE op = ?1",
+                params![old, new],
+            )?;
+        }
+        Prepared::Extra(_) | Prepared::Unknown => {}
+    }
+    Ok(())
+}
+
+fn restamp_field(conn: &Connection, node: &str, field: &str, old: &str, new: &str) -> Result<()> {
+    if is_typed(field) {
+        // `field` is one of the typed column names, so it is safe to splice into the SQL.
+        conn.execute(
+            &format!("UPDATE nodes SET {field}_op = ?3 WHERE id = ?1 AND {field}_op = ?2"),
+            params![node, old, new],
+        )?;
+    } else {
+        conn.execute(
+            "UPDATE fields SET op = ?4 WHERE node = ?1 AND field = ?2 AND op = ?3",
+            params![node, field, old, new],
+        )?;
+    }
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! The one error type of hearth-core.
 
-use crate::op::OpId;
+use crate::id::{BadDeviceId, BadOpId, OpId};
 
 /// Result alias used throughout hearth-core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -30,11 +30,11 @@ pub enum Error {
         limit_ms: u64,
     },
     /// A string is not a well-formed op id.
-    #[error("{0:?} is not an op id (expected <12 hex ms>-<4 hex counter>-<16 hex device>)")]
-    BadOpId(String),
+    #[error(transparent)]
+    BadOpId(#[from] BadOpId),
     /// A string is not a well-formed device id.
-    #[error("{0:?} is not a device id (expected 16 lower-case hex digits)")]
-    BadDeviceId(String),
+    #[error(transparent)]
+    BadDeviceId(#[from] BadDeviceId),
     /// The database was written by a newer build than this one.
     #[error(
         "this database has schema version {found}, newer than this build understands ({supported}); \
@@ -77,6 +77,9 @@ pub enum Error {
         /// Some of the matches, comma separated.
         candidates: String,
     },
+    /// The operation is not available on this kind of store.
+    #[error("{0}")]
+    Unsupported(String),
     /// SQLite reported an error (disk full, I/O error, corruption…). The transaction was rolled back.
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -4,83 +4,10 @@
 //! the device that made it, it forms an [`OpId`](crate::OpId), whose fixed-width text form sorts the same
 //! way as the clock: `(ms, counter, device)`.
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::error::{Error, Result};
-
-/// The largest millisecond value a timestamp can carry (48 bits: the year 10889).
-pub const MAX_MS: u64 = (1 << 48) - 1;
+pub use crate::id::{DeviceId, MAX_MS, Timestamp};
 
 /// Default bound on how far ahead of local time a received op may be: one hour.
 pub const DEFAULT_MAX_DRIFT_MS: u64 = 60 * 60 * 1000;
-
-/// A device's identity: 64 random bits, printed as 16 lower-case hex digits. Made once per store.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DeviceId(pub u64);
-
-impl fmt::Display for DeviceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
-
-impl fmt::Debug for DeviceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DeviceId({self})")
-    }
-}
-
-impl FromStr for DeviceId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        if s.len() == 16
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            u64::from_str_radix(s, 16)
-                .map(DeviceId)
-                .map_err(|_| Error::BadDeviceId(s.to_owned()))
-        } else {
-            Err(Error::BadDeviceId(s.to_owned()))
-        }
-    }
-}
-
-impl serde::Serialize for DeviceId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for DeviceId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// One HLC reading: wall-clock milliseconds (48 bits) and a logical counter.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp {
-    /// Milliseconds since the Unix epoch, at most [`MAX_MS`].
-    pub ms: u64,
-    /// Orders events within the same millisecond.
-    pub counter: u16,
-}
-
-impl Timestamp {
-    /// The next reading after `self`, spilling the counter into the milliseconds on overflow.
-    fn successor(self) -> Timestamp {
-        match self.counter.checked_add(1) {
-            Some(counter) => Timestamp { ms: self.ms, counter },
-            None => Timestamp {
-                ms: self.ms + 1,
-                counter: 0,
-            },
-        }
-    }
-}
 
 /// Time and randomness, injected so that tests choose them (sans-IO).
 pub trait Env: Send + Sync {

@@ -10,83 +10,11 @@
 //! assert!(op.id < "0193a1b2c3d5-0000-0000000000000000".parse::<OpId>().unwrap());
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::hlc::{DeviceId, MAX_MS, Timestamp};
-
-/// Globally unique, totally ordered id of an op: its HLC timestamp and origin device.
-///
-/// The text form `<12 hex ms>-<4 hex counter>-<16 hex device>` is fixed width and lower case, so string
-/// order equals `(ms, counter, device)` order; the derived `Ord` is the same order.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OpId {
-    /// When (HLC).
-    pub ts: Timestamp,
-    /// Who.
-    pub device: DeviceId,
-}
-
-impl OpId {
-    /// Length of the text form.
-    pub const LEN: usize = 34;
-}
-
-impl fmt::Display for OpId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:012x}-{:04x}-{}", self.ts.ms, self.ts.counter, self.device)
-    }
-}
-
-impl fmt::Debug for OpId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OpId({self})")
-    }
-}
-
-fn lower_hex(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-impl FromStr for OpId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::BadOpId(s.to_owned());
-        if s.len() != Self::LEN || !s.is_ascii() {
-            return Err(bad());
-        }
-        let (ms, counter, device) = (&s[0..12], &s[13..17], &s[18..34]);
-        if &s[12..13] != "-" || &s[17..18] != "-" || !lower_hex(ms) || !lower_hex(counter) {
-            return Err(bad());
-        }
-        let ms = u64::from_str_radix(ms, 16).map_err(|_| bad())?;
-        let counter = u16::from_str_radix(counter, 16).map_err(|_| bad())?;
-        let device = device.parse().map_err(|_| bad())?;
-        debug_assert!(ms <= MAX_MS);
-        Ok(OpId {
-            ts: Timestamp { ms, counter },
-            device,
-        })
-    }
-}
-
-impl Serialize for OpId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for OpId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use crate::id::OpId;
 
 fn one() -> u32 {
     1

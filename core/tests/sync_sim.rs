@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 static RESTAMPED: AtomicUsize = AtomicUsize::new(0);
 static FAULTS: AtomicUsize = AtomicUsize::new(0);
 
+use hearth_core::store::{HubLog, HubOptions, LogRead, SqliteHubLog};
 use hearth_core::sync::{Reply, Request, Step, Sync, SyncConfig};
-use hearth_core::wire::{ErrorBody, PullResponse, codes};
-use hearth_core::{Error, ManualEnv, NewOp, Options, Role, Store, query, store};
+use hearth_core::wire::{ErrorBody, codes};
+use hearth_core::{Error, ManualEnv, NewOp, Options, Store, query};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -28,7 +29,7 @@ struct Faults {
 }
 
 struct Hub {
-    store: Store,
+    store: SqliteHubLog,
     env: Arc<ManualEnv>,
     /// Pushes that arrive late (a retransmission overtaken by its retry).
     delayed: Vec<Vec<hearth_core::Op>>,
@@ -64,18 +65,12 @@ impl Hub {
                 },
                 Err(e) => panic!("hub refused a client batch: {e}"),
             },
-            Request::Pull { after, limit } => {
-                let ops = store::log_page(self.store.conn(), *after, (*limit).min(7)).expect("page");
-                let head = store::head(self.store.conn()).expect("head");
-                let next = ops.last().map_or(*after, |o| o.seq);
-                Reply::Pulled(PullResponse {
-                    ops,
-                    next,
-                    head,
-                    horizon: 0,
-                    epoch: 0,
-                })
-            }
+            Request::Pull { after, limit } => Reply::Pulled(
+                self.store
+                    .page(*after, (*limit).min(7))
+                    .and_then(|page| page.pull_response(*after))
+                    .expect("page"),
+            ),
             Request::Ack { .. } => Reply::Acked,
         }
     }
@@ -188,14 +183,7 @@ fn run(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let hub_env = Arc::new(ManualEnv::new(T0, seed));
     let mut hub = Hub {
-        store: Store::open_in_memory(
-            hub_env.clone(),
-            Options {
-                role: Role::Hub,
-                ..Options::default()
-            },
-        )
-        .expect("hub"),
+        store: SqliteHubLog::open_in_memory(hub_env.clone(), HubOptions::default()).expect("hub"),
         env: hub_env.clone(),
         delayed: Vec::new(),
     };
@@ -268,8 +256,8 @@ fn run(seed: u64) {
             }
         }
     }
-    let hub_export = hub.store.export().expect("export");
-    let head = store::head(hub.store.conn()).expect("head");
+    let hub_export = hub.store.store().export().expect("export");
+    let head = hub.store.head().expect("head");
     let total: usize = clients.iter().map(|c| c.committed).sum();
     assert_eq!(
         head as usize, total,

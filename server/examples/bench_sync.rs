@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, ensure};
-use hearth_core::{DeviceId, NewOp, Op, OpId, Options, Role, Store, SystemEnv, Timestamp};
+use hearth_core::store::{HubLog, HubOptions, SqliteHubLog};
+use hearth_core::{DeviceId, NewOp, Op, OpId, SystemEnv, Timestamp};
 use hearth_server::{AppState, Config, run};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -107,16 +108,13 @@ fn main() -> anyhow::Result<()> {
     let fill = Instant::now();
     std::fs::create_dir_all(config.space_db("default").parent().context("spaces dir")?)?;
     {
-        let mut store = Store::open_path(
+        let mut log = SqliteHubLog::open(
             config.space_db("default"),
             Arc::new(SystemEnv),
-            Options {
-                role: Role::Hub,
-                ..Options::default()
-            },
+            HubOptions::default(),
         )?;
         for chunk in ops.chunks(10_000) {
-            store.append(chunk)?;
+            log.append(chunk)?;
         }
     }
     eprintln!(

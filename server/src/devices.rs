@@ -10,45 +10,21 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use hearth_core::DeviceId;
+use hearth_core::migrate::{Migration, Schema, Step};
 use hearth_core::wire::{PeerInfo, SpaceInfo};
 use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
-/// Version of the `hub.db` schema.
-const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
-CREATE TABLE spaces (
-    name               TEXT PRIMARY KEY,
-    epoch              INTEGER NOT NULL DEFAULT 1,
-    min_schema_version INTEGER NOT NULL DEFAULT 0,
-    created_ms         INTEGER NOT NULL
+/// The `hub.db` migrations (`server/migrations/hub/`), run by core's migration runner.
+pub const SCHEMA: Schema = Schema::new(
+    "hub",
+    &[Migration {
+        version: 1,
+        name: "0001_init.sql",
+        step: Step::Sql(include_str!("../migrations/hub/0001_init.sql")),
+    }],
 );
-CREATE TABLE devices (
-    space          TEXT NOT NULL,
-    id             TEXT NOT NULL,
-    name           TEXT NOT NULL,
-    app_version    TEXT NOT NULL,
-    schema_version INTEGER NOT NULL,
-    paired_ms      INTEGER NOT NULL,
-    last_seen_ms   INTEGER NOT NULL,
-    acked          INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (space, id)
-);
--- Only hashes: a leaked hub.db does not leak working tokens or codes.
-CREATE TABLE tokens (
-    hash       TEXT PRIMARY KEY,
-    space      TEXT NOT NULL,
-    device     TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE codes (
-    hash       TEXT PRIMARY KEY,
-    space      TEXT NOT NULL,
-    expires_ms INTEGER NOT NULL
-);
-";
 
 /// Letters of pairing codes: no 0/o, 1/l/i, easy to read aloud and type on a phone.
 const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
@@ -120,18 +96,9 @@ impl Devices {
     /// Open (or create) `hub.db` at `path`. A database from a newer build is refused, not touched.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let mut write = open_conn(path)?;
-        let tx = write.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        anyhow::ensure!(
-            version <= SCHEMA_VERSION,
-            "{} has schema version {version}, newer than this build understands ({SCHEMA_VERSION}); update Hearth",
-            path.display()
-        );
-        if version < SCHEMA_VERSION {
-            tx.execute_batch(SCHEMA)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        }
-        tx.commit()?;
+        SCHEMA
+            .migrate(&mut write)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let read = open_conn(path)?;
         Ok(Devices {
             write: Mutex::new(write),

@@ -166,8 +166,8 @@ impl ApiError {
                 limit_ms,
                 hub_time_ms,
             },
-            E::BadOpId(s) => ApiError::InvalidOp {
-                op: s.clone(),
+            E::BadOpId(bad) => ApiError::InvalidOp {
+                op: bad.0.clone(),
                 reason: "not a well-formed op id".into(),
             },
             other => ApiError::internal(other),

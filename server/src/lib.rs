@@ -1,7 +1,7 @@
 //! # hearth-server
 //!
 //! The Hearth hub (`hearth serve`): spaces of ops kept in SQLite, relayed to paired devices over the
-//! sync protocol of DESIGN §5, plus the PWA bundle, `/healthz` and an admin page.
+//! sync protocol described in `PROTOCOL.md`, plus the PWA bundle, `/healthz` and an admin page.
 //!
 //! The server is a library: [`app`] builds the router over an [`AppState`], [`run`] serves it on a
 //! listener until a shutdown future resolves. `main.rs` only parses arguments.
@@ -27,326 +27,18 @@ pub mod error;
 pub mod rate;
 pub mod routes;
 pub mod space;
+pub mod state;
 
-use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::Router;
-use hearth_core::DeviceId;
-use hearth_core::wire::{PeerInfo, SpaceInfo};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 pub use config::{Config, Limits};
-use devices::{Devices, Paired, hash_secret};
 pub use error::{ApiError, Result};
-use space::Space;
-
-/// The space a fresh hub creates.
-pub const DEFAULT_SPACE: &str = "default";
-
-/// How often peers' last seen, versions and acks are written to `hub.db`.
-const PEER_FLUSH_EVERY: Duration = Duration::from_secs(1);
-
-#[derive(Debug)]
-struct Peer {
-    info: PeerInfo,
-    dirty: bool,
-}
-
-/// How long a looked-up token is trusted without asking `hub.db` again.
-pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Everything the handlers share. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct AppState(Arc<Hub>);
-
-#[derive(Debug)]
-struct Hub {
-    config: Config,
-    devices: Devices,
-    spaces: Mutex<HashMap<String, Arc<Space>>>,
-    /// Serializes opening spaces (rare, slow) without blocking lookups.
-    opening: tokio::sync::Mutex<()>,
-    /// Peers by space, then device: the network view, written through to `hub.db` periodically.
-    peers: Mutex<HashMap<String, BTreeMap<DeviceId, Peer>>>,
-    /// Token hash → (space, device, when looked up). Entries are trusted for [`TOKEN_CACHE_TTL`], so a
-    /// token revoked with `hearth device revoke` (another process) stops working within that time.
-    tokens: Mutex<HashMap<String, (String, DeviceId, Instant)>>,
-    rate: rate::RateLimiter,
-    shutdown: watch::Sender<bool>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl AppState {
-    /// Open the hub's data directory: `hub.db` and every space already in it.
-    pub fn open(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)?;
-        let devices = Devices::open(&config.hub_db())?;
-        let mut peers: HashMap<String, BTreeMap<DeviceId, Peer>> = HashMap::new();
-        for (space, info) in devices.peers()? {
-            peers
-                .entry(space)
-                .or_default()
-                .insert(info.device, Peer { info, dirty: false });
-        }
-        let mut spaces = HashMap::new();
-        for (name, _) in devices.spaces()? {
-            let space = Space::open(&name, &config.space_db(&name), config.limits.max_drift_ms)
-                .map_err(|e| anyhow::anyhow!("open space {name}: {e}"))?;
-            spaces.insert(name, space);
-        }
-        let rate = rate::RateLimiter::new(config.limits.rate_per_sec, config.limits.rate_burst);
-        let (shutdown, _) = watch::channel(false);
-        Ok(AppState(Arc::new(Hub {
-            config,
-            devices,
-            spaces: Mutex::new(spaces),
-            opening: tokio::sync::Mutex::new(()),
-            peers: Mutex::new(peers),
-            tokens: Mutex::new(HashMap::new()),
-            rate,
-            shutdown,
-        })))
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.0.config
-    }
-
-    /// The devices and tokens database.
-    pub fn devices(&self) -> &Devices {
-        &self.0.devices
-    }
-
-    /// On a hub with no space yet, create the default one and return a first pairing code for it.
-    pub fn bootstrap(&self) -> anyhow::Result<Option<(String, String)>> {
-        if !self.0.devices.spaces()?.is_empty() {
-            return Ok(None);
-        }
-        self.0.devices.create_space(DEFAULT_SPACE)?;
-        let code = self
-            .0
-            .devices
-            .create_code(DEFAULT_SPACE, self.0.config.limits.code_ttl())?;
-        Ok(Some((DEFAULT_SPACE.to_owned(), code)))
-    }
-
-    /// A fresh pairing code for `space` (created if missing), valid for the configured TTL.
-    pub fn invite(&self, space: &str) -> anyhow::Result<String> {
-        anyhow::ensure!(
-            devices::valid_space_name(space),
-            "space names are 1–64 of [a-z0-9_-]"
-        );
-        self.0.devices.create_space(space)?;
-        Ok(self
-            .0
-            .devices
-            .create_code(space, self.0.config.limits.code_ttl())?)
-    }
-
-    /// Run blocking work on `hub.db` off the async threads.
-    pub async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Devices) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let hub = self.0.clone();
-        Ok(tokio::task::spawn_blocking(move || f(&hub.devices)).await??)
-    }
-
-    /// The open space `name`, opening it if `hub.db` knows it. 404 otherwise.
-    pub async fn space(&self, name: &str) -> Result<Arc<Space>> {
-        if let Some(s) = lock(&self.0.spaces).get(name) {
-            return Ok(s.clone());
-        }
-        let _guard = self.0.opening.lock().await;
-        if let Some(s) = lock(&self.0.spaces).get(name) {
-            return Ok(s.clone());
-        }
-        let owned = name.to_owned();
-        if !devices::valid_space_name(name) || self.db(move |d| d.space(&owned)).await?.is_none() {
-            return Err(ApiError::NotFound(format!(
-                "there is no space {name:?} on this hub"
-            )));
-        }
-        let (owned, path, drift) = (
-            name.to_owned(),
-            self.0.config.space_db(name),
-            self.0.config.limits.max_drift_ms,
-        );
-        let space = tokio::task::spawn_blocking(move || Space::open(&owned, &path, drift)).await??;
-        lock(&self.0.spaces).insert(name.to_owned(), space.clone());
-        Ok(space)
-    }
-
-    /// The space's epoch and minimum schema version, read fresh (the CLI may change them while we run).
-    pub async fn space_info(&self, name: &str) -> Result<SpaceInfo> {
-        let owned = name.to_owned();
-        self.db(move |d| d.space(&owned))
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("there is no space {name:?} on this hub")))
-    }
-
-    /// The (space, device) a bearer token belongs to; 401 if none.
-    pub async fn authenticate(&self, token: &str) -> Result<(String, DeviceId)> {
-        let hash = hash_secret(token);
-        if let Some((space, device, at)) = lock(&self.0.tokens).get(&hash)
-            && at.elapsed() < TOKEN_CACHE_TTL
-        {
-            return Ok((space.clone(), *device));
-        }
-        let key = hash.clone();
-        match self.db(move |d| d.token(&key)).await? {
-            Some(found) => {
-                lock(&self.0.tokens).insert(hash, (found.0.clone(), found.1, Instant::now()));
-                Ok(found)
-            }
-            None => Err(ApiError::Unauthorized(
-                "this token is not known to the hub; pair the device again with a code from `hearth invite`"
-                    .into(),
-            )),
-        }
-    }
-
-    /// Take a request from this device's rate budget; 429 when it is spent.
-    pub fn rate_limit(&self, space: &str, device: DeviceId) -> Result<()> {
-        self.0
-            .rate
-            .check(space, device)
-            .map_err(|wait| ApiError::RateLimited {
-                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
-            })
-    }
-
-    /// Record a request: last seen now, and the versions it reported (or keep the recorded ones).
-    /// Returns the versions in effect.
-    pub fn touch_peer(
-        &self,
-        space: &str,
-        device: DeviceId,
-        app: Option<String>,
-        schema: Option<i64>,
-    ) -> (String, i64) {
-        let now = devices::now_ms();
-        let mut peers = lock(&self.0.peers);
-        let peer = peers
-            .entry(space.to_owned())
-            .or_default()
-            .entry(device)
-            .or_insert_with(|| Peer {
-                info: PeerInfo {
-                    device,
-                    name: String::new(),
-                    acked: 0,
-                    last_seen_ms: now,
-                    app_version: String::new(),
-                    schema_version: 0,
-                },
-                dirty: true,
-            });
-        peer.info.last_seen_ms = now;
-        if let Some(app) = app {
-            peer.info.app_version = app;
-        }
-        if let Some(schema) = schema {
-            peer.info.schema_version = schema;
-        }
-        peer.dirty = true;
-        (peer.info.app_version.clone(), peer.info.schema_version)
-    }
-
-    /// Record a newly paired device.
-    fn add_peer(&self, paired: &Paired) {
-        lock(&self.0.peers)
-            .entry(paired.space.clone())
-            .or_default()
-            .insert(
-                paired.device,
-                Peer {
-                    info: paired.peer.clone(),
-                    dirty: false,
-                },
-            );
-        lock(&self.0.tokens).insert(
-            hash_secret(&paired.token),
-            (paired.space.clone(), paired.device, Instant::now()),
-        );
-    }
-
-    /// Record an ack (never moves backwards) and write it through to `hub.db`.
-    pub async fn ack(&self, space: &str, device: DeviceId, seq: u64) -> Result<u64> {
-        let info = {
-            let mut peers = lock(&self.0.peers);
-            let Some(peer) = peers.get_mut(space).and_then(|p| p.get_mut(&device)) else {
-                return Err(ApiError::internal(format!(
-                    "device {device} of space {space} has no peer record"
-                )));
-            };
-            peer.info.acked = peer.info.acked.max(seq);
-            peer.info.clone()
-        };
-        let acked = info.acked;
-        let space = space.to_owned();
-        self.db(move |d| d.save_peers(&[(space, info)])).await?;
-        Ok(acked)
-    }
-
-    /// The peers of a space, by device id.
-    pub fn peers(&self, space: &str) -> Vec<PeerInfo> {
-        lock(&self.0.peers)
-            .get(space)
-            .map(|p| p.values().map(|p| p.info.clone()).collect())
-            .unwrap_or_default()
-    }
-
-    /// Every space with its peers (admin page).
-    pub fn all_peers(&self) -> BTreeMap<String, Vec<PeerInfo>> {
-        lock(&self.0.peers)
-            .iter()
-            .map(|(s, p)| (s.clone(), p.values().map(|p| p.info.clone()).collect()))
-            .collect()
-    }
-
-    /// Write changed peer records to `hub.db`.
-    pub fn flush_peers(&self) -> rusqlite::Result<()> {
-        let dirty: Vec<(String, PeerInfo)> = {
-            let mut peers = lock(&self.0.peers);
-            peers
-                .iter_mut()
-                .flat_map(|(space, ps)| {
-                    ps.values_mut().filter(|p| p.dirty).map(move |p| {
-                        p.dirty = false;
-                        (space.clone(), p.info.clone())
-                    })
-                })
-                .collect()
-        };
-        self.0.devices.save_peers(&dirty)
-    }
-
-    /// Resolves once the hub is shutting down (ends live event streams).
-    pub fn shutting_down(&self) -> impl Future<Output = ()> + Send + use<> {
-        let mut rx = self.0.shutdown.subscribe();
-        async move {
-            let _ = rx.wait_for(|down| *down).await;
-        }
-    }
-
-    /// Open spaces by name (admin page).
-    pub fn open_spaces(&self) -> BTreeMap<String, Arc<Space>> {
-        lock(&self.0.spaces)
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-}
+use state::PEER_FLUSH_EVERY;
+pub use state::{AppState, DEFAULT_SPACE, TOKEN_CACHE_TTL};
 
 /// The router: the sync API under `/v1`, `/healthz`, `/admin` and the PWA bundle.
 pub fn app(state: AppState) -> Router {
@@ -380,7 +72,7 @@ pub async fn run(
         async move {
             shutdown.await;
             tracing::info!("shutting down");
-            state.0.shutdown.send_replace(true);
+            state.begin_shutdown();
         }
     };
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -1,21 +1,22 @@
 //! One space on the hub: a writer thread that group-commits pushes, a pool of read connections for
 //! pulls, and a watch channel that tells live listeners the new head.
 //!
-//! **Seq order is commit order.** Only the writer thread writes the space's database, and
-//! [`Store::append_batches`] assigns seqs inside the write transaction, so a reader (which sees only
-//! committed snapshots) that has seen seq N never later sees a new op with a seq below N.
+//! The space's log is a [`HubLog`] (SQLite today, one file per space): the writer thread holds it, and
+//! readers are the log's own [`LogRead`]ers, so a second backend changes nothing here.
+//!
+//! **Seq order is commit order.** Only the writer thread appends, and the log assigns seqs inside the
+//! write transaction, so a reader (which sees only committed snapshots) that has seen seq N never later
+//! sees a new op with a seq below N.
 //!
 //! **Group commit.** Pushes queue on a channel. The writer takes everything queued (up to a bound),
 //! validates each push on its own, and commits all the valid ones in one durable transaction
 //! (`synchronous = FULL`): one fsync for many pushes. Each push is answered only after that commit.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use hearth_core::store::{self, Role};
-use hearth_core::{AppendOutcome, Op, Options, Store, SystemEnv};
-use rusqlite::Connection;
+use hearth_core::store::{HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog};
+use hearth_core::{AppendOutcome, Op, SystemEnv};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::devices::now_ms;
@@ -33,27 +34,23 @@ struct Job {
     reply: oneshot::Sender<Result<AppendOutcome>>,
 }
 
-/// A page of the log, already as JSON.
-#[derive(Debug)]
-pub struct Page {
-    /// The ops, a JSON array.
-    pub json: String,
-    /// How many.
-    pub count: usize,
-    /// The last seq in the page.
-    pub last: Option<u64>,
-    /// The head when the page was read.
-    pub head: u64,
-}
-
 /// An open space.
-#[derive(Debug)]
 pub struct Space {
     name: String,
-    path: PathBuf,
     jobs: mpsc::Sender<Job>,
     head: watch::Receiver<u64>,
-    readers: Mutex<Vec<Connection>>,
+    /// Opens another reader of the log (called when the pool is empty).
+    open_reader: Readers,
+    readers: Mutex<Vec<Box<dyn LogRead>>>,
+}
+
+impl std::fmt::Debug for Space {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Space")
+            .field("name", &self.name)
+            .field("head", &*self.head.borrow())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Space {
@@ -63,26 +60,22 @@ impl Space {
             std::fs::create_dir_all(dir)
                 .map_err(|e| ApiError::internal(format!("create {}: {e}", dir.display())))?;
         }
-        let opts = Options {
-            role: Role::Hub,
-            max_drift_ms,
-            ..Options::default()
-        };
-        let store = Store::open_path(path, Arc::new(SystemEnv), opts)?;
-        let head = store::head(store.conn())?;
+        let mut log = SqliteHubLog::open(path, Arc::new(SystemEnv), HubOptions { max_drift_ms })?;
+        let head = log.head()?;
+        let open_reader = log.readers()?;
         let (head_tx, head_rx) = watch::channel(head);
         let (jobs, rx) = mpsc::channel(QUEUE);
         let thread_name = format!("writer-{name}");
         std::thread::Builder::new()
             .name(thread_name)
-            .spawn(move || writer(store, rx, head_tx))
+            .spawn(move || writer(Box::new(log), rx, head_tx))
             .map_err(|e| ApiError::internal(format!("spawn writer: {e}")))?;
         tracing::info!(space = name, head, path = %path.display(), "opened space");
         Ok(Arc::new(Space {
             name: name.to_owned(),
-            path: path.to_owned(),
             jobs,
             head: head_rx,
+            open_reader,
             readers: Mutex::new(Vec::new()),
         }))
     }
@@ -113,60 +106,41 @@ impl Space {
             .map_err(|_| ApiError::internal(format!("the writer of space {} dropped a push", self.name)))?
     }
 
-    /// Run `f` on a read connection (from the pool) on a blocking thread.
+    /// Run `f` on a reader of the log (from the pool) on a blocking thread.
     pub async fn read<T: Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn LogRead) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let space = self.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = space.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let mut conn = match pooled {
-                Some(c) => c,
-                None => open_reader(&space.path)?,
+            let mut reader = match pooled {
+                Some(r) => r,
+                None => (space.open_reader)()?,
             };
-            let out = f(&mut conn);
+            let out = f(reader.as_mut());
             let mut pool = space.readers.lock().unwrap_or_else(|p| p.into_inner());
             if pool.len() < MAX_IDLE_READERS {
-                pool.push(conn);
+                pool.push(reader);
             }
             out
         })
         .await?
     }
 
-    /// Up to `limit` ops after `after`, and the head, from one consistent snapshot.
-    pub async fn page(self: &Arc<Self>, after: u64, limit: usize) -> Result<Page> {
-        self.read(move |conn| {
-            let tx = conn.transaction()?;
-            let (json, count, last) = store::log_page_json(&tx, after, limit)?;
-            let head = store::head(&tx)?;
-            tx.commit()?;
-            Ok(Page {
-                json,
-                count,
-                last,
-                head,
-            })
-        })
-        .await
+    /// Up to `limit` ops after `after`, with head, horizon and epoch, from one consistent snapshot.
+    pub async fn page(self: &Arc<Self>, after: u64, limit: usize) -> Result<LogPage> {
+        self.read(move |log| Ok(log.page(after, limit)?)).await
     }
 
-    /// The committed head, read from the database.
-    pub async fn read_head(self: &Arc<Self>) -> Result<u64> {
-        self.read(|conn| Ok(store::head(conn)?)).await
+    /// Head, horizon and epoch, read from the log together.
+    pub async fn position(self: &Arc<Self>) -> Result<LogPosition> {
+        self.read(|log| Ok(log.position()?)).await
     }
-}
-
-fn open_reader(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
-    conn.pragma_update(None, "query_only", true)?;
-    Ok(conn)
 }
 
 /// The writer: drain queued pushes, append them as one group, answer each, publish the new head.
-fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
+fn writer(mut log: Box<dyn HubLog>, mut rx: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
     while let Some(first) = rx.blocking_recv() {
         let mut ops = first.ops.len();
         let mut jobs = vec![first];
@@ -181,7 +155,7 @@ fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, head: watch::Sender<u64
         }
         tracing::debug!(pushes = jobs.len(), ops, "group commit");
         let batches: Vec<&[Op]> = jobs.iter().map(|j| j.ops.as_slice()).collect();
-        let result = store.append_batches(&batches);
+        let result = log.append_batches(&batches);
         let outcomes: Vec<Result<AppendOutcome>> = match result {
             Ok(outcomes) => outcomes
                 .into_iter()
@@ -191,7 +165,7 @@ fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, head: watch::Sender<u64
                 // One push's storage failure must not fail the others: retry each on its own.
                 tracing::warn!(error = %e, pushes = jobs.len(), "group commit failed; retrying pushes one by one");
                 jobs.iter()
-                    .map(|j| match store.append_batches(&[&j.ops]) {
+                    .map(|j| match log.append_batches(&[&j.ops]) {
                         Ok(o) => match o.into_iter().next() {
                             Some(r) => r.map_err(|e| ApiError::from_core(e, now_ms())),
                             None => Err(ApiError::internal("append returned no outcome")),
@@ -202,7 +176,7 @@ fn writer(mut store: Store, mut rx: mpsc::Receiver<Job>, head: watch::Sender<u64
             }
             Err(e) => vec![Err(ApiError::internal(e))],
         };
-        if let Ok(h) = store::head(store.conn()) {
+        if let Ok(h) = log.head() {
             head.send_if_modified(|old| {
                 let moved = h > *old;
                 if moved {

@@ -78,9 +78,15 @@ impl From<hearth_core::Error> for Error {
             E::Ambiguous { .. } => codes::AMBIGUOUS,
             E::SchemaTooNew { .. } => codes::SCHEMA_TOO_NEW,
             E::Sqlite(_) | E::Migration { .. } => codes::STORAGE,
-            E::Json(_) => codes::INTERNAL,
+            E::Json(_) | E::Unsupported(_) => codes::INTERNAL,
         };
         Error::new(code, e.to_string())
+    }
+}
+
+impl From<hearth_core::id::BadDeviceId> for Error {
+    fn from(e: hearth_core::id::BadDeviceId) -> Self {
+        hearth_core::Error::from(e).into()
     }
 }
 

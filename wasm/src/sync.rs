@@ -12,17 +12,16 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use hearth_core::DeviceId;
-use hearth_core::sync::{Problem, Reply, Request, Step, Sync, SyncConfig, SyncReport};
-use hearth_core::wire::{
-    APP_VERSION, APP_VERSION_HEADER, AckRequest, ErrorBody, HeadEvent, HubInfo, PairRequest, PairResponse,
-    PullResponse, PushRequest, PushResponse, SCHEMA_VERSION_HEADER,
+use hearth_core::sync::{
+    HttpRequest, Problem, Reply, Request, Step, Sync, SyncConfig, SyncReport, pair_reply, version_headers,
 };
+use hearth_core::wire::{APP_VERSION, HeadEvent, PairRequest, PairResponse};
 use serde_json::json;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::client::{Inner, keys};
+use crate::client::Inner;
 use crate::error::{Error, Result, codes, describe};
 
 const IDLE_MS: u64 = 60_000;
@@ -64,28 +63,26 @@ struct HttpReply {
     body: String,
 }
 
-/// `fetch` with Hearth's version headers (and a bearer token when given); `Err` is a network failure.
-async fn http(
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<String>,
-) -> std::result::Result<HttpReply, String> {
+/// `fetch` one request of the protocol from the hub at `base`, with Hearth's version headers (and the
+/// bearer token when the request needs it); `Err` is a network failure.
+async fn http(base: &str, req: &HttpRequest, token: Option<&str>) -> std::result::Result<HttpReply, String> {
     let init = web_sys::RequestInit::new();
-    init.set_method(method);
+    init.set_method(req.method);
     let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
     let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| describe(&e));
-    set(APP_VERSION_HEADER, APP_VERSION)?;
-    set(SCHEMA_VERSION_HEADER, &hearth_core::migrate::LATEST.to_string())?;
-    if let Some(t) = token {
+    for (name, value) in version_headers() {
+        set(name, &value)?;
+    }
+    if let (true, Some(t)) = (req.auth, token) {
         set("Authorization", &format!("Bearer {t}"))?;
     }
-    if let Some(b) = &body {
+    if let Some(b) = &req.body {
         set("Content-Type", "application/json")?;
         init.set_body(&JsValue::from_str(b));
     }
+    let url = format!("{base}{}", req.path);
     init.set_headers(&headers);
-    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|e| describe(&e))?;
+    let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(|e| describe(&e))?;
     let fetch = global_fn("fetch").map_err(|e| e.message)?;
     let promise: js_sys::Promise = fetch
         .call1(&JsValue::NULL, &request)
@@ -115,23 +112,19 @@ pub async fn pair(hub: &str, code: &str, name: &str, device: DeviceId) -> Result
         schema_version: hearth_core::migrate::LATEST,
         device: Some(device),
     };
-    let body = serde_json::to_string(&req)?;
-    let reply = http("POST", &format!("{hub}/v1/pair"), None, Some(body))
-        .await
-        .map_err(|e| {
-            Error::new(
-                codes::NETWORK,
-                format!("cannot reach the hub at {hub} ({e}); is it running?"),
-            )
-        })?;
-    if (200..300).contains(&reply.status) {
-        return serde_json::from_str(&reply.body)
-            .map_err(|e| Error::new(codes::HUB, format!("the hub's pairing answer is not valid: {e}")));
-    }
-    let message = serde_json::from_str::<ErrorBody>(&reply.body)
-        .map(|b| b.message)
-        .unwrap_or_else(|_| format!("HTTP {}", reply.status));
-    Err(Error::new(codes::HUB, format!("pairing failed: {message}")))
+    let reply = http(hub, &HttpRequest::pair(&req)?, None).await.map_err(|e| {
+        Error::new(
+            codes::NETWORK,
+            format!("cannot reach the hub at {hub} ({e}); is it running?"),
+        )
+    })?;
+    pair_reply(reply.status, &reply.body).map_err(|message| {
+        if reply.status < 300 {
+            Error::new(codes::HUB, message)
+        } else {
+            Error::new(codes::HUB, format!("pairing failed: {message}"))
+        }
+    })
 }
 
 /// Syncs one paired store in the background.
@@ -171,10 +164,6 @@ impl Driver {
             events: RefCell::new(None),
             handlers: RefCell::new(Vec::new()),
         }
-    }
-
-    fn space_url(&self, path: &str) -> String {
-        format!("{}/v1/spaces/{}/{path}", self.hub, self.space)
     }
 
     /// A local edit happened: push it soon.
@@ -218,8 +207,9 @@ impl Driver {
     /// Listen to the live stream and `online`, and run the background loop.
     pub(crate) fn start(self: &Rc<Self>, inner: Weak<Inner>) {
         let url = format!(
-            "{}?token={}",
-            self.space_url("events"),
+            "{}{}?token={}",
+            self.hub,
+            HttpRequest::events(&self.space).path,
             String::from(js_sys::encode_uri_component(&self.token))
         );
         let weak = Rc::downgrade(self);
@@ -349,9 +339,6 @@ impl Driver {
                 Some(Step::Send(_)) | None => {}
             }
         };
-        if report.problem.is_none() {
-            inner.store.borrow().kv_set(keys::LAST_SYNC, &now().to_string())?;
-        }
         if report.pulled > 0 {
             inner.emit(&json!({"source": "remote", "ops": report.pulled}));
         }
@@ -360,41 +347,13 @@ impl Driver {
 
     /// Perform one request of the engine and turn the answer into a [`Reply`].
     async fn send(&self, req: &Request) -> Reply {
-        let token = Some(self.token.as_str());
-        let sent = match req {
-            Request::HubInfo => http("GET", &format!("{}/v1/hub", self.hub), None, None).await,
-            Request::Push { ops } => match serde_json::to_string(&PushRequest { ops: ops.clone() }) {
-                Ok(body) => http("POST", &self.space_url("push"), token, Some(body)).await,
-                Err(e) => return Reply::Network(e.to_string()),
-            },
-            Request::Pull { after, limit } => {
-                let url = format!("{}?after={after}&limit={limit}", self.space_url("pull"));
-                http("GET", &url, token, None).await
-            }
-            Request::Ack { seq } => match serde_json::to_string(&AckRequest { seq: *seq }) {
-                Ok(body) => http("POST", &self.space_url("ack"), token, Some(body)).await,
-                Err(e) => return Reply::Network(e.to_string()),
-            },
+        let http_req = match HttpRequest::of(req, &self.space) {
+            Ok(h) => h,
+            Err(e) => return Reply::Network(e.to_string()),
         };
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => return Reply::Network(e),
-        };
-        if !(200..300).contains(&resp.status) {
-            return Reply::Error {
-                status: resp.status,
-                body: serde_json::from_str(&resp.body).ok(),
-            };
+        match http(&self.hub, &http_req, Some(&self.token)).await {
+            Ok(resp) => Reply::from_http(req, &self.space, resp.status, &resp.body),
+            Err(e) => Reply::Network(e),
         }
-        let parsed = match req {
-            Request::HubInfo => serde_json::from_str::<HubInfo>(&resp.body).map(|h| Reply::Hub {
-                time_ms: h.time_ms,
-                min_schema_version: h.spaces.get(&self.space).map_or(0, |s| s.min_schema_version),
-            }),
-            Request::Push { .. } => serde_json::from_str::<PushResponse>(&resp.body).map(Reply::Pushed),
-            Request::Pull { .. } => serde_json::from_str::<PullResponse>(&resp.body).map(Reply::Pulled),
-            Request::Ack { .. } => Ok(Reply::Acked),
-        };
-        parsed.unwrap_or_else(|e| Reply::Network(format!("the hub's answer could not be read: {e}")))
     }
 }

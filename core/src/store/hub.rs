@@ -1,15 +1,41 @@
-//! The hub's side of the log: assigning seqs in commit order, and reading pages of it.
+//! The hub's side of a space: the [`HubLog`] trait every hub-log backend implements, and its SQLite
+//! implementation, [`SqliteHubLog`] (the default hub, and the loopback hub of the sync simulation).
 //!
-//! SQLite has one writer at a time and readers see only committed snapshots. Seqs are assigned inside
-//! the write transaction as `head + 1, head + 2, …`, so seq order is commit order: a reader that has
-//! seen seq N can never later see a new op with a seq ≤ N.
+//! **Seq order is commit order.** A backend assigns seqs inside the transaction that inserts the ops, as
+//! `head + 1, head + 2, …`, and bumps the head in the same transaction; readers see only committed
+//! snapshots. So a reader that has seen seq N can never later see a new op with a seq ≤ N.
+//!
+//! This is the room for what the hub does with its log: appends (group commit), pages after a seq, head,
+//! horizon and epoch today; snapshots and compaction belong here too, as methods of the trait, so that
+//! every backend offers them and the conformance suite (`hub_log_conformance_tests!`) checks them.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use hearth_core::store::{HubLog, LogRead, SqliteHubLog};
+//! use hearth_core::{NewOp, Options, Store, SystemEnv};
+//!
+//! let env = Arc::new(SystemEnv);
+//! let mut hub = SqliteHubLog::open_in_memory(env.clone(), Default::default()).unwrap();
+//! let mut phone = Store::open_in_memory(env, Options::default()).unwrap();
+//! let node = phone.new_node_id();
+//! let ops = phone.commit(vec![NewOp::create(&node, "task", Default::default())]).unwrap();
+//!
+//! let outcome = hub.append(&ops).unwrap();
+//! assert_eq!((outcome.accepted, outcome.seqs.clone(), outcome.head), (1, vec![1], 1));
+//! assert_eq!(hub.append(&ops).unwrap().duplicates, 1); // a retried push keeps its first seq
+//! let page = hub.page(0, 100).unwrap();
+//! assert_eq!((page.count, page.last, page.head, page.horizon, page.epoch), (1, Some(1), 1, 0, 1));
+//! ```
 
-use rusqlite::{Connection, params};
+use std::sync::Arc;
+
+use rusqlite::Connection;
 use serde::Serialize;
 
-use super::{Store, keys, kv_get, kv_set, log_op, read_op_row};
+use super::{Options, Role, Store, keys, kv_get, kv_set, log};
 use crate::apply;
 use crate::error::Result;
+use crate::hlc::Env;
 use crate::op::{Op, SeqOp};
 
 /// The result of appending one pushed batch.
@@ -25,67 +51,261 @@ pub struct AppendOutcome {
     pub head: u64,
 }
 
-/// The highest seq assigned so far (0 for an empty space).
-pub fn head(conn: &Connection) -> Result<u64> {
+/// A page of the log after a seq, read in one snapshot together with the head, horizon and epoch, so
+/// that a pull never skips or repeats an op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogPage {
+    /// The ops as a JSON array of `{seq, id, kind, v, payload}` (payloads copied as stored).
+    pub json: String,
+    /// How many ops.
+    pub count: usize,
+    /// The last seq in the page (None when empty).
+    pub last: Option<u64>,
+    /// The highest seq committed.
+    pub head: u64,
+    /// Ops at or below the horizon may have been compacted away (0: nothing has been).
+    pub horizon: u64,
+    /// The space's epoch (starts at 1).
+    pub epoch: u64,
+}
+
+impl LogPage {
+    /// The ops, parsed.
+    pub fn ops(&self) -> Result<Vec<SeqOp>> {
+        Ok(serde_json::from_str(&self.json)?)
+    }
+
+    /// The cursor a client moves to after applying this page that it asked for with `after`.
+    pub fn next(&self, after: u64) -> u64 {
+        self.last.unwrap_or(after)
+    }
+
+    /// The page as the pull answer `{ops, next, head, horizon, epoch}`, parsed.
+    pub fn pull_response(&self, after: u64) -> Result<crate::wire::PullResponse> {
+        Ok(crate::wire::PullResponse {
+            ops: self.ops()?,
+            next: self.next(after),
+            head: self.head,
+            horizon: self.horizon,
+            epoch: self.epoch,
+        })
+    }
+
+    /// The same answer as JSON text, with the ops copied as stored (the hub's fast path).
+    pub fn pull_body(&self, after: u64) -> String {
+        let mut body = String::with_capacity(self.json.len() + 96);
+        body.push_str("{\"ops\":");
+        body.push_str(&self.json);
+        body.push_str(&format!(
+            ",\"next\":{},\"head\":{},\"horizon\":{},\"epoch\":{}}}",
+            self.next(after),
+            self.head,
+            self.horizon,
+            self.epoch
+        ));
+        body
+    }
+}
+
+/// Where a log stands: head, horizon and epoch, read together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPosition {
+    /// The highest seq committed.
+    pub head: u64,
+    /// Ops at or below it may have been compacted away (0: nothing has been).
+    pub horizon: u64,
+    /// The space's epoch (starts at 1).
+    pub epoch: u64,
+}
+
+/// Reading a space's log: one consistent snapshot per call.
+pub trait LogRead: Send {
+    /// Up to `limit` ops with seq greater than `after`, in seq order, with head, horizon and epoch.
+    fn page(&mut self, after: u64, limit: usize) -> Result<LogPage>;
+    /// Head, horizon and epoch.
+    fn position(&mut self) -> Result<LogPosition>;
+    /// The highest seq committed.
+    fn head(&mut self) -> Result<u64> {
+        Ok(self.position()?.head)
+    }
+}
+
+/// A space's log on the hub. Only one writer appends; [`HubLog::reader`] gives readers for other threads.
+pub trait HubLog: LogRead {
+    /// Append several pushed batches in one durable transaction (group commit). Each batch is validated
+    /// on its own: an invalid batch gets its error and adds nothing, the others commit together. The outer
+    /// error is a storage failure, in which case nothing of any batch was written.
+    fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>>;
+
+    /// Append one pushed batch: all-or-nothing, idempotent by op id.
+    fn append(&mut self, ops: &[Op]) -> Result<AppendOutcome> {
+        let mut out = self.append_batches(&[ops])?;
+        out.pop().unwrap_or_else(|| unreachable!("one outcome per batch"))
+    }
+
+    /// Opens readers of this log for concurrent pulls, from any thread (the writer keeps the log).
+    fn readers(&self) -> Result<Readers>;
+}
+
+/// Opens a reader of one log; see [`HubLog::readers`].
+pub type Readers = Arc<dyn Fn() -> Result<Box<dyn LogRead>> + Send + Sync>;
+
+/// How a [`SqliteHubLog`] is opened.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    /// Refuse pushed ops stamped more than this many ms ahead of the hub's clock.
+    pub max_drift_ms: u64,
+}
+
+impl Default for HubOptions {
+    fn default() -> Self {
+        HubOptions {
+            max_drift_ms: crate::hlc::DEFAULT_MAX_DRIFT_MS,
+        }
+    }
+}
+
+/// The hub log on SQLite: one file per space holding its log and its materialized state (written through
+/// the one apply path, so the hub can answer queries and, later, build snapshots).
+#[derive(Debug)]
+pub struct SqliteHubLog {
+    store: Store,
+    path: Option<std::path::PathBuf>,
+}
+
+fn hub_options(opts: &HubOptions) -> Options {
+    Options {
+        role: Role::Hub,
+        max_drift_ms: opts.max_drift_ms,
+        ..Options::default()
+    }
+}
+
+impl SqliteHubLog {
+    /// Open (or create) a space's log file (WAL, `synchronous = FULL`: an append is durable when it returns).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(path: impl AsRef<std::path::Path>, env: Arc<dyn Env>, opts: HubOptions) -> Result<Self> {
+        let path = path.as_ref().to_owned();
+        let store = Store::open_path(&path, env, hub_options(&opts))?;
+        Ok(SqliteHubLog {
+            store,
+            path: Some(path),
+        })
+    }
+
+    /// A log in memory (tests, the sync simulation); it has no separate readers.
+    pub fn open_in_memory(env: Arc<dyn Env>, opts: HubOptions) -> Result<Self> {
+        Ok(SqliteHubLog {
+            store: Store::open_in_memory(env, hub_options(&opts))?,
+            path: None,
+        })
+    }
+
+    /// Serve an already open store as a hub log (a store opened with [`Role::Hub`] on any connection,
+    /// e.g. the browser's). It has no separate readers.
+    pub fn from_store(store: Store) -> Result<Self> {
+        if store.options().role != Role::Hub {
+            return Err(crate::Error::Unsupported(
+                "a device store cannot serve as a hub log; open it with Role::Hub".into(),
+            ));
+        }
+        Ok(SqliteHubLog { store, path: None })
+    }
+
+    /// The hub's replica of the space: its materialized state, for queries and export.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+fn read_page(conn: &mut Connection, after: u64, limit: usize) -> Result<LogPage> {
+    let tx = conn.transaction()?;
+    let (json, count, last) = log::page_json(&tx, after, limit)?;
+    let LogPosition { head, horizon, epoch } = position(&tx)?;
+    tx.commit()?;
+    Ok(LogPage {
+        json,
+        count,
+        last,
+        head,
+        horizon,
+        epoch,
+    })
+}
+
+fn head(conn: &Connection) -> Result<u64> {
     Ok(kv_get(conn, keys::HEAD)?
         .and_then(|s| s.parse().ok())
         .unwrap_or(0))
 }
 
-/// Up to `limit` ops with seq greater than `after`, in seq order.
-pub fn log_page(conn: &Connection, after: u64, limit: usize) -> Result<Vec<SeqOp>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT seq, id, kind, v, payload FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-    let rows = stmt.query_map(params![after as i64, limit as i64], read_op_row)?;
-    rows.map(|r| {
-        let (seq, op) = r?;
-        Ok(SeqOp {
-            seq: seq.unwrap_or(0),
-            op: op?,
-        })
+/// Head, horizon and epoch from the `kv` table (call inside a transaction for one snapshot).
+fn position(conn: &Connection) -> Result<LogPosition> {
+    let number = |key, default| -> Result<u64> {
+        Ok(kv_get(conn, key)?.and_then(|s| s.parse().ok()).unwrap_or(default))
+    };
+    Ok(LogPosition {
+        head: number(keys::HEAD, 0)?,
+        horizon: number(keys::HORIZON, 0)?,
+        epoch: number(keys::EPOCH, 1)?,
     })
-    .collect()
 }
 
-/// Like [`log_page`], written straight into a JSON array (payloads are copied as stored, not re-parsed).
-/// Returns the JSON text, the number of ops and the last seq in the page.
-pub fn log_page_json(conn: &Connection, after: u64, limit: usize) -> Result<(String, usize, Option<u64>)> {
-    let mut stmt = conn
-        .prepare_cached("SELECT seq, id, kind, v, payload FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-    let mut rows = stmt.query(params![after as i64, limit as i64])?;
-    let mut out = String::from("[");
-    let (mut n, mut last) = (0, None);
-    while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        let id: String = r.get(1)?;
-        let kind: String = r.get(2)?;
-        let v: i64 = r.get(3)?;
-        let payload: String = r.get(4)?;
-        if n > 0 {
-            out.push(',');
-        }
-        out.push_str(&format!(
-            "{{\"seq\":{seq},\"id\":\"{id}\",\"kind\":{},\"v\":{v},\"payload\":{payload}}}",
-            serde_json::to_string(&kind)?
-        ));
-        n += 1;
-        last = Some(seq as u64);
+impl LogRead for SqliteHubLog {
+    fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
+        read_page(&mut self.store.conn, after, limit)
     }
-    out.push(']');
-    Ok((out, n, last))
+
+    fn position(&mut self) -> Result<LogPosition> {
+        let tx = self.store.conn.transaction()?;
+        let p = position(&tx)?;
+        tx.commit()?;
+        Ok(p)
+    }
+}
+
+impl HubLog for SqliteHubLog {
+    fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>> {
+        self.store.append_batches(batches)
+    }
+
+    fn readers(&self) -> Result<Readers> {
+        let Some(path) = self.path.clone() else {
+            return Err(crate::Error::Unsupported(
+                "an in-memory hub log has no separate readers; read through the log itself".into(),
+            ));
+        };
+        Ok(Arc::new(move || {
+            let conn = Connection::open(&path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.pragma_update(None, "query_only", true)?;
+            Ok(Box::new(SqliteLogReader { conn }) as Box<dyn LogRead>)
+        }))
+    }
+}
+
+/// A read-only connection to a [`SqliteHubLog`]'s file.
+#[derive(Debug)]
+pub struct SqliteLogReader {
+    conn: Connection,
+}
+
+impl LogRead for SqliteLogReader {
+    fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
+        read_page(&mut self.conn, after, limit)
+    }
+
+    fn position(&mut self) -> Result<LogPosition> {
+        let tx = self.conn.transaction()?;
+        let p = position(&tx)?;
+        tx.commit()?;
+        Ok(p)
+    }
 }
 
 impl Store {
-    /// Append one pushed batch to the hub log: all-or-nothing, idempotent by op id.
-    pub fn append(&mut self, ops: &[Op]) -> Result<AppendOutcome> {
-        let mut out = self.append_batches(&[ops])?;
-        out.pop().unwrap_or_else(|| unreachable!("one outcome per batch"))
-    }
-
-    /// Append several pushed batches in one durable transaction (group commit). Each batch is validated
-    /// on its own: an invalid batch gets its error and adds nothing, the others commit together. The
-    /// outer error is a storage failure, in which case nothing of any batch was written.
-    pub fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>> {
+    /// The hub's append (see [`HubLog::append_batches`]): seqs are assigned inside the write transaction.
+    fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>> {
         let mut outcomes: Vec<Result<AppendOutcome>> = Vec::with_capacity(batches.len());
         let mut valid = Vec::new();
         for (i, batch) in batches.iter().enumerate() {
@@ -114,19 +334,14 @@ impl Store {
             for (i, prepared) in &valid {
                 let Ok(outcome) = &mut outcomes[*i] else { continue };
                 for (op, prepared) in prepared {
-                    let existing: Option<i64> = {
-                        let mut stmt = tx.prepare_cached("SELECT seq FROM ops WHERE id = ?1")?;
-                        let mut rows = stmt.query([op.id.to_string()])?;
-                        rows.next()?.map(|r| r.get(0)).transpose()?
-                    };
-                    if let Some(seq) = existing {
+                    if let Some(seq) = log::find(tx, op.id)? {
                         outcome.duplicates += 1;
-                        outcome.seqs.push(seq as u64);
+                        outcome.seqs.push(seq.unwrap_or(0));
                         continue;
                     }
                     head += 1;
                     let applied = apply::apply_op(tx, op, prepared)?;
-                    log_op(tx, op, Some(head), applied)?;
+                    log::write(tx, op, Some(head), applied)?;
                     outcome.accepted += 1;
                     outcome.seqs.push(head);
                 }

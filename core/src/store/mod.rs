@@ -14,10 +14,13 @@
 //! ```
 
 mod hub;
+mod kv;
+pub(crate) mod log;
+mod restamp;
 
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::apply::{self, Kinds, Prepared};
 use crate::error::{Error, Result};
@@ -25,7 +28,11 @@ use crate::hlc::{Clock, DEFAULT_MAX_DRIFT_MS, DeviceId, Env, Timestamp};
 use crate::migrate;
 use crate::op::{NewOp, Op, OpId, SeqOp};
 
-pub use hub::{AppendOutcome, head, log_page, log_page_json};
+pub use hub::{
+    AppendOutcome, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog, SqliteLogReader,
+};
+pub use kv::keys;
+pub(crate) use kv::{kv_get, kv_set};
 
 /// Which side of sync a store is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,36 +77,6 @@ pub struct ApplyReport {
     pub stored_unknown: usize,
 }
 
-/// Keys of the `kv` table.
-pub mod keys {
-    /// This store's device id.
-    pub const DEVICE: &str = "device";
-    /// Last HLC reading, `<ms hex>-<counter hex>`.
-    pub const CLOCK: &str = "clock";
-    /// Milliseconds to add to the wall clock (learned from the hub).
-    pub const CLOCK_OFFSET: &str = "clock_offset_ms";
-    /// Highest seq pulled and applied.
-    pub const CURSOR: &str = "cursor";
-    /// Highest seq assigned (hub).
-    pub const HEAD: &str = "head";
-    /// Greatest id of this device's ops the hub has confirmed: re-stamped ops must stay above it.
-    pub const OWN_CONFIRMED: &str = "own_confirmed";
-    /// Highest seq acknowledged to the hub.
-    pub const ACKED: &str = "acked";
-    /// A client's hub base URL.
-    pub const HUB_URL: &str = "hub_url";
-    /// The space a client is paired to.
-    pub const SPACE: &str = "space";
-    /// A client's bearer token for that space.
-    pub const TOKEN: &str = "token";
-    /// The name a client paired with.
-    pub const DEVICE_NAME: &str = "device_name";
-    /// When a client last completed a sync, ms since the Unix epoch.
-    pub const LAST_SYNC: &str = "last_sync_ms";
-    /// "1" when confirmed ops are kept in the local log.
-    pub const KEEP_HISTORY: &str = "keep_history";
-}
-
 /// A Hearth database: one space as seen by one device or by the hub.
 pub struct Store {
     conn: Connection,
@@ -124,21 +101,6 @@ fn parse_clock(s: &str) -> Option<Timestamp> {
         ms: u64::from_str_radix(ms, 16).ok()?,
         counter: u16::from_str_radix(counter, 16).ok()?,
     })
-}
-
-pub(crate) fn kv_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM kv WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?)
-}
-
-pub(crate) fn kv_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([key, value])?;
-    Ok(())
 }
 
 impl Store {
@@ -314,7 +276,7 @@ impl Store {
             for op in &stamped {
                 let prepared = apply::prepare(&kinds, op)?;
                 let applied = apply::apply_op(tx, op, &prepared)?;
-                log_op(tx, op, None, applied)?;
+                log::write(tx, op, None, applied)?;
             }
             Ok(stamped)
         })
@@ -369,7 +331,7 @@ impl Store {
                 ops.iter().map(|op| op.id.ts).max(),
             )
         };
-        let keep = self.opts.keep_history || self.opts.role == Role::Hub;
+        let keep = self.keeps_history();
         let device = self.device;
         self.write(max_ts, |tx, _| {
             let mut report = ApplyReport::default();
@@ -389,16 +351,9 @@ impl Store {
                 } else {
                     report.stored_unknown += 1;
                 }
-                if !applied || keep {
-                    log_op(tx, op, seq, applied)?;
-                } else if seq.is_some() && op.id.device == device {
-                    // Our own op, confirmed and applied: it leaves the outbox. (Other devices' applied ops
-                    // were never stored: unknown ones are applied by `replay_pending` when they become known.)
-                    tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?
-                        .execute([op.id.to_string()])?;
-                }
+                log::settle(tx, op, seq, applied, keep)?;
             }
-            note_own_confirmed(
+            log::note_own_confirmed(
                 tx,
                 device,
                 seqs.iter()
@@ -413,22 +368,13 @@ impl Store {
 
     /// Apply stored ops that this build now understands (after an upgrade or a new registered kind).
     pub fn replay_pending(&mut self) -> Result<usize> {
-        let pending: Vec<(Option<u64>, Op)> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT seq, id, kind, v, payload FROM ops WHERE applied = 0 ORDER BY id")?;
-            let rows = stmt.query_map([], read_op_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-                .into_iter()
-                .map(|(seq, op)| Ok((seq, op?)))
-                .collect::<Result<_>>()?
-        };
+        let pending = log::pending(&self.conn)?;
         let kinds = self.opts.kinds.clone();
         let ready: Vec<&(Option<u64>, Op)> = pending.iter().filter(|(_, op)| kinds.supports(op)).collect();
         if ready.is_empty() {
             return Ok(0);
         }
-        let prune = self.opts.role == Role::Device && !self.opts.keep_history;
+        let keep = self.keeps_history();
         self.write(None, |tx, _| {
             for (seq, op) in &ready {
                 // A stored op that fails validation under the new rules stays stored, named in the log.
@@ -439,12 +385,8 @@ impl Store {
                         continue;
                     }
                 };
-                apply::apply_op(tx, op, &prepared)?;
-                if prune && seq.is_some() {
-                    tx.execute("DELETE FROM ops WHERE id = ?1", [op.id.to_string()])?;
-                } else {
-                    tx.execute("UPDATE ops SET applied = 1 WHERE id = ?1", [op.id.to_string()])?;
-                }
+                let applied = apply::apply_op(tx, op, &prepared)?;
+                log::settle(tx, op, *seq, applied, keep)?;
             }
             Ok(ready.len())
         })
@@ -452,79 +394,34 @@ impl Store {
 
     /// Unconfirmed local ops, oldest first (HLC order), at most `limit`.
     pub fn outbox(&self, limit: usize) -> Result<Vec<Op>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, kind, v, payload FROM ops WHERE seq IS NULL AND substr(id, 19) = ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![self.device.to_string(), limit as i64], read_op_row)?;
-        rows.map(|r| r?.1).collect()
+        log::outbox(&self.conn, self.device, limit)
     }
 
     /// How many local ops await confirmation.
     pub fn outbox_len(&self) -> Result<usize> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM ops WHERE seq IS NULL AND substr(id, 19) = ?1",
-            [self.device.to_string()],
-            |r| r.get::<_, i64>(0),
-        )? as usize)
+        log::outbox_len(&self.conn, self.device)
     }
 
     /// Record the seqs the hub assigned to pushed ops; they leave the outbox (and the log, unless kept).
     pub fn confirm(&mut self, confirmed: &[(OpId, u64)]) -> Result<()> {
-        let prune = !self.opts.keep_history;
+        let keep = self.opts.keep_history;
         let device = self.device;
         self.write(None, |tx, _| {
-            note_own_confirmed(tx, device, confirmed.iter().map(|(id, _)| *id))?;
-            for (id, seq) in confirmed {
-                if prune {
-                    tx.prepare_cached("DELETE FROM ops WHERE id = ?1 AND applied = 1")?
-                        .execute([id.to_string()])?;
-                }
-                tx.prepare_cached("UPDATE ops SET seq = ?2 WHERE id = ?1")?
-                    .execute(params![id.to_string(), *seq as i64])?;
-            }
-            Ok(())
+            log::note_own_confirmed(tx, device, confirmed.iter().map(|(id, _)| *id))?;
+            log::confirm(tx, confirmed, keep)
         })
+    }
+
+    /// Does this store keep confirmed, applied ops in its log? Always on the hub; on a device only
+    /// with [`Options::keep_history`].
+    fn keeps_history(&self) -> bool {
+        self.opts.keep_history || self.opts.role == Role::Hub
     }
 
     /// Canonical JSON of the materialized state (see [`crate::query::export`]).
     pub fn export(&self) -> Result<String> {
         crate::query::export(&self.conn)
     }
-}
-
-type OpRow = (Option<u64>, Result<Op>);
-
-fn read_op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
-    let seq: Option<i64> = r.get(0)?;
-    let id: String = r.get(1)?;
-    let payload: String = r.get(4)?;
-    let op = (|| {
-        Ok(Op {
-            id: id.parse()?,
-            kind: r.get(2)?,
-            v: r.get(3)?,
-            payload: serde_json::from_str(&payload)?,
-        })
-    })();
-    Ok((seq.map(|s| s as u64), op))
-}
-
-/// Write `op` to the log or, when it is already there (our own op coming back, or a repeat), record its
-/// seq and applied flag. (A local commit or a hub append never meets an existing id: they check first.)
-fn log_op(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO ops (id, kind, v, payload, seq, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT (id) DO UPDATE SET seq = coalesce(ops.seq, excluded.seq), applied = max(ops.applied, excluded.applied)",
-    )?
-    .execute(params![
-        op.id.to_string(),
-        op.kind,
-        op.v,
-        serde_json::to_string(&op.payload)?,
-        seq.map(|s| s as i64),
-        applied
-    ])?;
-    Ok(())
 }
 
 impl Store {
@@ -545,146 +442,4 @@ impl Store {
         }
         Ok(ops)
     }
-}
-
-impl Store {
-    /// Re-stamp the unconfirmed local ops from `from` onwards (the first op the hub refused as too far
-    /// ahead; the outbox is in clock order, so every later op is too), keeping their order, at `now_ms`
-    /// (the hub's time). Ops before `from` keep their ids: the hub may already hold them. Nothing is dropped.
-    ///
-    /// The materialized state is rewritten in place: where an old stamp is the winning op of a field or
-    /// a link tag, it becomes the new stamp (our `link.remove`s are rewritten to name the new tags). A
-    /// lower stamp can lose to remote ops this device already merged and pruned, so the cursor is reset
-    /// to 0: the next pull merges every remote op again against the new stamps, and the state converges
-    /// to exactly what the other replicas compute. Returns the old → new id mapping.
-    pub fn restamp_outbox(&mut self, from: Option<OpId>, now_ms: u64) -> Result<Vec<(OpId, OpId)>> {
-        let all = self.outbox(usize::MAX >> 1)?;
-        let split = all
-            .iter()
-            .position(|op| from.is_none_or(|f| op.id >= f))
-            .unwrap_or(all.len());
-        let (kept, outbox) = all.split_at(split);
-        if outbox.is_empty() {
-            return Ok(Vec::new());
-        }
-        let device = self.device;
-        let kinds = self.opts.kinds.clone();
-        // Above every op of ours the hub may hold: the kept unsent ones and the confirmed ones.
-        let confirmed = self
-            .kv_get(keys::OWN_CONFIRMED)?
-            .map(|s| s.parse::<OpId>())
-            .transpose()?;
-        let base = kept
-            .last()
-            .map(|op| op.id)
-            .max(confirmed)
-            .map(|id| id.ts)
-            .unwrap_or_default();
-        let mut fresh = Clock::new(base, self.opts.max_drift_ms);
-        let mapping: Vec<(OpId, OpId)> = outbox
-            .iter()
-            .map(|op| {
-                (
-                    op.id,
-                    OpId {
-                        ts: fresh.tick(now_ms),
-                        device,
-                    },
-                )
-            })
-            .collect();
-        let renamed: std::collections::HashMap<String, String> = mapping
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        let new_clock = fresh.last();
-        self.write(None, |tx, clock| {
-            *clock = Clock::new(new_clock, clock.max_drift_ms());
-            for (op, (old, new)) in outbox.iter().zip(&mapping) {
-                let (old, new) = (old.to_string(), new.to_string());
-                let mut payload = op.payload.clone();
-                if let Some(tags) = payload.get_mut("tags").and_then(|t| t.as_array_mut()) {
-                    for t in tags.iter_mut() {
-                        if let Some(n) = t.as_str().and_then(|s| renamed.get(s)) {
-                            *t = serde_json::Value::String(n.clone());
-                        }
-                    }
-                }
-                tx.execute(
-                    "UPDATE ops SET id = ?2, payload = ?3 WHERE id = ?1",
-                    params![old, new, serde_json::to_string(&payload)?],
-                )?;
-                let rewritten = Op {
-                    id: op.id,
-                    kind: op.kind.clone(),
-                    v: op.v,
-                    payload,
-                };
-                match apply::prepare(&kinds, &rewritten)? {
-                    Prepared::Builtin(crate::op::Body::Create { node, fields, .. }) => {
-                        restamp_field(tx, node, "type", &old, &new)?;
-                        for (f, _) in fields {
-                            restamp_field(tx, node, f, &old, &new)?;
-                        }
-                    }
-                    Prepared::Builtin(crate::op::Body::Set { node, field, .. }) => {
-                        restamp_field(tx, node, field, &old, &new)?
-                    }
-                    Prepared::Builtin(crate::op::Body::LinkAdd { src, .. }) => {
-                        tx.execute("UPDATE links SET tag = ?2 WHERE tag = ?1", params![old, new])?;
-                        tx.execute(
-                            "UPDATE nodes SET (parent, parent_tag) = ( \
-                               SELECT dst, tag FROM links WHERE src = ?1 AND type = 'parent' AND removed = 0 \
-                               ORDER BY tag DESC LIMIT 1) WHERE id = ?1",
-                            [src],
-                        )?;
-                    }
-                    Prepared::Builtin(crate::op::Body::LinkRemove { .. }) => {
-                        tx.execute(
-                            "UPDATE link_removals SET tag = ?2 WHERE tag = ?1",
-                            params![old, new],
-                        )?;
-                        tx.execute(
-                            "UPDATE link_removals SET op = ?2 WHERE op = ?1",
-                            params![old, new],
-                        )?;
-                    }
-                    Prepared::Extra(_) | Prepared::Unknown => {}
-                }
-            }
-            kv_set(tx, keys::CURSOR, "0")?;
-            Ok(())
-        })?;
-        Ok(mapping)
-    }
-}
-
-/// Remember the greatest of this device's ops among `ids` that the hub confirmed.
-fn note_own_confirmed(tx: &Transaction<'_>, device: DeviceId, ids: impl Iterator<Item = OpId>) -> Result<()> {
-    let Some(max) = ids.filter(|id| id.device == device).max() else {
-        return Ok(());
-    };
-    let current = kv_get(tx, keys::OWN_CONFIRMED)?
-        .map(|s| s.parse::<OpId>())
-        .transpose()?;
-    if current.is_none_or(|c| max > c) {
-        kv_set(tx, keys::OWN_CONFIRMED, &max.to_string())?;
-    }
-    Ok(())
-}
-
-fn restamp_field(tx: &Transaction<'_>, node: &str, field: &str, old: &str, new: &str) -> Result<()> {
-    if apply::is_typed(field) {
-        // `field` is one of the typed column names, so it is safe to splice into the SQL.
-        tx.execute(
-            &format!("UPDATE nodes SET {field}_op = ?3 WHERE id = ?1 AND {field}_op = ?2"),
-            params![node, old, new],
-        )?;
-    } else {
-        tx.execute(
-            "UPDATE fields SET op = ?4 WHERE node = ?1 AND field = ?2 AND op = ?3",
-            params![node, field, old, new],
-        )?;
-    }
-    Ok(())
 }

@@ -41,7 +41,7 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
         )
             .into_response();
     }
-    let infos = state.db(|d| d.spaces()).await.unwrap_or_default();
+    let infos = state.spaces_info().await.unwrap_or_default();
     let open = state.open_spaces();
     let peers = state.all_peers();
     let now = crate::devices::now_ms();

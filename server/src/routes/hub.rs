@@ -14,7 +14,7 @@ use crate::error::{ApiError, Result};
 
 /// Hub version, protocols, clock, and each space's epoch and minimum schema version.
 pub async fn info(State(state): State<AppState>) -> Result<Json<HubInfo>> {
-    let spaces = state.db(|d| d.spaces()).await?.into_iter().collect();
+    let spaces = state.spaces_info().await?;
     Ok(Json(HubInfo {
         version: APP_VERSION.to_owned(),
         protocols: vec![PROTOCOL_VERSION],

@@ -19,9 +19,6 @@ use crate::error::{ApiError, Result};
 /// Default page size of a pull.
 pub const DEFAULT_PULL_LIMIT: usize = 1_000;
 
-/// The compaction horizon: no compaction yet, so everything from seq 1 on is pullable.
-const HORIZON: u64 = 0;
-
 /// Counts bytes without keeping them.
 struct Counter(usize);
 
@@ -118,17 +115,10 @@ pub async fn pull(
     }
     let limit = limit.min(max);
     let after = params.after.unwrap_or(0);
-    let info = state.space_info(&space).await?;
     let space = state.space(&space).await?;
+    // Ops, head, horizon and epoch come from one snapshot of the log.
     let page = space.page(after, limit).await?;
-    let next = page.last.unwrap_or(after);
-    let mut body = String::with_capacity(page.json.len() + 96);
-    body.push_str("{\"ops\":");
-    body.push_str(&page.json);
-    body.push_str(&format!(
-        ",\"next\":{next},\"head\":{},\"horizon\":{HORIZON},\"epoch\":{}}}",
-        page.head, info.epoch
-    ));
+    let body = page.pull_body(after);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -163,9 +153,10 @@ pub async fn peers(
 ) -> Result<Json<PeersResponse>> {
     caller.check_space(&space)?;
     let open = state.space(&space).await?;
+    let at = open.position().await?;
     Ok(Json(PeersResponse {
         peers: state.peers(&space),
-        head: open.head(),
-        horizon: HORIZON,
+        head: at.head,
+        horizon: at.horizon,
     }))
 }

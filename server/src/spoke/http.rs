@@ -1,15 +1,12 @@
-//! The HTTP side of sync for the command line: performs the sans-IO engine's requests with a blocking
-//! client and turns every answer into a [`Reply`].
+//! The HTTP side of sync for the command line: moves the sans-IO engine's requests (encoded by
+//! [`HttpRequest::of`]) with a blocking client and hands status and body back ([`Reply::from_http`]).
 
 use std::time::Duration;
 
 use anyhow::Context;
-use hearth_core::sync::{Reply, Request};
-use hearth_core::wire::{
-    APP_VERSION, APP_VERSION_HEADER, AckRequest, ErrorBody, HubInfo, PairRequest, PairResponse, PullResponse,
-    PushRequest, PushResponse, SCHEMA_VERSION_HEADER,
-};
-use reqwest::blocking::{Client, RequestBuilder, Response};
+use hearth_core::sync::{HttpRequest, Reply, Request, pair_reply, version_headers};
+use hearth_core::wire::{PairRequest, PairResponse};
+use reqwest::blocking::{Client, RequestBuilder};
 
 /// A paired hub.
 #[derive(Debug)]
@@ -30,33 +27,48 @@ fn client(timeout: Option<Duration>) -> anyhow::Result<Client> {
         .context("cannot create an HTTP client")
 }
 
-fn versioned(b: RequestBuilder) -> RequestBuilder {
-    b.header(APP_VERSION_HEADER, APP_VERSION)
-        .header(SCHEMA_VERSION_HEADER, hearth_core::migrate::LATEST)
+fn versioned(mut b: RequestBuilder) -> RequestBuilder {
+    for (name, value) in version_headers() {
+        b = b.header(name, value);
+    }
+    b
 }
 
-/// The hub's JSON error, or a description of what came back instead.
-fn error_of(status: u16, resp: Response) -> Reply {
-    let body = resp.json::<ErrorBody>().ok();
-    Reply::Error { status, body }
+/// Send `req` to the hub at `base` (with `token` when the request needs it); status and body text.
+fn perform(
+    client: &Client,
+    base: &str,
+    token: Option<&str>,
+    req: &HttpRequest,
+) -> Result<(u16, String), reqwest::Error> {
+    let url = format!("{base}{}", req.path);
+    let mut b = versioned(match req.method {
+        "POST" => client.post(url),
+        _ => client.get(url),
+    });
+    if let (true, Some(token)) = (req.auth, token) {
+        b = b.bearer_auth(token);
+    }
+    if let Some(body) = &req.body {
+        b = b
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.clone());
+    }
+    let resp = b.send()?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.text()?))
 }
 
 /// Pair with a hub using a one-time code.
 pub fn pair(url: &str, req: &PairRequest) -> anyhow::Result<PairResponse> {
     let url = url.trim_end_matches('/');
-    let resp = versioned(client(Some(Duration::from_secs(30)))?.post(format!("{url}/v1/pair")))
-        .json(req)
-        .send()
+    let client = client(Some(Duration::from_secs(30)))?;
+    let (status, body) = perform(&client, url, None, &HttpRequest::pair(req)?)
         .with_context(|| format!("cannot reach the hub at {url}; is `hearth serve` running there?"))?;
-    let status = resp.status();
-    if status.is_success() {
-        return resp.json().context("the hub's pairing answer is not valid");
-    }
-    let message = resp
-        .json::<ErrorBody>()
-        .map(|b| b.message)
-        .unwrap_or_else(|_| format!("HTTP {status}"));
-    anyhow::bail!("pairing failed: {message}")
+    pair_reply(status, &body).map_err(|message| match status {
+        200..300 => anyhow::anyhow!(message),
+        _ => anyhow::anyhow!("pairing failed: {message}"),
+    })
 }
 
 impl Hub {
@@ -104,57 +116,23 @@ impl Hub {
         reply
     }
 
-    fn space_url(&self, path: &str) -> String {
-        format!("{}/v1/spaces/{}/{path}", self.url, self.space)
-    }
-
-    fn authed(&self, b: RequestBuilder) -> RequestBuilder {
-        versioned(b).bearer_auth(&self.token)
-    }
-
     fn send_now(&self, req: &Request) -> Reply {
-        let sent = match req {
-            Request::HubInfo => versioned(self.client.get(format!("{}/v1/hub", self.url))).send(),
-            Request::Push { ops } => self
-                .authed(self.client.post(self.space_url("push")))
-                .json(&PushRequest { ops: ops.clone() })
-                .send(),
-            Request::Pull { after, limit } => self
-                .authed(
-                    self.client
-                        .get(format!("{}?after={after}&limit={limit}", self.space_url("pull"))),
-                )
-                .send(),
-            Request::Ack { seq } => self
-                .authed(self.client.post(self.space_url("ack")))
-                .json(&AckRequest { seq: *seq })
-                .send(),
+        let http = match HttpRequest::of(req, &self.space) {
+            Ok(h) => h,
+            Err(e) => return Reply::Network(format!("could not encode the request: {e}")),
         };
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => return Reply::Network(describe(&e)),
-        };
-        let status = resp.status().as_u16();
-        if !resp.status().is_success() {
-            return error_of(status, resp);
+        match perform(&self.client, &self.url, Some(&self.token), &http) {
+            Ok((status, body)) => Reply::from_http(req, &self.space, status, &body),
+            Err(e) => Reply::Network(describe(&e)),
         }
-        let parsed = match req {
-            Request::HubInfo => resp.json::<HubInfo>().map(|h| Reply::Hub {
-                time_ms: h.time_ms,
-                min_schema_version: h.spaces.get(&self.space).map_or(0, |s| s.min_schema_version),
-            }),
-            Request::Push { .. } => resp.json::<PushResponse>().map(Reply::Pushed),
-            Request::Pull { .. } => resp.json::<PullResponse>().map(Reply::Pulled),
-            Request::Ack { .. } => Ok(Reply::Acked),
-        };
-        parsed.unwrap_or_else(|e| Reply::Network(format!("the hub's answer could not be read: {e}")))
     }
 
     /// Open the live event stream (SSE). Each call of the returned iterator yields the next head.
     pub fn events(&self) -> anyhow::Result<impl Iterator<Item = anyhow::Result<u64>>> {
         use std::io::BufRead;
-        let resp = self
-            .authed(client(None)?.get(self.space_url("events")))
+        let events = HttpRequest::events(&self.space);
+        let resp = versioned(client(None)?.get(format!("{}{}", self.url, events.path)))
+            .bearer_auth(&self.token)
             .header("Accept", "text/event-stream")
             .send()
             .map_err(|e| anyhow::anyhow!(describe(&e)))?;

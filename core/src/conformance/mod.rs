@@ -1,7 +1,9 @@
 //! The store conformance suite: written once, run against every store backend (native files here, the
 //! browser's OPFS store in hearth-wasm) with [`store_conformance_tests!`](crate::store_conformance_tests).
 //!
-//! Each case is a plain function taking a [`Backend`]; it panics with a message on failure.
+//! Each case is a plain function taking a [`Backend`]; it panics with a message on failure. The hub-log
+//! suite ([`hub_log`], [`hub_log_conformance_tests!`](crate::hub_log_conformance_tests)) does the same
+//! for every [`HubLog`] backend.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -11,8 +13,11 @@ use serde_json::{Value, json};
 use crate::hlc::{Env, ManualEnv};
 use crate::kinds::NODE_SET;
 use crate::op::{NewOp, Op, OpId, SeqOp};
-use crate::store::{Options, Role, Store};
+use crate::store::{HubLog, LogRead, Options, Role, SqliteHubLog, Store};
 use crate::{Error, Kinds, query};
+
+pub mod hub_log;
+pub use hub_log::HubLogBackend;
 
 /// Something that opens stores by name; the same name reopens the same data.
 pub trait Backend {
@@ -20,27 +25,26 @@ pub trait Backend {
     fn open(&self, name: &str, env: Arc<dyn Env>, opts: Options) -> crate::Result<Store>;
 }
 
-/// Generate one test per conformance case for a backend expression.
+/// Generate one test per store conformance case for a backend expression; with `setup = path::to::fn;`
+/// first, an async test per case that awaits that setup before the case (the browser's OPFS pool).
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($backend:expr) => {
-        $crate::store_conformance_tests!(@cases $backend;
-            identity_and_clock_survive_reopen, local_commit_applies_and_fills_outbox,
-            apply_is_order_independent_and_idempotent, invalid_op_rejects_whole_batch,
-            clock_skew_is_refused_without_advancing_clock, unknown_kinds_are_stored_and_replayed_after_upgrade,
-            pulled_ops_confirm_outbox_and_advance_cursor, hub_append_assigns_seqs_in_order_and_dedups,
-            tree_counts_subtrees_and_breaks_cycles, agenda_search_and_inbox, move_and_concurrent_move);
+        $crate::store_conformance_tests!(@list cases, ($backend));
     };
-    // Backends that need an async setup first (the browser's OPFS pool): `setup = path::to::async_fn; backend`.
     (setup = $setup:path; $backend:expr) => {
-        $crate::store_conformance_tests!(@async_cases $setup; $backend;
+        $crate::store_conformance_tests!(@list async_cases, ($setup; $backend));
+    };
+    // The case list, written once.
+    (@list $mode:ident, ($($args:tt)*)) => {
+        $crate::store_conformance_tests!(@$mode $($args)*;
             identity_and_clock_survive_reopen, local_commit_applies_and_fills_outbox,
             apply_is_order_independent_and_idempotent, invalid_op_rejects_whole_batch,
             clock_skew_is_refused_without_advancing_clock, unknown_kinds_are_stored_and_replayed_after_upgrade,
             pulled_ops_confirm_outbox_and_advance_cursor, hub_append_assigns_seqs_in_order_and_dedups,
             tree_counts_subtrees_and_breaks_cycles, agenda_search_and_inbox, move_and_concurrent_move);
     };
-    (@async_cases $setup:expr; $backend:expr; $($name:ident),*) => { $(
+    (@async_cases $setup:path; $backend:expr; $($name:ident),*) => { $(
         #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
         #[cfg_attr(not(target_arch = "wasm32"), test)]
         async fn $name() { $setup().await; $crate::conformance::$name(&$backend); }
@@ -52,9 +56,9 @@ macro_rules! store_conformance_tests {
     )* };
 }
 
-const T0: u64 = 1_750_000_000_000;
+pub(crate) const T0: u64 = 1_750_000_000_000;
 
-fn env(seed: u64) -> Arc<ManualEnv> {
+pub(crate) fn env(seed: u64) -> Arc<ManualEnv> {
     Arc::new(ManualEnv::new(T0, seed))
 }
 
@@ -62,14 +66,14 @@ fn fields(pairs: &[(&str, Value)]) -> serde_json::Map<String, Value> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
 }
 
-fn id(ms: u64, counter: u16, device: u64) -> OpId {
+pub(crate) fn id(ms: u64, counter: u16, device: u64) -> OpId {
     OpId {
         ts: crate::Timestamp { ms, counter },
         device: crate::DeviceId(device),
     }
 }
 
-fn set(at: OpId, node: &str, field: &str, value: Value) -> Op {
+pub(crate) fn set(at: OpId, node: &str, field: &str, value: Value) -> Op {
     NewOp::set(node, field, value).stamp(at)
 }
 
@@ -297,9 +301,10 @@ pub fn pulled_ops_confirm_outbox_and_advance_cursor(b: &dyn Backend) {
     );
 }
 
-/// The hub assigns dense, increasing seqs; a retried batch gets the same seqs back as duplicates.
+/// A store opened as a hub serves as a hub log: dense, increasing seqs; a retried batch gets the same
+/// seqs back as duplicates.
 pub fn hub_append_assigns_seqs_in_order_and_dedups(b: &dyn Backend) {
-    let mut hub = b
+    let store = b
         .open(
             "hub",
             env(11),
@@ -309,6 +314,7 @@ pub fn hub_append_assigns_seqs_in_order_and_dedups(b: &dyn Backend) {
             },
         )
         .unwrap();
+    let mut hub = SqliteHubLog::from_store(store).unwrap();
     let batch: Vec<Op> = (0..3)
         .map(|i| set(id(T0, i, 5), "n", "title", json!(format!("t{i}"))))
         .collect();
@@ -325,13 +331,20 @@ pub fn hub_append_assigns_seqs_in_order_and_dedups(b: &dyn Backend) {
         (again.accepted, again.duplicates, again.seqs, again.head),
         (0, 3, vec![1, 2, 3], 3)
     );
-    let page = crate::store::log_page(hub.conn(), 1, 10).unwrap();
+    let page = hub.page(1, 10).unwrap().ops().unwrap();
     assert_eq!(page.iter().map(|s| s.seq).collect::<Vec<_>>(), vec![2, 3]);
     assert_eq!(page[0].op, batch[1]);
-    let (json, n, last) = crate::store::log_page_json(hub.conn(), 0, 2).unwrap();
-    assert_eq!((n, last), (2, Some(2)));
-    let parsed: Vec<SeqOp> = serde_json::from_str(&json).unwrap();
-    assert_eq!(parsed, crate::store::log_page(hub.conn(), 0, 2).unwrap());
+    let first_two = hub.page(0, 2).unwrap();
+    assert_eq!((first_two.count, first_two.last), (2, Some(2)));
+    let parsed: Vec<SeqOp> = first_two.ops().unwrap();
+    assert_eq!(
+        parsed,
+        batch[..2]
+            .iter()
+            .zip(1..)
+            .map(|(op, seq)| SeqOp { seq, op: op.clone() })
+            .collect::<Vec<_>>()
+    );
 }
 
 fn node(s: &mut Store, ty: &str, title: &str, parent: Option<&str>) -> String {

@@ -1,6 +1,9 @@
 //! The sans-IO sync engine: it decides what to send and what every answer means; the caller does the
 //! I/O (an HTTP client in the CLI, `fetch` in the browser, a simulated network in tests).
 //!
+//! [`HttpRequest::of`] and [`Reply::from_http`] say how each request and answer look on the wire, so a
+//! driver only moves bytes.
+//!
 //! One round: learn the hub's clock (`GET /v1/hub`), push the outbox in HLC order in batches, pull pages
 //! after the cursor until the head, then ack the cursor. The cursor moves only in the same transaction
 //! that applies a page.
@@ -8,14 +11,15 @@
 //! ```
 //! use std::sync::Arc;
 //! use hearth_core::sync::{Reply, Request, Step, Sync, SyncConfig};
-//! use hearth_core::{ManualEnv, NewOp, Options, Store, Role};
+//! use hearth_core::store::{HubLog, LogRead, SqliteHubLog};
+//! use hearth_core::{ManualEnv, NewOp, Options, Store};
 //!
 //! let env = Arc::new(ManualEnv::new(1_750_000_000_000, 1));
 //! let mut phone = Store::open_in_memory(env.clone(), Options::default()).unwrap();
-//! let mut hub = Store::open_in_memory(env.clone(), Options { role: Role::Hub, ..Options::default() }).unwrap();
+//! let mut hub = SqliteHubLog::open_in_memory(env.clone(), Default::default()).unwrap();
 //! phone.commit(vec![NewOp::create("n1", "task", Default::default())]).unwrap();
 //!
-//! // A loopback "network": hand each request straight to a hub store.
+//! // A loopback "network": hand each request straight to a hub log.
 //! let mut sync = Sync::new(SyncConfig::default());
 //! let report = loop {
 //!     match sync.poll(&mut phone, 0).unwrap() {
@@ -24,10 +28,7 @@
 //!                 Request::HubInfo => Reply::Hub { time_ms: 1_750_000_000_000, min_schema_version: 0 },
 //!                 Request::Push { ops } => Reply::Pushed(hub.append(&ops).unwrap().into()),
 //!                 Request::Pull { after, limit } => {
-//!                     let ops = hearth_core::store::log_page(hub.conn(), after, limit).unwrap();
-//!                     let head = hearth_core::store::head(hub.conn()).unwrap();
-//!                     let next = ops.last().map_or(after, |o| o.seq);
-//!                     Reply::Pulled(hearth_core::wire::PullResponse { ops, next, head, horizon: 0, epoch: 0 })
+//!                     Reply::Pulled(hub.page(after, limit).unwrap().pull_response(after).unwrap())
 //!                 }
 //!                 Request::Ack { .. } => Reply::Acked,
 //!             };
@@ -41,7 +42,11 @@
 //! assert_eq!(phone.outbox_len().unwrap(), 0);
 //! ```
 
+mod http;
+
 use serde::Serialize;
+
+pub use http::{HttpRequest, pair_reply, version_headers};
 
 use crate::error::{Error, Result};
 use crate::op::Op;
@@ -295,6 +300,9 @@ impl Sync {
         self.report.cursor = store.cursor()?;
         if problem.is_some() {
             self.report.problem = problem;
+        }
+        if self.report.problem.is_none() {
+            store.kv_set(crate::store::keys::LAST_SYNC, &store.env_now_ms().to_string())?;
         }
         Ok(Step::Done(self.report.clone()))
     }

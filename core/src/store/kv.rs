@@ -1,0 +1,54 @@
+//! The `kv` table: a device's identity, clock, cursor and pairing; a hub log's head, horizon and epoch.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::Result;
+
+/// Keys of the `kv` table.
+pub mod keys {
+    /// This store's device id.
+    pub const DEVICE: &str = "device";
+    /// Last HLC reading, `<ms hex>-<counter hex>`.
+    pub const CLOCK: &str = "clock";
+    /// Milliseconds to add to the wall clock (learned from the hub).
+    pub const CLOCK_OFFSET: &str = "clock_offset_ms";
+    /// Highest seq pulled and applied.
+    pub const CURSOR: &str = "cursor";
+    /// Highest seq assigned (hub).
+    pub const HEAD: &str = "head";
+    /// Ops at or below this seq may have been compacted out of the hub's log (hub; 0 when absent).
+    pub const HORIZON: &str = "horizon";
+    /// The space's epoch (hub; 1 when absent).
+    pub const EPOCH: &str = "epoch";
+    /// Greatest id of this device's ops the hub has confirmed: re-stamped ops must stay above it.
+    pub const OWN_CONFIRMED: &str = "own_confirmed";
+    /// Highest seq acknowledged to the hub.
+    pub const ACKED: &str = "acked";
+    /// A client's hub base URL.
+    pub const HUB_URL: &str = "hub_url";
+    /// The space a client is paired to.
+    pub const SPACE: &str = "space";
+    /// A client's bearer token for that space.
+    pub const TOKEN: &str = "token";
+    /// The name a client paired with.
+    pub const DEVICE_NAME: &str = "device_name";
+    /// When a client last completed a sync, ms since the Unix epoch.
+    pub const LAST_SYNC: &str = "last_sync_ms";
+    /// "1" when confirmed ops are kept in the local log.
+    pub const KEEP_HISTORY: &str = "keep_history";
+}
+
+pub(crate) fn kv_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM kv WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn kv_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}

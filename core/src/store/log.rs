@@ -1,0 +1,202 @@
+//! The op log: the `ops` table, and the only code that reads or writes it.
+//!
+//! One table holds three kinds of rows: on a device, the **outbox** (its own ops with `seq` NULL, not yet
+//! confirmed by the hub) and the **not-yet-understood** ops (`applied = 0`: an unknown kind or a newer
+//! `v`, replayed after an upgrade); on the hub, every op with its `seq`. One rule, [`stays`], says which
+//! rows a log keeps.
+
+use rusqlite::{Connection, Transaction, params};
+
+use super::keys;
+use super::{kv_get, kv_set};
+use crate::error::Result;
+use crate::id::{DeviceId, OpId};
+use crate::op::Op;
+
+/// The log's one retention rule: a row stays while it is unconfirmed (the outbox), while this build
+/// cannot apply it yet, or when history is kept (always on the hub). Confirmed, applied ops have done
+/// their work on a device: the materialized state holds their effect.
+pub(crate) fn stays(seq: Option<u64>, applied: bool, keep_history: bool) -> bool {
+    keep_history || seq.is_none() || !applied
+}
+
+/// A row read back: its seq (if confirmed) and the op, or why the stored op cannot be read.
+pub(crate) type OpRow = (Option<u64>, Result<Op>);
+
+/// Columns for [`read_row`], in its order.
+pub(crate) const COLUMNS: &str = "seq, id, kind, v, payload";
+
+pub(crate) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
+    let seq: Option<i64> = r.get(0)?;
+    let id: String = r.get(1)?;
+    let payload: String = r.get(4)?;
+    let op = (|| {
+        Ok(Op {
+            id: id.parse()?,
+            kind: r.get(2)?,
+            v: r.get(3)?,
+            payload: serde_json::from_str(&payload)?,
+        })
+    })();
+    Ok((seq.map(|s| s as u64), op))
+}
+
+/// Write `op` to the log or, when it is already there (our own op coming back, or a repeat), record its
+/// seq and applied flag. (A local commit or a hub append never meets an existing id: they check first.)
+pub(crate) fn write(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO ops (id, kind, v, payload, seq, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (id) DO UPDATE SET seq = coalesce(ops.seq, excluded.seq), applied = max(ops.applied, excluded.applied)",
+    )?
+    .execute(params![
+        op.id.to_string(),
+        op.kind,
+        op.v,
+        serde_json::to_string(&op.payload)?,
+        seq.map(|s| s as i64),
+        applied
+    ])?;
+    Ok(())
+}
+
+/// Settle a received (or replayed) op in the log by [`stays`]: kept rows are written, confirmed applied
+/// ones leave, and an unconfirmed applied op is only marked applied where it is already queued (an op
+/// received without a seq is not ours to send).
+pub(crate) fn settle(
+    tx: &Transaction<'_>,
+    op: &Op,
+    seq: Option<u64>,
+    applied: bool,
+    keep_history: bool,
+) -> Result<()> {
+    if keep_history || !applied {
+        write(tx, op, seq, applied)
+    } else if seq.is_some() {
+        tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?
+            .execute([op.id.to_string()])?;
+        Ok(())
+    } else {
+        tx.prepare_cached("UPDATE ops SET applied = 1 WHERE id = ?1")?
+            .execute([op.id.to_string()])?;
+        Ok(())
+    }
+}
+
+/// Does the log hold `id`, and at which seq (None while unconfirmed)?
+pub(crate) fn find(conn: &Connection, id: OpId) -> Result<Option<Option<u64>>> {
+    let mut stmt = conn.prepare_cached("SELECT seq FROM ops WHERE id = ?1")?;
+    let mut rows = stmt.query([id.to_string()])?;
+    Ok(rows
+        .next()?
+        .map(|r| r.get::<_, Option<i64>>(0))
+        .transpose()?
+        .map(|s| s.map(|s| s as u64)))
+}
+
+/// Stored ops this build did not apply, in id order.
+pub(crate) fn pending(conn: &Connection) -> Result<Vec<(Option<u64>, Op)>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM ops WHERE applied = 0 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([], read_row)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .map(|(seq, op)| Ok((seq, op?)))
+        .collect()
+}
+
+/// `device`'s unconfirmed ops, oldest first (HLC order), at most `limit`.
+pub(crate) fn outbox(conn: &Connection, device: DeviceId, limit: usize) -> Result<Vec<Op>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM ops WHERE seq IS NULL AND substr(id, 19) = ?1 ORDER BY id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![device.to_string(), limit as i64], read_row)?;
+    rows.map(|r| r?.1).collect()
+}
+
+/// How many of `device`'s ops await confirmation.
+pub(crate) fn outbox_len(conn: &Connection, device: DeviceId) -> Result<usize> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM ops WHERE seq IS NULL AND substr(id, 19) = ?1",
+        [device.to_string()],
+        |r| r.get::<_, i64>(0),
+    )? as usize)
+}
+
+/// Record the seqs the hub assigned to pushed ops; by [`stays`], applied ones leave unless history is kept.
+pub(crate) fn confirm(tx: &Transaction<'_>, confirmed: &[(OpId, u64)], keep_history: bool) -> Result<()> {
+    for (id, seq) in confirmed {
+        let applied: Option<bool> = {
+            let mut stmt = tx.prepare_cached("UPDATE ops SET seq = ?2 WHERE id = ?1 RETURNING applied")?;
+            let mut rows = stmt.query(params![id.to_string(), *seq as i64])?;
+            rows.next()?.map(|r| r.get(0)).transpose()?
+        };
+        if applied.is_some_and(|applied| !stays(Some(*seq), applied, keep_history)) {
+            tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?
+                .execute([id.to_string()])?;
+        }
+    }
+    Ok(())
+}
+
+/// Rename an unconfirmed op (a re-stamp after a clock-skew answer), with its rewritten payload.
+pub(crate) fn rename(tx: &Transaction<'_>, old: OpId, new: OpId, payload: &serde_json::Value) -> Result<()> {
+    tx.execute(
+        "UPDATE ops SET id = ?2, payload = ?3 WHERE id = ?1",
+        params![old.to_string(), new.to_string(), serde_json::to_string(payload)?],
+    )?;
+    Ok(())
+}
+
+/// Remember the greatest of this device's ops among `ids` that the hub confirmed: re-stamped ops must
+/// stay above it.
+pub(crate) fn note_own_confirmed(
+    tx: &Transaction<'_>,
+    device: DeviceId,
+    ids: impl Iterator<Item = OpId>,
+) -> Result<()> {
+    let Some(max) = ids.filter(|id| id.device == device).max() else {
+        return Ok(());
+    };
+    let current = own_confirmed(tx)?;
+    if current.is_none_or(|c| max > c) {
+        kv_set(tx, keys::OWN_CONFIRMED, &max.to_string())?;
+    }
+    Ok(())
+}
+
+/// The greatest of this device's ops the hub has confirmed.
+pub(crate) fn own_confirmed(conn: &Connection) -> Result<Option<OpId>> {
+    Ok(kv_get(conn, keys::OWN_CONFIRMED)?
+        .map(|s| s.parse::<OpId>())
+        .transpose()?)
+}
+
+/// Up to `limit` ops with seq greater than `after`, in seq order, written straight into a JSON array (payloads are copied as stored, not re-parsed).
+/// Returns the JSON text, the number of ops and the last seq in the page.
+pub(crate) fn page_json(conn: &Connection, after: u64, limit: usize) -> Result<(String, usize, Option<u64>)> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let mut rows = stmt.query(params![after as i64, limit as i64])?;
+    let mut out = String::from("[");
+    let (mut n, mut last) = (0, None);
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let id: String = r.get(1)?;
+        let kind: String = r.get(2)?;
+        let v: i64 = r.get(3)?;
+        let payload: String = r.get(4)?;
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "{{\"seq\":{seq},\"id\":\"{id}\",\"kind\":{},\"v\":{v},\"payload\":{payload}}}",
+            serde_json::to_string(&kind)?
+        ));
+        n += 1;
+        last = Some(seq as u64);
+    }
+    out.push(']');
+    Ok((out, n, last))
+}
