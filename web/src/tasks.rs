@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
 
-use crate::app::{Ctx, View, today};
+use crate::ctx::{Ctx, View, today};
 use crate::model::{Hit, Task};
 use crate::sidebar::{DRAG_TYPE, NewProject};
 use crate::store::{self, NewTask};
