@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::{Ctx, View};
+use crate::ctx::{Ctx, View};
 use crate::store;
 
 /// The sync state as people read it, and a class for its colour.

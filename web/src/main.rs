@@ -7,9 +7,11 @@
 //! * [`store`]: the store's API (the one Hearth core, in a dedicated worker over SQLite in OPFS).
 //!   Every action applies locally first; the worker syncs in the background, so the UI never waits
 //!   for the network.
-//! * [`app`]: the shared state ([`app::Ctx`]), start-up, routing and pairing.
-//! * [`sidebar`], [`tasks`], [`chrome`]: the screens: projects and counts; task lists, quick add and
-//!   inline editing; sync status, banners and toasts.
+//! * [`ctx`]: the shared state ([`ctx::Ctx`]) every screen reads and writes, and the current view.
+//! * [`app`]: start-up, the shell and pairing.
+//! * [`sidebar`], [`tasks`], [`project`], [`editor`], [`chrome`]: the screens: projects and counts; task
+//!   lists, quick add, the agenda and search; a project's heading and actions; inline task editing;
+//!   sync status, banners and toasts.
 //! * [`pwa`]: the service worker (`web/sw.js`): offline app shell and "Reload to update".
 //!
 //! On the host this binary only says where the app lives; the UI is compiled for `wasm32` only.
@@ -19,7 +21,13 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod chrome;
 #[cfg(target_arch = "wasm32")]
+mod ctx;
+#[cfg(target_arch = "wasm32")]
+mod editor;
+#[cfg(target_arch = "wasm32")]
 mod model;
+#[cfg(target_arch = "wasm32")]
+mod project;
 #[cfg(target_arch = "wasm32")]
 mod pwa;
 #[cfg(target_arch = "wasm32")]

@@ -5,7 +5,7 @@
 use leptos::ev;
 use leptos::prelude::*;
 
-use crate::app::{Ctx, View};
+use crate::ctx::{Ctx, View};
 use crate::model::TreeEntry;
 use crate::store;
 

@@ -51,13 +51,13 @@ async fn hub_headers(mut res: Response) -> Response {
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
     ApiError::MethodNotAllowed(format!(
-        "{} does not take {method}; see DESIGN §5 for its method",
+        "{} does not take {method}; see PROTOCOL.md for its method",
         uri.path()
     ))
 }
 
 async fn api_not_found() -> ApiError {
-    ApiError::NotFound("no such endpoint; the API is described in DESIGN §5".into())
+    ApiError::NotFound("no such endpoint; the API is described in PROTOCOL.md".into())
 }
 
 /// Read a request body, refusing it with 413 as soon as it passes `max` bytes (before any parsing).

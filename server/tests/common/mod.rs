@@ -8,12 +8,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hearth_core::wire::{PairRequest, PairResponse, PeersResponse, PullResponse, PushResponse};
 use hearth_core::{Clock, DeviceId, Op, OpId, Timestamp};
 use hearth_server::{AppState, Config, run};
+use reqwest::{Method, RequestBuilder, Response};
+use serde::Serialize;
 use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+/// Send a request; a transport failure (no answer at all) fails the test.
+pub async fn send(req: RequestBuilder) -> Response {
+    req.send().await.unwrap()
 }
 
 /// A hub running in this process.
@@ -76,21 +83,61 @@ impl TestHub {
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::new()
     }
+
+    /// The hub's address of `path` (which starts with `/`).
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// A request to `path` without a token, to add headers or a body to before [`send`].
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client().request(method, self.at(path))
+    }
+
+    /// `GET path` without a token.
+    pub async fn get(&self, path: &str) -> Response {
+        send(self.request(Method::GET, path)).await
+    }
+
+    /// `GET path` with a bearer token.
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        send(self.request(Method::GET, path).bearer_auth(token)).await
+    }
+
+    /// `POST path` of `body` as JSON, without a token.
+    pub async fn post_json(&self, path: &str, body: &(impl Serialize + ?Sized)) -> Response {
+        send(self.request(Method::POST, path).json(body)).await
+    }
+
+    /// `POST path` of `body` as JSON, with a bearer token.
+    pub async fn post_json_with_token(
+        &self,
+        path: &str,
+        token: &str,
+        body: &(impl Serialize + ?Sized),
+    ) -> Response {
+        send(self.request(Method::POST, path).bearer_auth(token).json(body)).await
+    }
+
+    /// `POST path` of raw bytes (no content type), without a token.
+    pub async fn post_body(&self, path: &str, body: impl Into<reqwest::Body>) -> Response {
+        send(self.request(Method::POST, path).body(body)).await
+    }
 }
 
 pub async fn pair_with_code(url: &str, code: &str, name: &str) -> Device {
-    let res = reqwest::Client::new()
-        .post(format!("{url}/v1/pair"))
-        .json(&PairRequest {
-            code: code.into(),
-            name: name.into(),
-            app_version: "0.1.0".into(),
-            schema_version: hearth_core::migrate::LATEST,
-            device: None,
-        })
-        .send()
-        .await
-        .unwrap();
+    let res = send(
+        reqwest::Client::new()
+            .post(format!("{url}/v1/pair"))
+            .json(&PairRequest {
+                code: code.into(),
+                name: name.into(),
+                app_version: "0.1.0".into(),
+                schema_version: hearth_core::migrate::LATEST,
+                device: None,
+            }),
+    )
+    .await;
     assert_eq!(res.status(), 200, "pairing failed: {}", res.text().await.unwrap());
     let p: PairResponse = res.json().await.unwrap();
     Device::new(url, p)
@@ -118,8 +165,32 @@ impl Device {
         }
     }
 
+    /// The address of `what` (`"push"`, `"pull?after=3"`, …) in this device's space.
     pub fn endpoint(&self, what: &str) -> String {
         format!("{}/v1/spaces/{}/{what}", self.url, self.space)
+    }
+
+    /// A request to `what` in this device's space with its token, to add headers or a body to before
+    /// [`send`].
+    pub fn request(&self, method: Method, what: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.endpoint(what))
+            .bearer_auth(&self.token)
+    }
+
+    /// `GET what` with this device's token.
+    pub async fn get(&self, what: &str) -> Response {
+        send(self.request(Method::GET, what)).await
+    }
+
+    /// `POST what` of `body` as JSON with this device's token.
+    pub async fn post_json(&self, what: &str, body: &(impl Serialize + ?Sized)) -> Response {
+        send(self.request(Method::POST, what).json(body)).await
+    }
+
+    /// `POST what` of raw bytes (no content type) with this device's token.
+    pub async fn post_body(&self, what: &str, body: impl Into<reqwest::Body>) -> Response {
+        send(self.request(Method::POST, what).body(body)).await
     }
 
     /// A fresh op id of this device.
@@ -146,14 +217,8 @@ impl Device {
             .collect()
     }
 
-    pub async fn push_raw(&self, ops: &[Op]) -> reqwest::Response {
-        self.client
-            .post(self.endpoint("push"))
-            .bearer_auth(&self.token)
-            .json(&json!({"ops": ops}))
-            .send()
-            .await
-            .unwrap()
+    pub async fn push_raw(&self, ops: &[Op]) -> Response {
+        self.post_json("push", &json!({"ops": ops})).await
     }
 
     pub async fn push(&self, ops: &[Op]) -> PushResponse {
@@ -162,13 +227,8 @@ impl Device {
         res.json().await.unwrap()
     }
 
-    pub async fn pull_raw(&self, after: u64, limit: usize) -> reqwest::Response {
-        self.client
-            .get(format!("{}?after={after}&limit={limit}", self.endpoint("pull")))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
+    pub async fn pull_raw(&self, after: u64, limit: usize) -> Response {
+        self.get(&format!("pull?after={after}&limit={limit}")).await
     }
 
     pub async fn pull(&self, after: u64, limit: usize) -> PullResponse {
@@ -179,13 +239,7 @@ impl Device {
 
     /// The space's network view, as this device sees it.
     pub async fn peers(&self) -> PeersResponse {
-        let res = self
-            .client
-            .get(self.endpoint("peers"))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
+        let res = self.get("peers").await;
         assert_eq!(res.status(), 200, "peers failed: {}", res.text().await.unwrap());
         res.json().await.unwrap()
     }
@@ -204,39 +258,30 @@ impl Device {
     }
 }
 
-/// Check an error response: status, `error` code, and return the body.
 /// Every endpoint of `space` answers `dev`'s token with 403 `forbidden`: no cross reads or writes.
 pub async fn expect_forbidden_everywhere(dev: &Device, hub_url: &str, space: &str) {
-    let (c, base) = (&dev.client, format!("{hub_url}/v1/spaces/{space}"));
-    for path in ["pull?after=0", "peers", "events"] {
-        let res = c
-            .get(format!("{base}/{path}"))
+    let base = format!("{hub_url}/v1/spaces/{space}");
+    let req = |method: Method, path: &str| {
+        dev.client
+            .request(method, format!("{base}/{path}"))
             .bearer_auth(&dev.token)
-            .send()
-            .await
-            .unwrap();
-        expect_error(res, 403, "forbidden").await;
+    };
+    for path in ["pull?after=0", "peers", "events"] {
+        expect_error(send(req(Method::GET, path)).await, 403, "forbidden").await;
     }
     let push = json!({"ops": [dev.op("x", "sneak")]});
-    let res = c
-        .post(format!("{base}/push"))
-        .bearer_auth(&dev.token)
-        .json(&push)
-        .send()
-        .await
-        .unwrap();
-    expect_error(res, 403, "forbidden").await;
-    let res = c
-        .post(format!("{base}/ack"))
-        .bearer_auth(&dev.token)
-        .json(&json!({"seq": 1}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(res, 403, "forbidden").await;
+    expect_error(
+        send(req(Method::POST, "push").json(&push)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let ack = json!({"seq": 1});
+    expect_error(send(req(Method::POST, "ack").json(&ack)).await, 403, "forbidden").await;
 }
 
-pub async fn expect_error(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+/// Check an error response: status, `error` code, and return the body.
+pub async fn expect_error(res: Response, status: u16, code: &str) -> serde_json::Value {
     assert_eq!(res.status().as_u16(), status, "unexpected status");
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"], code, "body: {body}");

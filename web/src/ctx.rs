@@ -1,0 +1,264 @@
+//! The app's shared state, provided as context to every screen.
+//!
+//! State lives in one [`Ctx`] of signals. The store is the source of truth: every change (a local edit,
+//! another tab's, ops pulled from the hub) bumps [`Ctx::version`], and the views that depend on it
+//! reload from the store. Writes never wait for the network.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsValue;
+
+use crate::model::{Status, TreeEntry};
+use crate::store;
+
+/// What the main area shows (kept in the URL's hash, so reloads and the back button keep the place).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    /// Tasks with no project.
+    Inbox,
+    /// Due tasks, overdue first.
+    Today,
+    /// One project's tasks.
+    Project(String),
+    /// Search results.
+    Search(String),
+}
+
+impl View {
+    /// The view a URL hash (`#/project/42`) names; anything else is the Inbox.
+    pub fn from_hash(hash: &str) -> View {
+        let h = hash.trim_start_matches('#').trim_start_matches('/');
+        let decode = |s: &str| {
+            js_sys::decode_uri_component(s)
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_else(|| s.to_owned())
+        };
+        match h.split_once('/') {
+            Some(("project", id)) if !id.is_empty() => View::Project(decode(id)),
+            Some(("search", q)) => View::Search(decode(q)),
+            _ if h == "today" => View::Today,
+            _ => View::Inbox,
+        }
+    }
+
+    fn to_hash(&self) -> String {
+        let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
+        match self {
+            View::Inbox => "#/inbox".into(),
+            View::Today => "#/today".into(),
+            View::Project(id) => format!("#/project/{}", enc(id)),
+            View::Search(q) => format!("#/search/{}", enc(q)),
+        }
+    }
+}
+
+/// A message at the bottom of the screen, with an optional action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    /// Distinguishes toasts (a newer one replaces an older one).
+    pub id: u64,
+    /// The message.
+    pub text: String,
+    /// A node to restore when the person presses Undo.
+    pub undo: Option<String>,
+    /// An error (announced assertively).
+    pub error: bool,
+}
+
+/// Start-up state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Boot {
+    /// Opening the store.
+    Opening,
+    /// The store is open.
+    Ready,
+    /// The store could not be opened: what happened and what to do.
+    Failed(String),
+}
+
+/// The app's state, shared by every component (all fields are `Copy` signals).
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    /// Start-up state.
+    pub boot: RwSignal<Boot>,
+    /// Bumped after every change to the store.
+    pub version: RwSignal<u64>,
+    /// The current view.
+    pub view: RwSignal<View>,
+    /// Device, pairing and sync state.
+    pub status: RwSignal<Status>,
+    /// The project tree with counts.
+    pub tree: RwSignal<Vec<TreeEntry>>,
+    /// Open tasks in the Inbox.
+    pub inbox_open: RwSignal<usize>,
+    /// Open tasks due today or overdue.
+    pub today_open: RwSignal<usize>,
+    /// Projects whose sub-projects are hidden.
+    pub collapsed: RwSignal<Vec<String>>,
+    /// The browser reports a network connection.
+    pub online: RwSignal<bool>,
+    /// A new build is installed and waiting.
+    pub update_ready: RwSignal<bool>,
+    /// The current toast.
+    pub toast: RwSignal<Option<Toast>>,
+    /// The navigation drawer is open (narrow screens).
+    pub nav_open: RwSignal<bool>,
+    /// The task whose editor is open.
+    pub editing: RwSignal<Option<String>>,
+    /// The person chose to use the app before pairing.
+    pub skip_pairing: RwSignal<bool>,
+}
+
+const COLLAPSED_KEY: &str = "hearth:collapsed";
+const SKIP_PAIRING_KEY: &str = "hearth:skip-pairing";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+impl Ctx {
+    /// The state at start-up: the view from the URL, the sidebar's collapsed projects and the pairing
+    /// choice from local storage.
+    pub fn new() -> Ctx {
+        let stored = |key: &str| local_storage().and_then(|s| s.get_item(key).ok().flatten());
+        let collapsed = stored(COLLAPSED_KEY)
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default();
+        let hash = window().location().hash().unwrap_or_default();
+        Ctx {
+            boot: RwSignal::new(Boot::Opening),
+            version: RwSignal::new(0),
+            view: RwSignal::new(View::from_hash(&hash)),
+            status: RwSignal::new(Status::default()),
+            tree: RwSignal::new(Vec::new()),
+            inbox_open: RwSignal::new(0),
+            today_open: RwSignal::new(0),
+            collapsed: RwSignal::new(collapsed),
+            online: RwSignal::new(window().navigator().on_line()),
+            update_ready: RwSignal::new(false),
+            toast: RwSignal::new(None),
+            nav_open: RwSignal::new(false),
+            editing: RwSignal::new(None),
+            skip_pairing: RwSignal::new(stored(SKIP_PAIRING_KEY).is_some()),
+        }
+    }
+
+    /// Show `view` (and remember it in the URL).
+    pub fn go(&self, view: View) {
+        let hash = view.to_hash();
+        if let Ok(history) = window().history() {
+            let _ = history.push_state_with_url(&JsValue::NULL, "", Some(&hash));
+        }
+        self.view.set(view);
+        self.nav_open.set(false);
+        self.editing.set(None);
+    }
+
+    /// Collapse or expand a project in the sidebar.
+    pub fn toggle_collapsed(&self, id: &str) {
+        self.collapsed.update(|c| {
+            if let Some(i) = c.iter().position(|x| x == id) {
+                c.remove(i);
+            } else {
+                c.push(id.to_owned());
+            }
+        });
+        if let (Some(s), Ok(json)) = (
+            local_storage(),
+            serde_json::to_string(&self.collapsed.get_untracked()),
+        ) {
+            let _ = s.set_item(COLLAPSED_KEY, &json);
+        }
+    }
+
+    /// Show a message.
+    pub fn say(&self, text: impl Into<String>, undo: Option<String>) {
+        self.show(text.into(), undo, false);
+    }
+
+    /// Show a failure (what happened and what to do).
+    pub fn fail(&self, err: &store::StoreError) {
+        self.show(err.message.clone(), None, true);
+    }
+
+    fn show(&self, text: String, undo: Option<String>, error: bool) {
+        self.toast.set(Some(Toast {
+            id: js_sys::Date::now() as u64,
+            text,
+            undo,
+            error,
+        }));
+    }
+
+    /// Run a store action; a failure becomes an error toast. The store tells every subscriber about
+    /// the change, which reloads the views.
+    pub fn act<F>(&self, action: F)
+    where
+        F: std::future::Future<Output = store::Result<()>> + 'static,
+    {
+        let ctx = *self;
+        spawn_local(async move {
+            if let Err(e) = action.await {
+                ctx.fail(&e);
+            }
+        });
+    }
+
+    /// The title of project `id`.
+    pub fn project_title(&self, id: &str) -> Option<String> {
+        self.tree
+            .with(|t| t.iter().find(|p| p.id == id).map(|p| p.title.clone()))
+    }
+
+    /// Remember that the person wants to use the app without pairing, for now.
+    pub fn skip_pairing(&self) {
+        if let Some(s) = local_storage() {
+            let _ = s.set_item(SKIP_PAIRING_KEY, "1");
+        }
+        self.skip_pairing.set(true);
+    }
+
+    /// Reload the device, pairing and sync status from the store.
+    pub async fn reload_status(self) {
+        if let Ok(s) = store::status().await {
+            self.status.set(s);
+        }
+    }
+
+    /// Reload the sidebar (tree and counts) from the store.
+    pub async fn reload_sidebar(self) {
+        let (tree, inbox, agenda) = (
+            store::tree().await,
+            store::tasks(None).await,
+            store::agenda().await,
+        );
+        match tree {
+            Ok(t) => self.tree.set(t),
+            Err(e) => self.fail(&e),
+        }
+        if let Ok(inbox) = inbox {
+            self.inbox_open.set(inbox.iter().filter(|t| !t.is_done()).count());
+        }
+        if let Ok(agenda) = agenda {
+            let today = today();
+            self.today_open.set(
+                agenda
+                    .iter()
+                    .filter(|a| a.overdue || a.task.due.as_deref() == Some(today.as_str()))
+                    .count(),
+            );
+        }
+    }
+}
+
+/// Today's local date, `YYYY-MM-DD`.
+pub fn today() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    )
+}
