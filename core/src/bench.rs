@@ -3,7 +3,7 @@
 //! 100,000 `node.set` ops from 3 devices over 10,000 records × 5 fields, shuffled with a seeded RNG, in
 //! pages of 10,000 with seqs. [`checksum`] lets a reader see that two runs applied the same ops.
 
-use crate::{DeviceId, NewOp, Op, OpId, SeqOp, Timestamp};
+use crate::{DeviceId, NewOp, Op, OpId, SeqOp, Store, Timestamp};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -92,6 +92,14 @@ pub fn checksum(ops: &[Op]) -> String {
         }
     }
     format!("{h:016x}")
+}
+
+/// Rows in a store's `kv` table, which the browser run reports beside its timing; 0 when unreadable.
+pub fn kv_rows(store: &Store) -> i64 {
+    store
+        .conn()
+        .query_row("SELECT count(*) FROM kv", [], |r| r.get(0))
+        .unwrap_or(0)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

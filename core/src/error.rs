@@ -86,6 +86,51 @@ pub enum Error {
     /// A stored JSON value could not be read back.
     #[error("stored data is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A key resolved to a node of another type than the command needs (a task where a project is
+    /// expected, …).
+    #[error("{key:?} is a {found}, not a {expected}")]
+    WrongType {
+        /// The key given.
+        key: String,
+        /// The node's type.
+        found: String,
+        /// The type needed.
+        expected: &'static str,
+    },
+    /// The node is deleted already (restore it first).
+    #[error("{key:?} is already deleted")]
+    Deleted {
+        /// The key given.
+        key: String,
+    },
+    /// Several live nodes have the name given; only an id can tell them apart.
+    #[error("several {what}s are called {name:?} ({}); use an id", short_ids(.ids))]
+    SameName {
+        /// What was looked up ("project").
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The full ids of the nodes so named (the message shows their first 8 characters).
+        ids: Vec<String>,
+    },
+    /// A node id chosen by the caller is not usable (1–64 ASCII letters and digits).
+    #[error("{0:?} is not a usable node id")]
+    BadNodeId(String),
+    /// A field that an edit cannot set directly (`deleted`: use delete or restore).
+    #[error("field {0:?} cannot be set directly; use delete/restore")]
+    ReadOnlyField(String),
+}
+
+/// Ids as a list shows them: the first 8 characters of each, comma separated.
+fn short_ids(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| {
+            id.char_indices()
+                .nth(8)
+                .map_or(id.as_str(), |(end, _)| &id[..end])
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Error {

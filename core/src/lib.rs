@@ -45,6 +45,7 @@ pub mod apply;
 pub mod bench;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod edit;
 pub mod error;
 pub mod hlc;
 pub mod id;
@@ -56,6 +57,7 @@ pub mod sync;
 pub mod wire;
 
 pub use apply::{Apply, Kinds};
+pub use edit::{Edited, NewTask};
 pub use error::{Error, Result};
 #[cfg(not(target_arch = "wasm32"))]
 pub use hlc::SystemEnv;

@@ -9,11 +9,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Task statuses that do not count as open.
 pub const CLOSED: [&str; 2] = ["done", "cancelled"];
@@ -358,38 +358,8 @@ pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
     Ok(hits)
 }
 
-/// Resolve a full id or an unambiguous id prefix (at least 4 characters) of a visible node.
-pub fn resolve(conn: &Connection, key: &str) -> Result<String> {
-    let exact: Option<String> = conn
-        .prepare_cached("SELECT id FROM nodes WHERE id = ?1 AND type IS NOT NULL")?
-        .query_row([key], |r| r.get(0))
-        .optional()?;
-    if let Some(id) = exact {
-        return Ok(id);
-    }
-    let not_found = || Error::NotFound {
-        what: "node",
-        key: key.to_owned(),
-    };
-    if key.len() < 4 {
-        return Err(not_found());
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM nodes WHERE id >= ?1 AND id < ?1 || x'ff' AND type IS NOT NULL ORDER BY id LIMIT 6",
-    )?;
-    let ids: Vec<String> = stmt
-        .query_map([key], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    match ids.as_slice() {
-        [] => Err(not_found()),
-        [one] => Ok(one.clone()),
-        many => Err(Error::Ambiguous {
-            what: "node",
-            key: key.to_owned(),
-            candidates: many.join(", "),
-        }),
-    }
-}
+/// Resolving a key to a node, and a node's parent tags (what a move removes), live with the edits.
+pub use crate::edit::{parent_tags, resolve};
 
 /// Rebuild every object with its keys in sorted order, whatever map type serde_json was built with.
 fn canonical(v: Value) -> Value {
@@ -495,11 +465,31 @@ pub fn export(conn: &Connection) -> Result<String> {
     Ok(out)
 }
 
-/// Live parent-link tags of `node` (what a move must remove).
-pub fn parent_tags(conn: &Connection, node: &str) -> Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT dst, tag FROM links WHERE src = ?1 AND type = 'parent' AND removed = 0 ORDER BY tag",
-    )?;
-    let rows = stmt.query_map(params![node], |r| Ok((r.get(0)?, r.get(1)?)))?;
+/// An op of the local log, as `hearth log` lists it: `seq` is `None` until the hub confirms it, `applied`
+/// is false for an op stored but not understood, `payload` is the stored JSON text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedOp {
+    pub id: String,
+    pub kind: String,
+    pub v: u32,
+    pub seq: Option<u64>,
+    pub applied: bool,
+    pub payload: String,
+}
+
+/// The `limit` newest ops of the local log, newest first.
+pub fn recent_ops(conn: &Connection, limit: usize) -> Result<Vec<LoggedOp>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, kind, v, seq, applied, payload FROM ops ORDER BY id DESC LIMIT ?1")?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(LoggedOp {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            v: r.get(2)?,
+            seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
+            applied: r.get(4)?,
+            payload: r.get(5)?,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -1,57 +1,29 @@
 //! [`Client`]: the JS-facing API over one store. It lives in the dedicated worker that owns the database
 //! (`wasm/js/worker.js` creates it); tabs reach it through `wasm/js/hearth.js`.
 //!
-//! Writes go through [`hearth_core::Store::commit`] (the one apply path), queries through
-//! [`hearth_core::query`]. After every change, local or pulled from the hub, subscribers are called with
+//! Each method is "JS in, core verb, JS out": it converts its arguments ([`crate::js`]), calls
+//! [`hearth_core::edit`] (the verbs the command line uses too; writes go through
+//! [`hearth_core::Store::commit`], the one apply path) or [`hearth_core::query`], and converts the result.
+//! After every change, local or pulled from the hub, subscribers are called with
 //! `{source: "local" | "remote", ops}`, and with `{source: "sync", state}` when the sync state changes.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use hearth_core::{NewOp, Options, Store, query};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use hearth_core::edit::{self, Edited, NewTask, Pairing};
+use hearth_core::{Options, Store, query};
+use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{Error, Result, codes};
+pub use crate::js::Identity;
+use crate::js::{ProjectInit, TaskInit, from_js, opt_str, to_js, today};
 use crate::store::{self, Storage};
 use crate::sync::Driver;
 
 /// `kv` keys shared with the command line's store (defined in core), so a browser store reads like a CLI one.
 pub mod keys {
     pub use hearth_core::store::keys::{DEVICE_NAME as NAME, HUB_URL as HUB, LAST_SYNC, SPACE, TOKEN};
-}
-
-/// What survives outside the database (the page keeps it in `localStorage`), to recognise a store the
-/// browser wiped and to re-download it instead of starting empty.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Identity {
-    /// The device id.
-    pub device: Option<String>,
-    /// Hub URL, when paired.
-    pub hub: Option<String>,
-    /// Space, when paired.
-    pub space: Option<String>,
-    /// Token, when paired.
-    pub token: Option<String>,
-}
-
-/// Options of `createTask`.
-#[derive(Debug, Default, Deserialize)]
-struct TaskInit {
-    /// A node id chosen by the caller (makes a retried create idempotent).
-    id: Option<String>,
-    project: Option<String>,
-    due: Option<String>,
-    priority: Option<i64>,
-    notes: Option<String>,
-}
-
-/// Options of `createProject`.
-#[derive(Debug, Default, Deserialize)]
-struct ProjectInit {
-    id: Option<String>,
-    parent: Option<String>,
 }
 
 pub(crate) struct Inner {
@@ -104,49 +76,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue> {
-    Ok(v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
-}
-
-fn from_js<T: for<'de> Deserialize<'de> + Default>(v: JsValue) -> Result<T> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(T::default());
-    }
-    Ok(serde_wasm_bindgen::from_value(v)?)
-}
-
-fn opt_str(v: &JsValue) -> Option<String> {
-    v.as_string()
-}
-
-fn today() -> String {
-    let d = js_sys::Date::new_0();
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date()
-    )
-}
-
-/// Whether a raw connection already holds a store (its device id).
-fn has_device(conn: &rusqlite::Connection) -> Result<bool> {
-    let table: i64 = conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'kv'",
-        [],
-        |r| r.get(0),
-    )?;
-    if table == 0 {
-        return Ok(false);
-    }
-    let device: i64 = conn.query_row(
-        "SELECT count(*) FROM kv WHERE key = ?1",
-        [hearth_core::store::keys::DEVICE],
-        |r| r.get(0),
-    )?;
-    Ok(device > 0)
-}
-
 #[wasm_bindgen]
 impl Client {
     /// Open store `name` (OPFS, or memory when OPFS is unavailable: see `status().storage`).
@@ -174,25 +103,12 @@ impl Client {
             std::sync::Arc::new(store::BrowserEnv),
             Options::default(),
             |conn| {
-                if let Some(device) = &identity.device
-                    && !has_device(conn)?
-                {
-                    let device: hearth_core::DeviceId = device.parse()?;
-                    hearth_core::migrate::migrate(conn)?;
-                    let set = |k: &str, v: &str| -> Result<()> {
-                        conn.execute(
-                            "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                            [k, v],
-                        )?;
-                        Ok(())
+                if let Some(device) = &identity.device {
+                    let pairing = match (&identity.hub, &identity.space, &identity.token) {
+                        (Some(hub), Some(space), Some(token)) => Some(Pairing { hub, space, token }),
+                        _ => None,
                     };
-                    set(hearth_core::store::keys::DEVICE, &device.to_string())?;
-                    if let (Some(h), Some(s), Some(t)) = (&identity.hub, &identity.space, &identity.token) {
-                        set(keys::HUB, h)?;
-                        set(keys::SPACE, s)?;
-                        set(keys::TOKEN, t)?;
-                    }
-                    restored.set(true);
+                    restored.set(edit::restore_identity(conn, device, pairing)?);
                 }
                 Ok(())
             },
@@ -258,27 +174,20 @@ impl Client {
         to_js(&json!({"space": resp.space, "device": resp.device}))
     }
 
-    fn commit(&self, ops: Vec<NewOp>) -> Result<usize> {
-        let n = self.inner.store.borrow_mut().commit(ops)?.len();
-        self.inner.emit(&json!({"source": "local", "ops": n}));
+    /// Run an edit verb on the store, then tell the subscribers and the sync driver.
+    fn edit(&self, verb: impl FnOnce(&mut Store) -> hearth_core::Result<Edited>) -> Result<Edited> {
+        let edited = verb(&mut self.inner.store.borrow_mut())?;
+        self.inner
+            .emit(&json!({"source": "local", "ops": edited.ops.len()}));
         if let Some(d) = self.inner.driver.borrow().as_ref() {
             d.local_edit();
         }
-        Ok(n)
+        Ok(edited)
     }
 
+    /// A node by full id or id prefix.
     fn resolve(&self, key: &str) -> Result<String> {
-        Ok(query::resolve(self.inner.store.borrow().conn(), key)?)
-    }
-
-    fn new_id(&self, chosen: Option<String>) -> Result<String> {
-        match chosen {
-            Some(id) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                Ok(id)
-            }
-            Some(id) => Err(Error::bad_argument(format!("{id:?} is not a usable node id"))),
-            None => Ok(self.inner.store.borrow().new_node_id()),
-        }
+        Ok(edit::resolve(self.inner.store.borrow().conn(), key)?)
     }
 
     /// Create a project; `opts` may give `{parent, id}`. Returns its id.
@@ -286,15 +195,8 @@ impl Client {
     pub fn create_project(&self, title: String, opts: JsValue) -> Result<String, JsValue> {
         let opts: ProjectInit = from_js(opts)?;
         let parent = opts.parent.as_deref().map(|p| self.resolve(p)).transpose()?;
-        let id = self.new_id(opts.id)?;
-        let mut fields = Map::new();
-        fields.insert("title".into(), json!(title));
-        let mut ops = vec![NewOp::create(&id, "project", fields)];
-        if let Some(p) = parent {
-            ops.push(NewOp::link_add(&id, &p, hearth_core::op::PARENT));
-        }
-        self.commit(ops)?;
-        Ok(id)
+        let edited = self.edit(|s| edit::create_project(s, &title, parent.as_deref(), opts.id))?;
+        Ok(edited.node)
     }
 
     /// Create a task; `opts` may give `{project, due, priority, notes, id}`. Returns its id.
@@ -302,47 +204,23 @@ impl Client {
     pub fn create_task(&self, title: String, opts: JsValue) -> Result<String, JsValue> {
         let opts: TaskInit = from_js(opts)?;
         let project = opts.project.as_deref().map(|p| self.resolve(p)).transpose()?;
-        let id = self.new_id(opts.id)?;
-        let mut fields = Map::new();
-        fields.insert("title".into(), json!(title));
-        fields.insert("status".into(), json!("open"));
-        if let Some(d) = opts.due {
-            fields.insert("due".into(), json!(d));
-        }
-        if let Some(p) = opts.priority {
-            fields.insert("priority".into(), json!(p));
-        }
-        if let Some(n) = opts.notes {
-            fields.insert("notes".into(), json!(n));
-        }
-        let mut ops = vec![NewOp::create(&id, "task", fields)];
-        if let Some(p) = project {
-            ops.push(NewOp::link_add(&id, &p, hearth_core::op::PARENT));
-        }
-        self.commit(ops)?;
-        Ok(id)
+        let task = NewTask {
+            title,
+            project,
+            due: opts.due,
+            priority: opts.priority,
+            notes: opts.notes,
+            id: opts.id,
+        };
+        Ok(self.edit(|s| edit::create_task(s, task))?.node)
     }
 
     /// Set a field of a node to any JSON value (`status`, `due` and `priority` are task fields and
     /// are checked: a date `YYYY-MM-DD`, an integer, or null).
     pub fn set(&self, id: String, field: String, value: JsValue) -> Result<(), JsValue> {
         let id = self.resolve(&id)?;
-        let value: Value = if value.is_undefined() {
-            Value::Null
-        } else {
-            serde_wasm_bindgen::from_value(value).map_err(Error::from)?
-        };
-        let op = match field.as_str() {
-            "status" | "due" | "priority" => NewOp::task_set(&id, &field, value),
-            "deleted" | "" => {
-                return Err(Error::bad_argument(format!(
-                    "field {field:?} cannot be set directly; use delete/restore"
-                ))
-                .into());
-            }
-            _ => NewOp::set(&id, &field, value),
-        };
-        self.commit(vec![op])?;
+        let value: Value = crate::js::json(value)?;
+        self.edit(|s| edit::set_field(s, &id, &field, value))?;
         Ok(())
     }
 
@@ -351,41 +229,35 @@ impl Client {
     pub fn move_node(&self, id: String, parent: JsValue) -> Result<(), JsValue> {
         let id = self.resolve(&id)?;
         let parent = opt_str(&parent).map(|p| self.resolve(&p)).transpose()?;
-        let ops = self
-            .inner
-            .store
-            .borrow()
-            .move_ops(&id, parent.as_deref())
-            .map_err(Error::from)?;
-        self.commit(ops)?;
+        self.edit(|s| edit::move_node(s, &id, parent.as_deref()))?;
         Ok(())
     }
 
     /// Mark a task done.
     pub fn complete(&self, id: String) -> Result<(), JsValue> {
         let id = self.resolve(&id)?;
-        self.commit(vec![NewOp::task_set(&id, "status", json!("done"))])?;
+        self.edit(|s| edit::complete(s, &id))?;
         Ok(())
     }
 
     /// Mark a task open again.
     pub fn reopen(&self, id: String) -> Result<(), JsValue> {
         let id = self.resolve(&id)?;
-        self.commit(vec![NewOp::task_set(&id, "status", json!("open"))])?;
+        self.edit(|s| edit::reopen(s, &id))?;
         Ok(())
     }
 
     /// Delete a node (a tombstone: `restore` brings it back).
     pub fn delete(&self, id: String) -> Result<(), JsValue> {
         let id = self.resolve(&id)?;
-        self.commit(vec![NewOp::delete(&id)])?;
+        self.edit(|s| edit::delete(s, &id))?;
         Ok(())
     }
 
     /// Restore a deleted node.
     pub fn restore(&self, id: String) -> Result<(), JsValue> {
         let id = self.resolve(&id)?;
-        self.commit(vec![NewOp::set(&id, "deleted", json!(false))])?;
+        self.edit(|s| edit::restore(s, &id))?;
         Ok(())
     }
 

@@ -75,7 +75,10 @@ impl From<hearth_core::Error> for Error {
             E::InvalidOp { .. } | E::BadOpId(_) | E::BadDeviceId(_) => codes::INVALID_OP,
             E::ClockSkew { .. } => codes::CLOCK_SKEW,
             E::NotFound { .. } => codes::NOT_FOUND,
-            E::Ambiguous { .. } => codes::AMBIGUOUS,
+            E::Ambiguous { .. } | E::SameName { .. } => codes::AMBIGUOUS,
+            E::WrongType { .. } | E::Deleted { .. } | E::BadNodeId(_) | E::ReadOnlyField(_) => {
+                codes::BAD_ARGUMENT
+            }
             E::SchemaTooNew { .. } => codes::SCHEMA_TOO_NEW,
             E::Sqlite(_) | E::Migration { .. } => codes::STORAGE,
             E::Json(_) | E::Unsupported(_) => codes::INTERNAL,

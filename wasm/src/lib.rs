@@ -6,6 +6,8 @@
 //!
 //! * [`store`]: opening the OPFS (or, where OPFS is missing, in-memory) connection and the browser `Env`.
 //! * [`client::Client`]: the JS-facing API — pairing, local edits, queries, change subscriptions, sync.
+//!   Each method converts its JS arguments ([`js`]), calls a verb of [`hearth_core::edit`] or a query of
+//!   [`hearth_core::query`], and converts the result back.
 //! * [`sync`](mod@sync): drives [`hearth_core::sync`]'s sans-IO engine with `fetch` and the hub's live events.
 //! * [`worker`]: the worker side: what only the database owner does.
 //! * [`error::Error`]: every exported function fails with a JS `Error` carrying `{code, message}`.
@@ -23,6 +25,8 @@ pub mod error;
 
 #[cfg(target_arch = "wasm32")]
 pub mod client;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
 #[cfg(target_arch = "wasm32")]
 pub mod store;
 #[cfg(target_arch = "wasm32")]

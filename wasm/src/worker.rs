@@ -13,8 +13,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::bench;
-use crate::client::to_js;
 use crate::error::Result;
+use crate::js::to_js;
 use crate::store;
 
 /// Whether this is a dedicated worker (the only place OPFS sync access handles exist).
@@ -50,10 +50,7 @@ pub async fn bench_apply(name: &str) -> Result<JsValue> {
         store.apply_pulled(page, cursor)?;
     }
     let seconds = Duration::from_secs_f64((now() - start) / 1000.0).as_secs_f64();
-    let applied: i64 = store
-        .conn()
-        .query_row("SELECT count(*) FROM kv", [], |r| r.get(0))
-        .unwrap_or(0);
+    let applied = bench::kv_rows(&store);
     let export_len = store.export()?.len();
     drop(store);
     to_js(&json!({

@@ -3,6 +3,16 @@
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
+/// The local date.
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// A due date as typed, relative to [`today`], as the ISO date the edit verbs take.
+pub fn due(input: &str) -> anyhow::Result<String> {
+    Ok(parse_due(input, today()).map_err(anyhow::Error::msg)?.to_string())
+}
+
 /// Parse `input` relative to `today`. The error says what is accepted.
 pub fn parse_due(input: &str, today: NaiveDate) -> Result<NaiveDate, String> {
     let s = input.trim().to_lowercase();

@@ -1,0 +1,268 @@
+//! Every command-line definition of the client: [`Command`] and its argument structs (clap derives
+//! the parser and the help text from them). What the commands do is in the sibling modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use hearth_core::Store;
+
+use super::home;
+
+/// Where the device's store lives.
+#[derive(Debug, Args, Clone)]
+pub struct HomeArg {
+    /// This device's Hearth directory (default: the user's data directory, e.g. ~/.local/share/hearth-home).
+    #[arg(long, env = "HEARTH_HOME", value_name = "DIR", global = true)]
+    pub home: Option<PathBuf>,
+}
+
+impl HomeArg {
+    /// The home directory.
+    pub fn dir(&self) -> PathBuf {
+        self.home.clone().unwrap_or_else(home::default_home)
+    }
+    /// Open its store (it must exist: `hearth init` makes it).
+    pub fn open(&self) -> anyhow::Result<Store> {
+        home::open(&self.dir(), false)
+    }
+}
+
+/// `--json` for read commands.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct JsonArg {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The client commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create this device's store; with --hub and --code, pair it with a hub and sync.
+    ///
+    /// `hearth init` alone makes a local-only store (pair later with `init --hub … --code …`;
+    /// everything written meanwhile is kept and pushed).
+    Init(InitArgs),
+    /// Projects: add, rename, move (nest). `hearth tree` shows them.
+    #[command(subcommand)]
+    Project(ProjectCmd),
+    /// Tasks: add, complete, edit.
+    #[command(subcommand)]
+    Task(TaskCmd),
+    /// Delete a task, project or note (restore it with `hearth restore ID`).
+    Rm {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Id (or an unambiguous prefix of at least 4 characters) or project name.
+        id: String,
+    },
+    /// Restore a deleted node.
+    Restore {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Id or unambiguous prefix.
+        id: String,
+    },
+    /// List tasks: all open ones, or those of one project.
+    Ls(LsArgs),
+    /// The project tree with open-task counts (a sub-project's count includes its subtree).
+    Tree {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Open tasks with a due date, overdue first.
+    Agenda {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Find tasks, projects and notes by title (case-insensitive).
+    Search {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+        /// Text to look for.
+        text: String,
+    },
+    /// Push local changes and pull everyone else's. `--watch` stays connected and syncs on every change.
+    Sync(SyncArgs),
+    /// Hub, space, device, last sync, unsent changes, cursor and versions.
+    Status {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Print the canonical JSON of the whole space (identical on converged devices).
+    Export {
+        #[command(flatten)]
+        home: HomeArg,
+    },
+    /// Recent ops in the local log, newest first; unsent ones are marked.
+    Log {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub home: HomeArg,
+    /// The hub's URL, as `hearth serve` printed it.
+    #[arg(long, requires = "code", value_name = "URL")]
+    pub hub: Option<String>,
+    /// The one-time pairing code `hearth serve` or `hearth invite` printed.
+    #[arg(long, requires = "hub")]
+    pub code: Option<String>,
+    /// A name for this device, shown in the hub's peer list (default: the host name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Keep every op in the local log, not only unsent ones.
+    #[arg(long)]
+    pub keep_history: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCmd {
+    /// Add a project, optionally inside another.
+    Add {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Its name.
+        name: String,
+        /// Parent project (name or id).
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Move a project under another, or to the top level.
+    Mv {
+        #[command(flatten)]
+        home: HomeArg,
+        /// The project (name or id).
+        project: String,
+        /// New parent project (name or id).
+        #[arg(long, conflicts_with = "top", required_unless_present = "top")]
+        parent: Option<String>,
+        /// Move to the top level.
+        #[arg(long)]
+        top: bool,
+    },
+    /// Rename a project.
+    Rename {
+        #[command(flatten)]
+        home: HomeArg,
+        /// The project (name or id).
+        project: String,
+        /// The new name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCmd {
+    /// Add a task (to the Inbox unless --project is given).
+    Add {
+        #[command(flatten)]
+        home: HomeArg,
+        /// What to do.
+        title: String,
+        /// Project (name or id).
+        #[arg(long, short)]
+        project: Option<String>,
+        /// Due date: YYYY-MM-DD, today, tomorrow, a weekday (fri), +N days.
+        #[arg(long, short)]
+        due: Option<String>,
+        /// Priority 1 (highest) to 4.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4))]
+        priority: Option<i64>,
+        /// Notes.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Mark a task done.
+    Done {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Task id or unambiguous prefix.
+        id: String,
+    },
+    /// Mark a done task open again.
+    Reopen {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Task id or unambiguous prefix.
+        id: String,
+    },
+    /// Change a task's title, due date, priority, notes or project.
+    Edit(TaskEdit),
+}
+
+#[derive(Debug, Args)]
+pub struct TaskEdit {
+    #[command(flatten)]
+    pub home: HomeArg,
+    /// Task id or unambiguous prefix.
+    pub id: String,
+    /// New title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// New due date (YYYY-MM-DD, today, tomorrow, a weekday, +N).
+    #[arg(long, conflicts_with = "no_due")]
+    pub due: Option<String>,
+    /// Clear the due date.
+    #[arg(long)]
+    pub no_due: bool,
+    /// New priority, 1 (highest) to 4.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4), conflicts_with = "no_priority")]
+    pub priority: Option<i64>,
+    /// Clear the priority.
+    #[arg(long)]
+    pub no_priority: bool,
+    /// New notes.
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Move to this project (name or id).
+    #[arg(long, conflicts_with = "inbox")]
+    pub project: Option<String>,
+    /// Move to the Inbox.
+    #[arg(long)]
+    pub inbox: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub home: HomeArg,
+    #[command(flatten)]
+    pub json: JsonArg,
+    /// Only this project's tasks (name or id).
+    #[arg(long, short, conflicts_with = "inbox")]
+    pub project: Option<String>,
+    /// Only tasks without a project.
+    #[arg(long)]
+    pub inbox: bool,
+    /// Include done tasks.
+    #[arg(long, short)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub home: HomeArg,
+    #[command(flatten)]
+    pub json: JsonArg,
+    /// Stay connected and sync whenever the hub reports a change (Ctrl-C to stop).
+    #[arg(long)]
+    pub watch: bool,
+}

@@ -1,0 +1,190 @@
+//! The edit commands: `project add|mv|rename`, `task add|done|reopen|edit`, `rm` and `restore`. Each
+//! resolves what the user named, calls the verb of [`hearth_core::edit`] (the browser client calls the
+//! same ones) and says what it did.
+
+use anyhow::{anyhow, bail};
+use hearth_core::edit::{self, Changes, NewTask};
+use hearth_core::{Error, Store};
+use serde_json::{Value, json};
+
+use super::cli::{HomeArg, ProjectCmd, TaskCmd, TaskEdit};
+use super::{dates, short};
+
+/// A node's title for a message (empty when it has none).
+fn title_of(s: &Store, id: &str) -> String {
+    edit::title(s.conn(), id).unwrap_or_default()
+}
+
+fn no_project(key: &str) -> anyhow::Error {
+    anyhow!("no project is called {key:?}; see `hearth tree`")
+}
+
+/// A live node by id or prefix; for projects also by name.
+fn resolve_any(s: &Store, key: &str) -> anyhow::Result<(String, String)> {
+    edit::resolve_any(s.conn(), key).map_err(|e| match e {
+        Error::NotFound { .. } => no_project(key),
+        e => e.into(),
+    })
+}
+
+/// A live project by exact name (case-insensitive) or id prefix.
+pub(super) fn resolve_project(s: &Store, key: &str) -> anyhow::Result<String> {
+    edit::resolve_project(s.conn(), key).map_err(|e| match e {
+        // An id prefix that matches several nodes names no project either.
+        Error::NotFound { .. } | Error::Ambiguous { .. } => no_project(key),
+        e => e.into(),
+    })
+}
+
+fn resolve_task(s: &Store, key: &str) -> anyhow::Result<String> {
+    Ok(edit::resolve_task(s.conn(), key)?)
+}
+
+/// `hearth rm`.
+pub(super) fn rm(home: &HomeArg, key: &str) -> anyhow::Result<()> {
+    let mut s = home.open()?;
+    let (id, title) = resolve_any(&s, key)?;
+    edit::delete(&mut s, &id)?;
+    println!(
+        "Deleted {title:?} ({}). Undo with `hearth restore {}`.",
+        short(&id),
+        short(&id)
+    );
+    Ok(())
+}
+
+/// `hearth restore`.
+pub(super) fn restore(home: &HomeArg, key: &str) -> anyhow::Result<()> {
+    let mut s = home.open()?;
+    let id = edit::resolve(s.conn(), key)?;
+    edit::restore(&mut s, &id)?;
+    println!("Restored {}.", short(&id));
+    Ok(())
+}
+
+/// `hearth project …`.
+pub(super) fn project(cmd: ProjectCmd) -> anyhow::Result<()> {
+    match cmd {
+        ProjectCmd::Add { home, name, parent } => {
+            let mut s = home.open()?;
+            let parent = parent.map(|p| resolve_project(&s, &p)).transpose()?;
+            let id = edit::create_project(&mut s, &name, parent.as_deref(), None)?.node;
+            println!("Added project {name:?} ({}).", short(&id));
+        }
+        ProjectCmd::Mv {
+            home,
+            project,
+            parent,
+            top,
+        } => {
+            let mut s = home.open()?;
+            let id = resolve_project(&s, &project)?;
+            let parent = if top {
+                None
+            } else {
+                parent.map(|p| resolve_project(&s, &p)).transpose()?
+            };
+            if parent.as_deref() == Some(id.as_str()) {
+                bail!("a project cannot be its own parent");
+            }
+            edit::move_node(&mut s, &id, parent.as_deref())?;
+            match parent {
+                Some(p) => println!("Moved {:?} under {:?}.", title_of(&s, &id), title_of(&s, &p)),
+                None => println!("Moved {:?} to the top level.", title_of(&s, &id)),
+            }
+        }
+        ProjectCmd::Rename { home, project, name } => {
+            let mut s = home.open()?;
+            let id = resolve_project(&s, &project)?;
+            edit::set_field(&mut s, &id, "title", json!(name))?;
+            println!("Renamed to {name:?}.");
+        }
+    }
+    Ok(())
+}
+
+/// `hearth task …`.
+pub(super) fn task(cmd: TaskCmd) -> anyhow::Result<()> {
+    match cmd {
+        TaskCmd::Add {
+            home,
+            title,
+            project,
+            due,
+            priority,
+            notes,
+        } => {
+            let mut s = home.open()?;
+            let project = project.map(|p| resolve_project(&s, &p)).transpose()?;
+            let due = due.as_deref().map(dates::due).transpose()?;
+            let task = NewTask {
+                title,
+                project,
+                due,
+                priority,
+                notes,
+                id: None,
+            };
+            let id = edit::create_task(&mut s, task)?.node;
+            println!("{}", short(&id));
+        }
+        TaskCmd::Done { home, id } => set_status(&home, &id, true)?,
+        TaskCmd::Reopen { home, id } => set_status(&home, &id, false)?,
+        TaskCmd::Edit(e) => edit_task(e)?,
+    }
+    Ok(())
+}
+
+fn set_status(home: &HomeArg, key: &str, done: bool) -> anyhow::Result<()> {
+    let mut s = home.open()?;
+    let id = resolve_task(&s, key)?;
+    if done {
+        edit::complete(&mut s, &id)?;
+    } else {
+        edit::reopen(&mut s, &id)?;
+    }
+    println!(
+        "{} {:?} ({}).",
+        if done { "Done:" } else { "Reopened" },
+        title_of(&s, &id),
+        short(&id)
+    );
+    Ok(())
+}
+
+/// `hearth task edit`: every change given, in one commit.
+fn edit_task(e: TaskEdit) -> anyhow::Result<()> {
+    let mut s = e.home.open()?;
+    let id = resolve_task(&s, &e.id)?;
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    if let Some(t) = e.title {
+        fields.push(("title".into(), json!(t)));
+    }
+    if let Some(d) = e.due {
+        fields.push(("due".into(), json!(dates::due(&d)?)));
+    }
+    if e.no_due {
+        fields.push(("due".into(), Value::Null));
+    }
+    if let Some(p) = e.priority {
+        fields.push(("priority".into(), json!(p)));
+    }
+    if e.no_priority {
+        fields.push(("priority".into(), Value::Null));
+    }
+    if let Some(n) = e.notes {
+        fields.push(("notes".into(), json!(n)));
+    }
+    let parent = match e.project {
+        Some(p) => Some(Some(resolve_project(&s, &p)?)),
+        None if e.inbox => Some(None),
+        None => None,
+    };
+    // Nothing is committed when the changes amount to no op (`--inbox` for an Inbox task, say).
+    let edited = edit::update(&mut s, &id, Changes { fields, parent })?;
+    if edited.ops.is_empty() {
+        bail!("nothing to change: give --title, --due, --no-due, --priority, --notes, --project or --inbox");
+    }
+    println!("Updated {:?} ({}).", title_of(&s, &id), short(&id));
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! The read commands: `ls`, `tree`, `agenda`, `search`, `export`, `log` and `status`, over
+//! [`hearth_core::query`] and the store. Text for people, `--json` for scripts.
+
+use anyhow::Context;
+use hearth_core::wire::APP_VERSION;
+use hearth_core::{Store, query};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::cli::{HomeArg, LsArgs};
+use super::dates::today;
+use super::edit::resolve_project;
+use super::{home, print_json, short};
+
+pub(super) fn ls(args: LsArgs) -> anyhow::Result<()> {
+    let s = args.home.open()?;
+    let mut rows = if let Some(p) = &args.project {
+        query::tasks(s.conn(), Some(&resolve_project(&s, p)?))?
+    } else if args.inbox {
+        query::tasks(s.conn(), None)?
+    } else {
+        query::all_tasks(s.conn())?
+    };
+    if !args.all {
+        rows.retain(|t| !query::CLOSED.contains(&t.status.as_str()));
+    }
+    if args.json.json {
+        return print_json(&rows);
+    }
+    if rows.is_empty() {
+        println!("No tasks.");
+    }
+    let names: std::collections::HashMap<String, String> = query::tree(s.conn())?
+        .into_iter()
+        .map(|p| (p.id, p.title))
+        .collect();
+    for t in rows {
+        let check = if query::CLOSED.contains(&t.status.as_str()) {
+            "[x]"
+        } else {
+            "[ ]"
+        };
+        let mut line = format!("{}  {check} {}", short(&t.id), t.title);
+        if let Some(d) = &t.due {
+            line.push_str(&format!("  due {d}"));
+        }
+        if let Some(p) = t.priority {
+            line.push_str(&format!("  p{p}"));
+        }
+        if let Some(name) = t.parent.as_ref().and_then(|p| names.get(p)) {
+            line.push_str(&format!("  #{name}"));
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+pub(super) fn tree(s: &Store, json: bool) -> anyhow::Result<()> {
+    let tree = query::tree(s.conn())?;
+    let inbox = query::tasks(s.conn(), None)?
+        .iter()
+        .filter(|t| !query::CLOSED.contains(&t.status.as_str()))
+        .count();
+    if json {
+        return print_json(&json!({"inbox": inbox, "projects": tree}));
+    }
+    println!("Inbox ({inbox})");
+    for p in tree {
+        println!(
+            "{}{} ({})  {}",
+            "  ".repeat(p.depth),
+            p.title,
+            p.open_total,
+            short(&p.id)
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn agenda(s: &Store, json: bool) -> anyhow::Result<()> {
+    let rows = query::agenda(s.conn(), &today().to_string())?;
+    if json {
+        return print_json(&rows);
+    }
+    if rows.is_empty() {
+        println!("Nothing due.");
+    }
+    for r in rows {
+        let when = r.task.due.as_deref().unwrap_or("");
+        let mark = if r.overdue {
+            "overdue"
+        } else if when == today().to_string() {
+            "today"
+        } else {
+            ""
+        };
+        println!("{}  {when}  {:<7}  {}", short(&r.task.id), mark, r.task.title);
+    }
+    Ok(())
+}
+
+/// `hearth search`.
+pub(super) fn search(s: &Store, json: bool, text: &str) -> anyhow::Result<()> {
+    let hits = query::search(s.conn(), text)?;
+    if json {
+        return print_json(&hits);
+    }
+    if hits.is_empty() {
+        println!("Nothing matches {text:?}.");
+    }
+    for h in hits {
+        println!("{}  {:<8} {}", short(&h.id), h.ty, h.title);
+    }
+    Ok(())
+}
+
+/// `hearth export`: the canonical JSON of the space.
+pub(super) fn export(s: &Store) -> anyhow::Result<()> {
+    print!("{}", s.export()?);
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Status {
+    home: String,
+    device: String,
+    hub: Option<String>,
+    space: Option<String>,
+    last_sync_ms: Option<u64>,
+    unsent: usize,
+    cursor: u64,
+    schema_version: i64,
+    app_version: &'static str,
+}
+
+pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
+    let s = home.open()?;
+    let paired = home::paired(&s)?;
+    let st = Status {
+        home: home.dir().display().to_string(),
+        device: s.device().to_string(),
+        hub: paired.as_ref().map(|p| p.0.clone()),
+        space: paired.as_ref().map(|p| p.1.clone()),
+        last_sync_ms: s.kv_get(home::keys::LAST_SYNC)?.and_then(|v| v.parse().ok()),
+        unsent: s.outbox_len()?,
+        cursor: s.cursor()?,
+        schema_version: hearth_core::migrate::schema_version(s.conn())?,
+        app_version: APP_VERSION,
+    };
+    if json {
+        return print_json(&st);
+    }
+    println!("Home:      {}", st.home);
+    println!("Device:    {}", st.device);
+    match (&st.hub, &st.space) {
+        (Some(h), Some(sp)) => println!("Hub:       {h} (space {sp:?})"),
+        _ => println!("Hub:       none (local only; pair with `hearth init --hub URL --code CODE`)"),
+    }
+    let last = st.last_sync_ms.map_or_else(
+        || "never".to_owned(),
+        |ms| {
+            chrono::DateTime::from_timestamp_millis(ms as i64)
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                })
+                .unwrap_or_default()
+        },
+    );
+    println!("Last sync: {last}");
+    println!("Unsent:    {} change(s)", st.unsent);
+    println!("Cursor:    seq {}", st.cursor);
+    println!("Versions:  app {}, schema {}", st.app_version, st.schema_version);
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct LogRow {
+    id: String,
+    kind: String,
+    v: u32,
+    seq: Option<u64>,
+    unsent: bool,
+    applied: bool,
+    payload: Value,
+}
+
+pub(super) fn log(s: &Store, json: bool, limit: usize) -> anyhow::Result<()> {
+    let device = s.device().to_string();
+    let rows: Vec<LogRow> = query::recent_ops(s.conn(), limit)
+        .context("reading the op log")?
+        .into_iter()
+        .map(|op| LogRow {
+            unsent: op.seq.is_none() && op.id.ends_with(&device),
+            seq: op.seq,
+            kind: op.kind,
+            v: op.v,
+            applied: op.applied,
+            payload: serde_json::from_str(&op.payload).unwrap_or(Value::String(op.payload)),
+            id: op.id,
+        })
+        .collect();
+    if json {
+        return print_json(&rows);
+    }
+    if rows.is_empty() {
+        println!(
+            "The local log is empty: every change is confirmed by the hub (use `init --keep-history` to keep them)."
+        );
+    }
+    for r in rows {
+        let mark = if r.unsent {
+            "unsent "
+        } else if !r.applied {
+            "stored "
+        } else {
+            "       "
+        };
+        println!("{mark}{}  {:<12} {}", r.id, r.kind, r.payload);
+    }
+    Ok(())
+}

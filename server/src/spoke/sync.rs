@@ -1,0 +1,202 @@
+//! Pairing and syncing: `init` (a local store, or paired with a hub by a one-time code), `sync`, and
+//! `sync --watch` (a round whenever the hub announces a change); one [`sync_round`] drives the core's
+//! sans-IO engine ([`hearth_core::sync`]) over [`super::http`], and its report is printed.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::bail;
+use hearth_core::Store;
+use hearth_core::sync::{Step, Sync, SyncConfig, SyncReport};
+use hearth_core::wire::{APP_VERSION, PairRequest};
+
+use super::cli::{InitArgs, SyncArgs};
+use super::{home, http, print_json};
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_owned())
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "cli".into())
+}
+
+pub(super) fn init(args: InitArgs) -> anyhow::Result<()> {
+    let dir = args.home.dir();
+    let existed = home::store_path(&dir).exists();
+    let mut s = home::open(&dir, true)?;
+    if args.keep_history {
+        s.kv_set(home::keys::KEEP_HISTORY, "1")?;
+    }
+    match (&args.hub, &args.code) {
+        (Some(hub), Some(code)) => {
+            if let Some((url, space, _)) = home::paired(&s)? {
+                bail!(
+                    "this store is already paired with space {space:?} at {url}; use another --home to pair again"
+                );
+            }
+            let name = args.name.clone().unwrap_or_else(host_name);
+            let paired = http::pair(
+                hub,
+                &PairRequest {
+                    code: code.trim().to_owned(),
+                    name: name.clone(),
+                    app_version: APP_VERSION.into(),
+                    schema_version: hearth_core::migrate::LATEST,
+                    device: Some(s.device()),
+                },
+            )?;
+            anyhow::ensure!(
+                paired.device == s.device(),
+                "the hub assigned another device id; update Hearth"
+            );
+            s.kv_set(home::keys::HUB, hub.trim_end_matches('/'))?;
+            s.kv_set(home::keys::SPACE, &paired.space)?;
+            s.kv_set(home::keys::TOKEN, &paired.token)?;
+            s.kv_set(home::keys::NAME, &name)?;
+            println!(
+                "Paired {} as {name:?} with space {:?} at {hub}.",
+                dir.display(),
+                paired.space
+            );
+            let hub = http::Hub::new(hub, &paired.space, &paired.token)?;
+            let report = sync_round(&mut s, &hub, SyncConfig::default())?;
+            print_report(&report, false)
+        }
+        _ => {
+            if existed {
+                println!(
+                    "A store already exists in {} (device {}).",
+                    dir.display(),
+                    s.device()
+                );
+            } else {
+                println!(
+                    "Created a local store in {} (device {}).",
+                    dir.display(),
+                    s.device()
+                );
+                println!("Pair it later with `hearth init --hub URL --code CODE`.");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn sync_round(store: &mut Store, hub: &http::Hub, cfg: SyncConfig) -> anyhow::Result<SyncReport> {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    };
+    let mut sync = Sync::new(cfg);
+    let bar = indicatif::ProgressBar::hidden();
+    if std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ops")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message("syncing");
+    }
+    let start_cursor = store.cursor()?;
+    let report = loop {
+        let step = match sync.poll(store, now())? {
+            Step::Send(req) => {
+                let reply = hub.send(&req);
+                sync.handle(store, reply, now())?
+            }
+            other => Some(other),
+        };
+        let r = sync.report();
+        if r.head > start_cursor {
+            bar.set_length(r.head - start_cursor);
+            bar.set_position(r.pulled as u64);
+        }
+        match step {
+            Some(Step::Sleep(ms)) => std::thread::sleep(Duration::from_millis(ms)),
+            Some(Step::Done(report)) => break report,
+            Some(Step::Send(_)) | None => {}
+        }
+    };
+    bar.finish_and_clear();
+    if report.problem.is_none() {
+        let ms = now();
+        store.kv_set(home::keys::LAST_SYNC, &ms.to_string())?;
+    }
+    Ok(report)
+}
+
+fn print_report(r: &SyncReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        print_json(r)?;
+    } else {
+        let mut line = format!("Sync: pushed {}, pulled {}", r.pushed, r.pulled);
+        if r.restamped > 0 {
+            line.push_str(&format!(
+                ", re-stamped {} (this device's clock was off)",
+                r.restamped
+            ));
+        }
+        line.push_str(&format!(
+            "; at seq {} of {}; {} unsent.",
+            r.cursor, r.head, r.unsent
+        ));
+        println!("{line}");
+        if let Some(u) = &r.update_required {
+            println!("Update required: {u}. Your changes are kept and will sync after the update.");
+        }
+    }
+    match &r.problem {
+        Some(p) => bail!("{p}"),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn sync(args: SyncArgs) -> anyhow::Result<()> {
+    let mut s = args.home.open()?;
+    let Some((url, space, token)) = home::paired(&s)? else {
+        bail!("this store is not paired with a hub; run `hearth init --hub URL --code CODE`");
+    };
+    let hub = http::Hub::new(&url, &space, &token)?;
+    if !args.watch {
+        let report = sync_round(&mut s, &hub, SyncConfig::default())?;
+        return print_report(&report, args.json.json);
+    }
+    // Watch: a round now, then one whenever the hub announces a head beyond our cursor; reconnect with
+    // backoff when the stream drops; never give up (Ctrl-C stops).
+    let cfg = SyncConfig {
+        max_retries: None,
+        ..SyncConfig::default()
+    };
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let report = sync_round(&mut s, &hub, cfg.clone())?;
+        print_report(&report, args.json.json)?;
+        match hub.events() {
+            Ok(events) => {
+                backoff = Duration::from_millis(500);
+                for head in events {
+                    let head = head?;
+                    if head > s.cursor()? || s.outbox_len()? > 0 {
+                        let report = sync_round(&mut s, &hub, cfg.clone())?;
+                        print_report(&report, args.json.json)?;
+                    }
+                }
+                eprintln!("The live connection closed; reconnecting.");
+            }
+            Err(e) => {
+                eprintln!(
+                    "Live updates unavailable ({e}); retrying in {} s.",
+                    backoff.as_secs_f32()
+                );
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
