@@ -171,16 +171,34 @@ pub fn update(store: &mut Store, node: &str, changes: Changes) -> Result<Edited>
         .map(|(field, value)| set_op(node, &field, value))
         .collect::<Result<Vec<_>>>()?;
     if let Some(parent) = changes.parent {
-        ops.extend(store.move_ops(node, parent.as_deref())?);
+        ops.extend(move_ops(store, node, parent.as_deref())?);
     }
     commit(store, node, ops)
 }
 
 /// Move `node` under `parent`, or to the top level with `None`: the parent links this replica has
-/// observed are removed and the new one added (see [`Store::move_ops`]).
+/// observed are removed and the new one added (see [`move_ops`]).
 pub fn move_node(store: &mut Store, node: &str, parent: Option<&str>) -> Result<Edited> {
-    let ops = store.move_ops(node, parent)?;
+    let ops = move_ops(store, node, parent)?;
     commit(store, node, ops)
+}
+
+/// The ops that move `node` under `parent` (or to the top level with `None`): remove every parent tag
+/// this replica has observed, then add the new one. A concurrent move elsewhere keeps its own tag,
+/// and the greater tag wins (see [`crate::apply`]).
+pub fn move_ops(store: &Store, node: &str, parent: Option<&str>) -> Result<Vec<NewOp>> {
+    let mut by_dst: std::collections::BTreeMap<String, Vec<crate::OpId>> = std::collections::BTreeMap::new();
+    for (dst, tag) in parent_tags(store.conn(), node)? {
+        by_dst.entry(dst).or_default().push(tag.parse()?);
+    }
+    let mut ops: Vec<NewOp> = by_dst
+        .iter()
+        .map(|(dst, tags)| NewOp::link_remove(node, dst, crate::op::PARENT, tags))
+        .collect();
+    if let Some(p) = parent {
+        ops.push(NewOp::link_add(node, p, crate::op::PARENT));
+    }
+    Ok(ops)
 }
 
 /// Live parent-link tags of `node` (what a move must remove).

@@ -113,8 +113,7 @@ fn edit(rng: &mut StdRng, c: &mut Client) {
         6 => vec![NewOp::delete(node)],
         7 | 8 => {
             let to = NODES[rng.random_range(0..NODES.len())];
-            c.store
-                .move_ops(node, if rng.random_bool(0.8) { Some(to) } else { None })
+            hearth_core::edit::move_ops(&c.store, node, if rng.random_bool(0.8) { Some(to) } else { None })
                 .expect("move")
         }
         _ => vec![NewOp::set(node, "deleted", json!(false))],

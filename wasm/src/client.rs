@@ -39,7 +39,7 @@ pub(crate) struct Inner {
 
 impl Inner {
     /// Tell every subscriber.
-    pub(crate) fn emit(&self, event: &Value) {
+    fn emit(&self, event: &Value) {
         let Ok(js) = to_js(event) else { return };
         let listeners = self.listeners.borrow().clone();
         for f in listeners {
@@ -49,7 +49,7 @@ impl Inner {
         }
     }
 
-    pub(crate) fn set_sync_state(&self, state: &str, error: Option<String>) {
+    fn set_sync_state(&self, state: &str, error: Option<String>) {
         *self.last_error.borrow_mut() = error.clone();
         if *self.sync_state.borrow() != state {
             *self.sync_state.borrow_mut() = state.to_owned();
@@ -59,6 +59,20 @@ impl Inner {
 
     fn kv(&self, key: &str) -> Result<Option<String>> {
         Ok(self.store.borrow().kv_get(key)?)
+    }
+}
+
+impl crate::sync::Host for Inner {
+    fn store(&self) -> &RefCell<Store> {
+        &self.store
+    }
+
+    fn set_sync_state(&self, state: &str, error: Option<String>) {
+        Inner::set_sync_state(self, state, error);
+    }
+
+    fn emit(&self, event: &Value) {
+        Inner::emit(self, event);
     }
 }
 
@@ -327,7 +341,7 @@ impl Client {
                 "this store is not paired with a hub; pair first",
             )
         })?;
-        let report = driver.round(&self.inner).await?;
+        let report = driver.round(self.inner.as_ref()).await?;
         Ok(to_js(&report)?)
     }
 

@@ -21,7 +21,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::client::Inner;
 use crate::error::{Error, Result, codes, describe};
 
 const IDLE_MS: u64 = 60_000;
@@ -127,6 +126,16 @@ pub async fn pair(hub: &str, code: &str, name: &str, device: DeviceId) -> Result
     })
 }
 
+/// What the driver needs from the client that owns it: the store, and ways to tell the page.
+pub(crate) trait Host {
+    /// The store being synced.
+    fn store(&self) -> &RefCell<hearth_core::Store>;
+    /// Report the sync state (`syncing`, `synced`, `offline`, `update`, `error`) with an optional reason.
+    fn set_sync_state(&self, state: &str, error: Option<String>);
+    /// Send a change event to the page.
+    fn emit(&self, event: &serde_json::Value);
+}
+
 /// Syncs one paired store in the background.
 pub(crate) struct Driver {
     hub: String,
@@ -205,7 +214,7 @@ impl Driver {
     }
 
     /// Listen to the live stream and `online`, and run the background loop.
-    pub(crate) fn start(self: &Rc<Self>, inner: Weak<Inner>) {
+    pub(crate) fn start<H: Host + 'static>(self: &Rc<Self>, inner: Weak<H>) {
         let url = format!(
             "{}{}?token={}",
             self.hub,
@@ -228,7 +237,7 @@ impl Driver {
                 return;
             };
             let cursor = inner
-                .store
+                .store()
                 .try_borrow()
                 .ok()
                 .and_then(|s| s.cursor().ok())
@@ -264,7 +273,7 @@ impl Driver {
         wasm_bindgen_futures::spawn_local(async move { me.run(inner).await });
     }
 
-    async fn run(self: Rc<Self>, inner: Weak<Inner>) {
+    async fn run<H: Host>(self: Rc<Self>, inner: Weak<H>) {
         let mut backoff = 0u64;
         loop {
             self.idle(if backoff > 0 { backoff } else { IDLE_MS }).await;
@@ -274,7 +283,7 @@ impl Driver {
             sleep(DEBOUNCE_MS).await;
             self.pending.set(false);
             let Some(inner) = inner.upgrade() else { return };
-            backoff = match self.round(&inner).await {
+            backoff = match self.round(inner.as_ref()).await {
                 Ok(r) if r.problem.is_none() => 0,
                 Ok(SyncReport {
                     problem: Some(Problem::Unreachable { .. }),
@@ -286,7 +295,7 @@ impl Driver {
     }
 
     /// One sync round, now (waits for a round in progress to end first).
-    pub(crate) async fn round(&self, inner: &Inner) -> Result<SyncReport> {
+    pub(crate) async fn round<H: Host + ?Sized>(&self, inner: &H) -> Result<SyncReport> {
         while self.running.get() {
             sleep(20).await;
         }
@@ -308,9 +317,9 @@ impl Driver {
         result
     }
 
-    async fn round_inner(&self, inner: &Inner) -> Result<SyncReport> {
+    async fn round_inner<H: Host + ?Sized>(&self, inner: &H) -> Result<SyncReport> {
         if !online() {
-            let unsent = inner.store.borrow().outbox_len()?;
+            let unsent = inner.store().borrow().outbox_len()?;
             return Ok(SyncReport {
                 unsent,
                 problem: Some(Problem::Unreachable {
@@ -325,11 +334,11 @@ impl Driver {
             ..SyncConfig::default()
         });
         let report = loop {
-            let step = sync.poll(&mut inner.store.borrow_mut(), now())?;
+            let step = sync.poll(&mut inner.store().borrow_mut(), now())?;
             let step = match step {
                 Step::Send(req) => {
                     let reply = self.send(&req).await;
-                    sync.handle(&mut inner.store.borrow_mut(), reply, now())?
+                    sync.handle(&mut inner.store().borrow_mut(), reply, now())?
                 }
                 other => Some(other),
             };

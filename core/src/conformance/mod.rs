@@ -380,8 +380,8 @@ pub fn tree_counts_subtrees_and_breaks_cycles(b: &dyn Backend) {
     );
     // Concurrent moves: Home under Work (older), Work under Home (newer) make a cycle; the newer is cut.
     let ops = [
-        s.move_ops(&home, Some(&work)).unwrap(),
-        s.move_ops(&work, Some(&home)).unwrap(),
+        crate::edit::move_ops(&s, &home, Some(&work)).unwrap(),
+        crate::edit::move_ops(&s, &work, Some(&home)).unwrap(),
     ]
     .concat();
     s.commit(ops).unwrap();
@@ -452,9 +452,9 @@ pub fn move_and_concurrent_move(b: &dyn Backend) {
     let p3 = node(&mut x, "project", "Three", None);
     let t = node(&mut x, "task", "Task", Some(&p1));
     y.apply(&x.outbox(100).unwrap()).unwrap();
-    let to2 = x.move_ops(&t, Some(&p2)).unwrap();
+    let to2 = crate::edit::move_ops(&x, &t, Some(&p2)).unwrap();
     let to2 = x.commit(to2).unwrap();
-    let to3 = y.move_ops(&t, Some(&p3)).unwrap();
+    let to3 = crate::edit::move_ops(&y, &t, Some(&p3)).unwrap();
     let to3 = y.commit(to3).unwrap();
     x.apply(&to3).unwrap();
     y.apply(&to2).unwrap();
@@ -467,7 +467,7 @@ pub fn move_and_concurrent_move(b: &dyn Backend) {
     let eff = query::effective_parents(x.conn()).unwrap();
     assert_eq!(eff[&t].as_deref(), Some(winner.as_str()));
     // Moving again from either side clears both concurrent tags.
-    let back = x.move_ops(&t, None).unwrap();
+    let back = crate::edit::move_ops(&x, &t, None).unwrap();
     x.commit(back).unwrap();
     assert_eq!(query::effective_parents(x.conn()).unwrap()[&t], None);
 }

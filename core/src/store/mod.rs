@@ -423,23 +423,3 @@ impl Store {
         crate::query::export(&self.conn)
     }
 }
-
-impl Store {
-    /// The ops that move `node` under `parent` (or to the top level with `None`): remove every parent tag
-    /// this replica has observed, then add the new one. A concurrent move elsewhere keeps its own tag,
-    /// and the greater tag wins (see [`crate::apply`]).
-    pub fn move_ops(&self, node: &str, parent: Option<&str>) -> Result<Vec<NewOp>> {
-        let mut by_dst: std::collections::BTreeMap<String, Vec<OpId>> = std::collections::BTreeMap::new();
-        for (dst, tag) in crate::query::parent_tags(&self.conn, node)? {
-            by_dst.entry(dst).or_default().push(tag.parse()?);
-        }
-        let mut ops: Vec<NewOp> = by_dst
-            .iter()
-            .map(|(dst, tags)| NewOp::link_remove(node, dst, crate::op::PARENT, tags))
-            .collect();
-        if let Some(p) = parent {
-            ops.push(NewOp::link_add(node, p, crate::op::PARENT));
-        }
-        Ok(ops)
-    }
-}

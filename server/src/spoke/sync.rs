@@ -124,10 +124,6 @@ fn sync_round(store: &mut Store, hub: &http::Hub, cfg: SyncConfig) -> anyhow::Re
         }
     };
     bar.finish_and_clear();
-    if report.problem.is_none() {
-        let ms = now();
-        store.kv_set(home::keys::LAST_SYNC, &ms.to_string())?;
-    }
     Ok(report)
 }
 
