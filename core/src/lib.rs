@@ -14,6 +14,12 @@
 //! core does no I/O beyond its SQLite connection: time and randomness come in through [`Env`], and the
 //! network is the caller's.
 //!
+//! Where things are: [`id`] (ids, a leaf), [`hlc`], [`op`], [`apply`] (the only writer of state),
+//! [`store`] (the `Store`; its op log in `store/log.rs`; the hub's side of a space, [`HubLog`], in
+//! `store/hub.rs`), [`migrate`] (one runner for every SQLite file), [`edit`] (the verbs the CLI and the
+//! browser share), [`query`], [`sync`] (the sans-IO engine and the protocol's encoding, described in the
+//! repository's `PROTOCOL.md`), [`wire`].
+//!
 //! ```
 //! use std::sync::Arc;
 //! use hearth_core::{NewOp, Options, Store, SystemEnv, query};

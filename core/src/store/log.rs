@@ -59,18 +59,23 @@ pub(crate) fn write(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bo
     Ok(())
 }
 
-/// Settle a received (or replayed) op in the log by [`stays`]: kept rows are written, confirmed applied
-/// ones leave, and an unconfirmed applied op is only marked applied where it is already queued (an op
-/// received without a seq is not ours to send).
+/// Settle a received (or replayed) op in the log by [`stays`]: kept rows are written, a confirmed
+/// applied op leaves, and an unconfirmed applied op is only marked applied where it is already queued
+/// (an op received without a seq is not ours to send). `may_be_logged` says whether a row for the op
+/// can exist already (our own ops, or a replay of stored ops); when not, a leaving op costs no
+/// statement — this is the hot path of every pulled page.
 pub(crate) fn settle(
     tx: &Transaction<'_>,
     op: &Op,
     seq: Option<u64>,
     applied: bool,
     keep_history: bool,
+    may_be_logged: bool,
 ) -> Result<()> {
     if keep_history || !applied {
         write(tx, op, seq, applied)
+    } else if !may_be_logged {
+        Ok(())
     } else if seq.is_some() {
         tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?
             .execute([op.id.to_string()])?;

@@ -351,7 +351,7 @@ impl Store {
                 } else {
                     report.stored_unknown += 1;
                 }
-                log::settle(tx, op, seq, applied, keep)?;
+                log::settle(tx, op, seq, applied, keep, op.id.device == device)?;
             }
             log::note_own_confirmed(
                 tx,
@@ -386,7 +386,7 @@ impl Store {
                     }
                 };
                 let applied = apply::apply_op(tx, op, &prepared)?;
-                log::settle(tx, op, *seq, applied, keep)?;
+                log::settle(tx, op, *seq, applied, keep, true)?;
             }
             Ok(ready.len())
         })
