@@ -145,6 +145,22 @@ pub struct PeerInfo {
     pub app_version: String,
     /// Schema version it last reported.
     pub schema_version: i64,
+    /// Where it stands, computed when the network view is served (not stored).
+    #[serde(default)]
+    pub state: PeerState,
+}
+
+/// A device's standing in the network view.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerState {
+    /// Seen within the hub's peer TTL: its acks hold the horizon back.
+    #[default]
+    Active,
+    /// Not seen within the peer TTL: it no longer holds the horizon back.
+    Inactive,
+    /// It has not acked up to what the log has compacted away: it must restore from a snapshot.
+    BehindHorizon,
 }
 
 /// Answer to the peers request.
@@ -154,8 +170,18 @@ pub struct PeersResponse {
     pub peers: Vec<PeerInfo>,
     /// The log head.
     pub head: u64,
-    /// The compaction horizon.
+    /// The lowest acked seq over active devices (the head when none is active): what compaction may
+    /// remove up to.
     pub horizon: u64,
+    /// Ops at or below this seq may already be gone from the log (0: nothing compacted yet).
+    #[serde(default)]
+    pub compacted: u64,
+    /// The seq of the latest snapshot (0: none yet).
+    #[serde(default)]
+    pub snapshot_seq: u64,
+    /// Rows in the hub's log of this space.
+    #[serde(default)]
+    pub log_rows: u64,
 }
 
 /// A live event: the head moved.

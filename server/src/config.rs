@@ -20,6 +20,14 @@ pub const DEFAULT_RATE_BURST: f64 = 2_000.0;
 pub const DEFAULT_CODE_TTL_SECS: u64 = 60 * 60;
 /// Largest page a pull returns.
 pub const DEFAULT_MAX_PULL_LIMIT: usize = 10_000;
+/// How long a device counts as active after its last request: 30 days.
+pub const DEFAULT_PEER_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Parse a duration as `hearth serve` flags take it: a number and a unit, e.g. `2s`, `10m`, `12h`, `30d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a duration ({e}); write e.g. 2s, 10m, 12h or 30d"))
+}
 
 /// Limits the hub enforces. Every one is a `hearth serve` flag.
 #[derive(Debug, Clone, clap::Args)]
@@ -48,6 +56,10 @@ pub struct Limits {
     /// Largest page a pull may ask for.
     #[arg(long, default_value_t = DEFAULT_MAX_PULL_LIMIT)]
     pub max_pull_limit: usize,
+    /// A device counts as active while seen within this long (e.g. 2s, 10m, 30d); only active devices'
+    /// acks hold the compaction horizon back.
+    #[arg(long, default_value = "30d", value_parser = parse_duration)]
+    pub peer_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -61,6 +73,7 @@ impl Default for Limits {
             rate_burst: DEFAULT_RATE_BURST,
             code_ttl_secs: DEFAULT_CODE_TTL_SECS,
             max_pull_limit: DEFAULT_MAX_PULL_LIMIT,
+            peer_ttl: DEFAULT_PEER_TTL,
         }
     }
 }
@@ -109,4 +122,19 @@ pub fn default_data_dir() -> PathBuf {
     dirs::data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("hearth")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_ttl_takes_seconds_minutes_and_days() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("30d"), Ok(DEFAULT_PEER_TTL));
+        let err = parse_duration("soon").unwrap_err();
+        assert!(err.contains("30d"), "{err}");
+    }
 }

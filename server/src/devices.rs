@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use hearth_core::DeviceId;
 use hearth_core::migrate::{Migration, Schema, Step};
-use hearth_core::wire::{PeerInfo, SpaceInfo};
+use hearth_core::wire::{PeerInfo, PeerState, SpaceInfo};
 use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
@@ -244,6 +244,7 @@ impl Devices {
             last_seen_ms: now,
             app_version: app_version.to_owned(),
             schema_version,
+            state: PeerState::Active,
         };
         Ok(Some(Paired {
             space,
@@ -281,6 +282,7 @@ impl Devices {
                     last_seen_ms: r.get::<_, i64>(4)? as u64,
                     app_version: r.get(5)?,
                     schema_version: r.get(6)?,
+                    state: PeerState::Active,
                 },
             ))
         })?;

@@ -133,6 +133,11 @@ impl Space {
         self.read(move |log| Ok(log.page(after, limit)?)).await
     }
 
+    /// How many ops the space's log holds.
+    pub async fn log_rows(self: &Arc<Self>) -> Result<u64> {
+        self.read(|log| Ok(log.log_rows()?)).await
+    }
+
     /// Head, horizon and epoch, read from the log together.
     pub async fn position(self: &Arc<Self>) -> Result<LogPosition> {
         self.read(|log| Ok(log.position()?)).await

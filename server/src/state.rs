@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hearth_core::DeviceId;
-use hearth_core::wire::{PeerInfo, SpaceInfo};
+use hearth_core::wire::{PeerInfo, PeerState, SpaceInfo};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -229,6 +229,7 @@ impl AppState {
                     last_seen_ms: now,
                     app_version: String::new(),
                     schema_version: 0,
+                    state: PeerState::Active,
                 },
                 dirty: true,
             });
@@ -279,20 +280,43 @@ impl AppState {
         Ok(acked)
     }
 
-    /// The peers of a space, by device id.
-    pub fn peers(&self, space: &str) -> Vec<PeerInfo> {
+    /// The peers of a space, by device id, each with its state ([`PeerState`]) against the peer TTL
+    /// and the log's `compacted` seq (ops at or below it may be gone).
+    pub fn peers(&self, space: &str, compacted: u64) -> Vec<PeerInfo> {
+        let (now, ttl) = (
+            devices::now_ms(),
+            self.0.config.limits.peer_ttl.as_millis() as u64,
+        );
         lock(&self.0.peers)
             .get(space)
-            .map(|p| p.values().map(|p| p.info.clone()).collect())
+            .map(|p| {
+                p.values()
+                    .map(|p| {
+                        let mut info = p.info.clone();
+                        info.state = if info.acked < compacted {
+                            PeerState::BehindHorizon
+                        } else if now.saturating_sub(info.last_seen_ms) > ttl {
+                            PeerState::Inactive
+                        } else {
+                            PeerState::Active
+                        };
+                        info
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
-    /// Every space with its peers (admin page).
-    pub fn all_peers(&self) -> BTreeMap<String, Vec<PeerInfo>> {
-        lock(&self.0.peers)
+    /// The compaction horizon of a space: the lowest acked seq over its active devices, or `head` when
+    /// none is active. Compaction may remove log rows up to it and no further.
+    pub fn horizon(peers: &[PeerInfo], head: u64) -> u64 {
+        peers
             .iter()
-            .map(|(s, p)| (s.clone(), p.values().map(|p| p.info.clone()).collect()))
-            .collect()
+            .filter(|p| p.state == PeerState::Active)
+            .map(|p| p.acked)
+            .min()
+            .unwrap_or(head)
+            .min(head)
     }
 
     /// Write changed peer records to `hub.db`.

@@ -78,6 +78,7 @@ pub fn log_assigns_dense_seqs_and_dedups_retries(b: &dyn HubLogBackend) {
         (1, 2, vec![2, 3, 6], 6)
     );
     assert_eq!(log.head().unwrap(), 6);
+    assert_eq!(log.log_rows().unwrap(), 6, "a retried op is logged once");
 }
 
 /// In one group commit, an invalid batch gets its error and adds nothing; the others commit.

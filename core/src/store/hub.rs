@@ -128,6 +128,8 @@ pub trait LogRead: Send {
     fn head(&mut self) -> Result<u64> {
         Ok(self.position()?.head)
     }
+    /// How many ops the log holds (it shrinks only by compaction).
+    fn log_rows(&mut self) -> Result<u64>;
 }
 
 /// A space's log on the hub. Only one writer appends; [`HubLog::reader`] gives readers for other threads.
@@ -251,7 +253,15 @@ fn position(conn: &Connection) -> Result<LogPosition> {
     })
 }
 
+fn log_rows(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM ops", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
 impl LogRead for SqliteHubLog {
+    fn log_rows(&mut self) -> Result<u64> {
+        log_rows(&self.store.conn)
+    }
+
     fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
         read_page(&mut self.store.conn, after, limit)
     }
@@ -291,6 +301,10 @@ pub struct SqliteLogReader {
 }
 
 impl LogRead for SqliteLogReader {
+    fn log_rows(&mut self) -> Result<u64> {
+        log_rows(&self.conn)
+    }
+
     fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
         read_page(&mut self.conn, after, limit)
     }

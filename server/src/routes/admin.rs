@@ -8,6 +8,8 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use hearth_core::wire::PeerState;
+
 use crate::AppState;
 
 fn esc(s: &str) -> String {
@@ -43,7 +45,6 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
     }
     let infos = state.spaces_info().await.unwrap_or_default();
     let open = state.open_spaces();
-    let peers = state.all_peers();
     let now = crate::devices::now_ms();
     let mut html = String::from(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Hearth hub — peers</title>\
@@ -51,19 +52,41 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
          td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}</style></head><body><h1>Hearth hub</h1>\n",
     );
     for (name, info) in &infos {
-        let head = open.get(name).map_or(0, |s| s.head());
+        let Some(space) = open.get(name) else { continue };
+        let (at, rows) = match (space.position().await, space.log_rows().await) {
+            (Ok(at), Ok(rows)) => (at, rows),
+            (Err(e), _) | (_, Err(e)) => {
+                let _ = writeln!(
+                    html,
+                    "<h2>Space {}</h2><p>cannot read its log: {}</p>",
+                    esc(name),
+                    esc(&e.to_string())
+                );
+                continue;
+            }
+        };
+        let peers = state.peers(name, at.horizon);
+        let horizon = AppState::horizon(&peers, at.head);
         let _ = write!(
             html,
-            "<h2>Space {}</h2><p>head {head} · epoch {} · minimum schema version to write {}</p>\n\
-             <table><tr><th>device</th><th>name</th><th>acked seq</th><th>last seen</th><th>app version</th><th>schema version</th></tr>\n",
+            "<h2>Space {}</h2><p>head {} · horizon {horizon} · compacted to {} · snapshot seq 0 (none) · \
+             log rows {rows} · epoch {} · minimum schema version to write {}</p>\n\
+             <table><tr><th>device</th><th>name</th><th>state</th><th>acked seq</th><th>last seen</th><th>app version</th><th>schema version</th></tr>\n",
             esc(name),
+            at.head,
+            at.horizon,
             info.epoch,
             info.min_schema_version
         );
-        for p in peers.get(name).map(Vec::as_slice).unwrap_or_default() {
+        for p in &peers {
+            let state = match p.state {
+                PeerState::Active => "active",
+                PeerState::Inactive => "inactive",
+                PeerState::BehindHorizon => "behind horizon",
+            };
             let _ = writeln!(
                 html,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td><code>{}</code></td><td>{}</td><td>{state}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 p.device,
                 esc(&p.name),
                 p.acked,

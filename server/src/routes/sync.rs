@@ -154,9 +154,13 @@ pub async fn peers(
     caller.check_space(&space)?;
     let open = state.space(&space).await?;
     let at = open.position().await?;
+    let peers = state.peers(&space, at.horizon);
     Ok(Json(PeersResponse {
-        peers: state.peers(&space),
+        horizon: AppState::horizon(&peers, at.head),
+        peers,
         head: at.head,
-        horizon: at.horizon,
+        compacted: at.horizon,
+        snapshot_seq: 0,
+        log_rows: open.log_rows().await?,
     }))
 }

@@ -1,7 +1,9 @@
 //! The log (`server/src/routes/sync.rs`): push, pull, ack and peers, with their limits (413), validation
 //! and clock checks (422) and the space's minimum schema version (426).
 
-use hearth_core::wire::{HubInfo, PushResponse};
+use std::time::Duration;
+
+use hearth_core::wire::{HubInfo, PeerState, PushResponse};
 use hearth_core::{Op, OpId, Timestamp};
 use reqwest::Method;
 use serde_json::json;
@@ -272,9 +274,56 @@ async fn ack_and_peers_record_seq_last_seen_and_versions() {
     hub.shutdown().await.unwrap();
     let state = hearth_server::AppState::open(hub.state.config().clone()).unwrap();
     let me = state
-        .peers("default")
+        .peers("default", 0)
         .into_iter()
         .find(|p| p.device == dev.device)
         .unwrap();
     assert_eq!((me.acked, me.app_version.as_str()), (2, "0.9.0"));
+}
+
+/// The horizon is the lowest ack over the devices seen within `--peer-ttl`; a device quiet for longer
+/// stops holding it back, and holds it again once it is back. With no active device it is the head.
+#[tokio::test]
+async fn the_horizon_is_the_lowest_ack_of_active_devices() {
+    let hub = TestHub::start_with(|c| c.limits.peer_ttl = Duration::from_secs(2)).await;
+    let laptop = hub.pair("default", "laptop").await;
+    let phone = hub.pair("default", "phone").await;
+    laptop.push(&laptop.ops(5, "a")).await;
+    assert_eq!(laptop.post_json("ack", &json!({"seq": 5})).await.status(), 204);
+    assert_eq!(phone.post_json("ack", &json!({"seq": 2})).await.status(), 204);
+    let view = laptop.peers().await;
+    assert_eq!(
+        (
+            view.head,
+            view.horizon,
+            view.compacted,
+            view.snapshot_seq,
+            view.log_rows
+        ),
+        (5, 2, 0, 0, 5)
+    );
+    assert!(
+        view.peers.iter().all(|p| p.state == PeerState::Active),
+        "{view:?}"
+    );
+
+    // The phone is quiet past the TTL: only the laptop's ack counts.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let view = laptop.peers().await;
+    let quiet = view.peers.iter().find(|p| p.device == phone.device).unwrap();
+    assert_eq!((quiet.state, quiet.acked), (PeerState::Inactive, 2));
+    assert_eq!(view.horizon, 5);
+    // Back again, it holds the horizon at its ack.
+    assert_eq!(phone.peers().await.horizon, 2);
+    let html = hub.get("/admin").await.text().await.unwrap();
+    assert!(
+        html.contains("horizon 2 ") && html.contains("log rows 5"),
+        "{html}"
+    );
+
+    // Nobody seen within the TTL: the horizon is the head, every device inactive.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let html = hub.get("/admin").await.text().await.unwrap();
+    assert!(html.contains("horizon 5 "), "{html}");
+    assert_eq!(html.matches("<td>inactive</td>").count(), 2, "{html}");
 }
