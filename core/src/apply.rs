@@ -106,6 +106,14 @@ pub struct Apply<'c> {
     conn: &'c Connection,
 }
 
+impl<'c> Apply<'c> {
+    /// The primitives on `conn` (inside the caller's transaction), for merges that are not single ops:
+    /// a snapshot ([`crate::snapshot`]).
+    pub(crate) fn on(conn: &'c Connection) -> Self {
+        Apply { conn }
+    }
+}
+
 /// The LWW upsert of one typed column, as a static string so that the statement cache is hit without
 /// formatting SQL per op.
 macro_rules! typed_upsert {

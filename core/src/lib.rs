@@ -58,6 +58,7 @@ pub mod id;
 pub mod migrate;
 pub mod op;
 pub mod query;
+pub mod snapshot;
 pub mod store;
 pub mod sync;
 pub mod wire;

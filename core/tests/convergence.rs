@@ -1,4 +1,4 @@
-//! Property test: random ops from 3–5 devices, delivered to several replicas in different random orders,
+//! Property tests: random ops from 3–5 devices, delivered to several replicas in different random orders,
 //! in random batches, with duplicates, give byte-identical exports.
 //!
 //! `HEARTH_PROP_CASES` sets the number of random seeds (default 1,000). A failing seed is printed; add it
@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use hearth_core::snapshot::{self, Snapshot};
 use hearth_core::{Clock, DeviceId, ManualEnv, NewOp, Op, OpId, Options, Store};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -224,5 +225,99 @@ fn random_histories_converge() {
     }
     eprintln!(
         "convergence: {cases} random histories from seed {base}, 3 replicas each, all exports identical"
+    );
+}
+
+fn fresh(seed: u64) -> Store {
+    let env = Arc::new(ManualEnv::new(T0 + 1_000_000, seed));
+    Store::open_in_memory(env, Options::default()).expect("open")
+}
+
+fn applied(seed: u64, ops: &[Op]) -> Store {
+    let mut s = fresh(seed);
+    s.apply(ops)
+        .unwrap_or_else(|e| panic!("seed {seed}: apply failed: {e}"));
+    s
+}
+
+/// A device's own edits, not yet confirmed: creates, sets and moves on the history's nodes.
+fn local_edits(rng: &mut StdRng, store: &mut Store) {
+    for _ in 0..rng.random_range(1..8) {
+        let node = NODES[rng.random_range(0..NODES.len())];
+        let ops = match rng.random_range(0..4) {
+            0 => vec![NewOp::create(node, "task", Default::default())],
+            1 => vec![NewOp::set(node, "title", value_for(rng, "title"))],
+            2 => hearth_core::edit::move_ops(store, node, Some(NODES[rng.random_range(0..NODES.len())]))
+                .expect("move"),
+            _ => vec![NewOp::delete(node)],
+        };
+        store.commit(ops).expect("commit");
+    }
+}
+
+/// A snapshot taken at any point of the log, followed by the rest of the log, gives the full log's state
+/// with the same stamps; merged into a replica that holds unconfirmed ops of its own, it gives that
+/// replica after pulling the full log, and the outbox stays as it was.
+fn check_snapshot(seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_5eed);
+    let ops = history(&mut rng);
+    let full = applied(seed, &ops);
+    let want = snapshot::read(full.conn(), ops.len() as u64, 1).expect("snapshot");
+    let fail = |what: &str| -> ! {
+        let ops_json = serde_json::to_string_pretty(&ops).unwrap_or_default();
+        panic!("seed {seed}: {what}; add `{seed}` to core/tests/regressions.txt\nops:\n{ops_json}")
+    };
+    for _ in 0..3 {
+        let at = rng.random_range(0..=ops.len());
+        let prefix = applied(seed, &ops[..at]);
+        let snap = snapshot::read(prefix.conn(), at as u64, 1).expect("snapshot");
+        // What travels is JSON.
+        let snap: Snapshot =
+            serde_json::from_str(&serde_json::to_string(&snap).expect("encode")).expect("decode");
+        let mut rebuilt = fresh(seed + 1);
+        rebuilt.merge_snapshot(&snap).expect("merge");
+        rebuilt.apply(&ops[at..]).expect("tail");
+        if rebuilt.export().expect("export") != full.export().expect("export") {
+            fail(&format!("snapshot at {at} + tail differs from the full log"));
+        }
+        if snapshot::read(rebuilt.conn(), ops.len() as u64, 1).expect("snapshot") != want {
+            fail(&format!(
+                "snapshot at {at} + tail has other stamps than the full log"
+            ));
+        }
+    }
+    let device_seed = seed * 7 + 3;
+    let mut pulled = fresh(device_seed);
+    let mut restored = fresh(device_seed);
+    let mut edits = StdRng::seed_from_u64(seed);
+    local_edits(&mut edits, &mut pulled);
+    local_edits(&mut StdRng::seed_from_u64(seed), &mut restored);
+    let outbox = pulled.outbox(1_000).expect("outbox");
+    assert!(!outbox.is_empty());
+    pulled.apply(&ops).expect("pull the full log");
+    restored.merge_snapshot(&want).expect("merge");
+    if restored.export().expect("export") != pulled.export().expect("export") {
+        fail("a snapshot merged over unconfirmed ops differs from pulling the full log");
+    }
+    assert_eq!(
+        restored.outbox(1_000).expect("outbox"),
+        outbox,
+        "seed {seed}: the outbox changed"
+    );
+    assert_eq!(pulled.outbox(1_000).expect("outbox"), outbox);
+}
+
+#[test]
+fn snapshots_plus_the_tail_equal_the_full_log() {
+    let cases = std::env::var("HEARTH_PROP_CASES")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(1_000)
+        .div_ceil(2);
+    for seed in regression_seeds().into_iter().chain(0..cases) {
+        check_snapshot(seed);
+    }
+    eprintln!(
+        "snapshots: {cases} random histories, a snapshot at 3 random seqs each plus a device with unsent ops"
     );
 }

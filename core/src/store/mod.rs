@@ -418,6 +418,41 @@ impl Store {
         self.opts.keep_history || self.opts.role == Role::Hub
     }
 
+    /// Merge a [`Snapshot`](crate::snapshot::Snapshot) into this store, in one transaction, through the
+    /// apply path's primitives: every field winner, link tag and tombstone merges by the ordinary rules,
+    /// and ops this build does not understand are stored to be replayed after an upgrade. The outbox is
+    /// untouched. The cursor is not moved: the caller decides (a device that restores from a snapshot
+    /// then pulls after its seq).
+    pub fn merge_snapshot(&mut self, snap: &crate::snapshot::Snapshot) -> Result<()> {
+        use crate::snapshot::Entry;
+        let keep = self.keeps_history();
+        self.write(None, |tx, _| {
+            let mut a = apply::Apply::on(tx);
+            for entry in &snap.entries {
+                match entry {
+                    Entry::Field {
+                        node,
+                        field,
+                        value,
+                        op,
+                    } => a.set_field(node, field, value, *op)?,
+                    Entry::Link {
+                        tag, src, dst, ty, ..
+                    } => a.add_link(*tag, src, dst, ty)?,
+                    Entry::Removal {
+                        tag,
+                        src,
+                        dst,
+                        ty,
+                        op,
+                    } => a.remove_link(*op, *tag, src, dst, ty)?,
+                    Entry::Pending { seq, op } => log::settle(tx, op, *seq, false, keep, true)?,
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Canonical JSON of the materialized state (see [`crate::query::export`]).
     pub fn export(&self) -> Result<String> {
         crate::query::export(&self.conn)
