@@ -72,19 +72,20 @@ pub(crate) fn settle(
     keep_history: bool,
     may_be_logged: bool,
 ) -> Result<()> {
-    if keep_history || !applied {
-        write(tx, op, seq, applied)
-    } else if !may_be_logged {
-        Ok(())
-    } else if seq.is_some() {
-        tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?
-            .execute([op.id.to_string()])?;
-        Ok(())
-    } else {
+    if !stays(seq, applied, keep_history) {
+        // Confirmed and applied: it leaves the log.
+        if may_be_logged {
+            tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?
+                .execute([op.id.to_string()])?;
+        }
+    } else if keep_history || !applied {
+        write(tx, op, seq, applied)?;
+    } else if may_be_logged {
+        // Unconfirmed and applied: it stays only where it is already queued.
         tx.prepare_cached("UPDATE ops SET applied = 1 WHERE id = ?1")?
             .execute([op.id.to_string()])?;
-        Ok(())
     }
+    Ok(())
 }
 
 /// Does the log hold `id`, and at which seq (None while unconfirmed)?
