@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hearth_core::DeviceId;
-use hearth_core::wire::{PeerInfo, PeerState, SpaceInfo};
+use hearth_core::wire::{PeerInfo, PeerState, PeersResponse, SpaceInfo};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -307,16 +307,21 @@ impl AppState {
             .unwrap_or_default()
     }
 
-    /// The compaction horizon of a space: the lowest acked seq over its active devices, or `head` when
-    /// none is active. Compaction may remove log rows up to it and no further.
-    pub fn horizon(peers: &[PeerInfo], head: u64) -> u64 {
-        peers
-            .iter()
-            .filter(|p| p.state == PeerState::Active)
-            .map(|p| p.acked)
-            .min()
-            .unwrap_or(head)
-            .min(head)
+    /// The network view of a space (`GET …/peers` and `/admin`): its devices with their states, the
+    /// head, the horizon, what the log has compacted and how many rows it holds.
+    pub async fn network_view(&self, space: &str) -> Result<PeersResponse> {
+        let open = self.space(space).await?;
+        let at = open.position().await?;
+        let log_rows = open.log_rows().await?;
+        let peers = self.peers(space, at.horizon);
+        Ok(PeersResponse {
+            horizon: horizon(&peers, at.head),
+            peers,
+            head: at.head,
+            compacted: at.horizon,
+            snapshot_seq: 0,
+            log_rows,
+        })
     }
 
     /// Write changed peer records to `hub.db`.
@@ -343,14 +348,6 @@ impl AppState {
             let _ = rx.wait_for(|down| *down).await;
         }
     }
-
-    /// Open spaces by name (admin page).
-    pub fn open_spaces(&self) -> BTreeMap<String, Arc<Space>> {
-        lock(&self.0.spaces)
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
 }
 
 impl AppState {
@@ -358,4 +355,16 @@ impl AppState {
     pub(crate) fn begin_shutdown(&self) {
         self.0.shutdown.send_replace(true);
     }
+}
+
+/// The compaction horizon of a space: the lowest acked seq over its active devices, or `head` when none
+/// is active. Compaction may remove log rows up to it and no further.
+fn horizon(peers: &[PeerInfo], head: u64) -> u64 {
+    peers
+        .iter()
+        .filter(|p| p.state == PeerState::Active)
+        .map(|p| p.acked)
+        .min()
+        .unwrap_or(head)
+        .min(head)
 }

@@ -44,7 +44,6 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
             .into_response();
     }
     let infos = state.spaces_info().await.unwrap_or_default();
-    let open = state.open_spaces();
     let now = crate::devices::now_ms();
     let mut html = String::from(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Hearth hub — peers</title>\
@@ -52,10 +51,9 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
          td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}</style></head><body><h1>Hearth hub</h1>\n",
     );
     for (name, info) in &infos {
-        let Some(space) = open.get(name) else { continue };
-        let (at, rows) = match (space.position().await, space.log_rows().await) {
-            (Ok(at), Ok(rows)) => (at, rows),
-            (Err(e), _) | (_, Err(e)) => {
+        let view = match state.network_view(name).await {
+            Ok(view) => view,
+            Err(e) => {
                 let _ = writeln!(
                     html,
                     "<h2>Space {}</h2><p>cannot read its log: {}</p>",
@@ -65,20 +63,21 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
                 continue;
             }
         };
-        let peers = state.peers(name, at.horizon);
-        let horizon = AppState::horizon(&peers, at.head);
         let _ = write!(
             html,
-            "<h2>Space {}</h2><p>head {} · horizon {horizon} · compacted to {} · snapshot seq 0 (none) · \
-             log rows {rows} · epoch {} · minimum schema version to write {}</p>\n\
+            "<h2>Space {}</h2><p>head {} · horizon {} · compacted to {} · snapshot seq {} · \
+             log rows {} · epoch {} · minimum schema version to write {}</p>\n\
              <table><tr><th>device</th><th>name</th><th>state</th><th>acked seq</th><th>last seen</th><th>app version</th><th>schema version</th></tr>\n",
             esc(name),
-            at.head,
-            at.horizon,
+            view.head,
+            view.horizon,
+            view.compacted,
+            view.snapshot_seq,
+            view.log_rows,
             info.epoch,
             info.min_schema_version
         );
-        for p in &peers {
+        for p in &view.peers {
             let state = match p.state {
                 PeerState::Active => "active",
                 PeerState::Inactive => "inactive",

@@ -152,15 +152,5 @@ pub async fn peers(
     Path(space): Path<String>,
 ) -> Result<Json<PeersResponse>> {
     caller.check_space(&space)?;
-    let open = state.space(&space).await?;
-    let at = open.position().await?;
-    let peers = state.peers(&space, at.horizon);
-    Ok(Json(PeersResponse {
-        horizon: AppState::horizon(&peers, at.head),
-        peers,
-        head: at.head,
-        compacted: at.horizon,
-        snapshot_seq: 0,
-        log_rows: open.log_rows().await?,
-    }))
+    Ok(Json(state.network_view(&space).await?))
 }
