@@ -84,6 +84,24 @@ pub enum Error {
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// A stored JSON value could not be read back.
+    /// The state rebuilt from a snapshot is not the state the snapshot describes.
+    #[error(
+        "the state rebuilt from the snapshot at seq {seq} does not match it (digest {found}, expected {expected}); \
+         nothing was moved: sync again to restore once more"
+    )]
+    SnapshotMismatch {
+        /// The snapshot's seq.
+        seq: u64,
+        /// Its digest.
+        expected: String,
+        /// The rebuilt state's.
+        found: String,
+    },
+
+    /// A file next to the database (a snapshot) could not be read or written.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+
     #[error("stored data is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     /// A key resolved to a node of another type than the command needs (a task where a project is

@@ -101,58 +101,72 @@ pub struct Snapshot {
 const TYPED: [&str; 6] = ["type", "title", "status", "due", "priority", "deleted"];
 
 /// Read the snapshot of a store's materialized state, labelled with `seq` and `epoch` (the caller
-/// reads inside the transaction that fixes them).
+/// reads inside the transaction that fixes them). Holds every entry in memory: for large spaces use
+/// [`for_each`].
 pub fn read(conn: &Connection, seq: u64, epoch: u64) -> Result<Snapshot> {
-    let mut fields: Vec<(String, String, Value, OpId)> = Vec::new();
-    for col in TYPED {
-        // `col` is one of the fixed column names above, safe to splice.
-        let mut stmt = conn.prepare(&format!(
-            "SELECT id, {col}, {col}_op FROM nodes WHERE {col}_op IS NOT NULL"
-        ))?;
+    let mut entries = Vec::new();
+    for_each(conn, |e| {
+        entries.push(e);
+        Ok(())
+    })?;
+    Ok(Snapshot { seq, epoch, entries })
+}
+
+/// Visit every entry of a store's materialized state, one at a time, in the snapshot's deterministic
+/// order: the typed fields node by node, then the other fields by node and field, then links by tag,
+/// then tombstones, then the ops this build stores without applying (by id). Nothing is collected, so
+/// a space of any size streams in constant memory.
+pub fn for_each(conn: &Connection, mut visit: impl FnMut(Entry) -> Result<()>) -> Result<()> {
+    {
+        let cols: Vec<String> = TYPED.iter().map(|c| format!("{c}, {c}_op")).collect();
+        // The column names are the fixed list above, safe to splice.
+        let mut stmt = conn.prepare(&format!("SELECT id, {} FROM nodes ORDER BY id", cols.join(", ")))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let value = match col {
-                "deleted" => Value::Bool(r.get::<_, i64>(1)? != 0),
-                "priority" => r.get::<_, Option<i64>>(1)?.map_or(Value::Null, Value::from),
-                _ => r.get::<_, Option<String>>(1)?.map_or(Value::Null, Value::String),
-            };
-            fields.push((r.get(0)?, col.to_owned(), value, r.get::<_, String>(2)?.parse()?));
+            let node: String = r.get(0)?;
+            for (i, col) in TYPED.iter().enumerate() {
+                let (at, op_at) = (1 + 2 * i, 2 + 2 * i);
+                let Some(op) = r.get::<_, Option<String>>(op_at)? else {
+                    continue;
+                };
+                let value = match *col {
+                    "deleted" => Value::Bool(r.get::<_, i64>(at)? != 0),
+                    "priority" => r.get::<_, Option<i64>>(at)?.map_or(Value::Null, Value::from),
+                    _ => r.get::<_, Option<String>>(at)?.map_or(Value::Null, Value::String),
+                };
+                visit(Entry::Field {
+                    node: node.clone(),
+                    field: (*col).to_owned(),
+                    value,
+                    op: op.parse()?,
+                })?;
+            }
         }
     }
     {
-        let mut stmt = conn.prepare("SELECT node, field, value, op FROM fields")?;
+        let mut stmt = conn.prepare("SELECT node, field, value, op FROM fields ORDER BY node, field")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let value: String = r.get(2)?;
-            fields.push((
-                r.get(0)?,
-                r.get(1)?,
-                serde_json::from_str(&value)?,
-                r.get::<_, String>(3)?.parse()?,
-            ));
+            visit(Entry::Field {
+                node: r.get(0)?,
+                field: r.get(1)?,
+                value: serde_json::from_str(&value)?,
+                op: r.get::<_, String>(3)?.parse()?,
+            })?;
         }
     }
-    fields.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    let mut entries: Vec<Entry> = fields
-        .into_iter()
-        .map(|(node, field, value, op)| Entry::Field {
-            node,
-            field,
-            value,
-            op,
-        })
-        .collect();
     {
         let mut stmt = conn.prepare("SELECT tag, src, dst, type, removed FROM links ORDER BY tag")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            entries.push(Entry::Link {
+            visit(Entry::Link {
                 tag: r.get::<_, String>(0)?.parse()?,
                 src: r.get(1)?,
                 dst: r.get(2)?,
                 ty: r.get(3)?,
                 removed: r.get(4)?,
-            });
+            })?;
         }
     }
     {
@@ -160,17 +174,31 @@ pub fn read(conn: &Connection, seq: u64, epoch: u64) -> Result<Snapshot> {
             conn.prepare("SELECT tag, src, dst, type, op FROM link_removals ORDER BY tag, src, dst, type")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            entries.push(Entry::Removal {
+            visit(Entry::Removal {
                 tag: r.get::<_, String>(0)?.parse()?,
                 src: r.get(1)?,
                 dst: r.get(2)?,
                 ty: r.get(3)?,
                 op: r.get::<_, String>(4)?.parse()?,
-            });
+            })?;
         }
     }
     for (seq, op) in crate::store::log::pending(conn)? {
-        entries.push(Entry::Pending { seq, op });
+        visit(Entry::Pending { seq, op })?;
     }
-    Ok(Snapshot { seq, epoch, entries })
+    Ok(())
+}
+
+/// The digest of a store's canonical export ([`crate::query::export`]): `sha256:<hex>`. A snapshot
+/// carries the digest of the export at its seq, so a device that rebuilt from it can check the result.
+pub fn digest(conn: &Connection) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let export = crate::query::export(conn)?;
+    let hash = Sha256::digest(export.as_bytes());
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in hash {
+        out.push_str(&format!("{b:02x}"));
+    }
+    Ok(out)
 }

@@ -119,15 +119,23 @@ pub struct AckRequest {
     pub seq: u64,
 }
 
-/// Answer to `GET /v1/spaces/{space}/snapshot`: the compacted state as ops at a seq.
+/// Answer to `GET /v1/spaces/{space}/snapshot?seq=&after=&limit=`: one page of the space's latest
+/// snapshot (or of the one at `seq`). Merge every page's entries, then pull after `seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SnapshotResponse {
-    /// Seq the snapshot reflects; continue pulling after it.
+pub struct SnapshotPage {
+    /// Every op with a seq at or below this is reflected; pull after it.
     pub seq: u64,
-    /// The space's epoch.
+    /// The space's epoch at that seq.
     pub epoch: u64,
-    /// The state, in the ordinary op format.
-    pub ops: Vec<Op>,
+    /// `sha256:<hex>` of the canonical export of the space at `seq`.
+    pub digest: String,
+    /// How many entries the whole snapshot has.
+    pub total: u64,
+    /// This page's entries, in snapshot order.
+    pub entries: Vec<crate::snapshot::Entry>,
+    /// Ask again with `after=<next>` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
 }
 
 /// One device in `GET /v1/spaces/{space}/peers`.
@@ -204,6 +212,12 @@ pub struct ErrorBody {
     /// The op at fault, when one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
+    /// The hub's compaction horizon, on `behind_horizon`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<u64>,
+    /// The seq of the snapshot to restore from, on `behind_horizon`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_seq: Option<u64>,
 }
 
 /// Error codes and their HTTP status.
@@ -222,6 +236,8 @@ pub mod codes {
     pub const EPOCH_CHANGED: &str = "epoch_changed";
     /// 410: `after` is below the horizon; rebuild from the snapshot.
     pub const BEHIND_HORIZON: &str = "behind_horizon";
+    /// 410: the snapshot asked for by seq was replaced by a newer one; page the current one from the start.
+    pub const SNAPSHOT_GONE: &str = "snapshot_gone";
     /// 413: body, batch or payload too large.
     pub const TOO_LARGE: &str = "too_large";
     /// 422: an op failed validation.

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 static RESTAMPED: AtomicUsize = AtomicUsize::new(0);
 static FAULTS: AtomicUsize = AtomicUsize::new(0);
+static COMPACTIONS: AtomicUsize = AtomicUsize::new(0);
+static RESTORES: AtomicUsize = AtomicUsize::new(0);
 
 use hearth_core::store::{HubLog, HubOptions, LogRead, SqliteHubLog};
 use hearth_core::sync::{Reply, Request, Step, Sync, SyncConfig};
@@ -50,6 +52,8 @@ impl Hub {
                     message: "at most 4 ops per push".into(),
                     hub_time_ms: None,
                     op: None,
+                    horizon: None,
+                    snapshot_seq: None,
                 }),
             },
             Request::Push { ops } => match self.store.append(ops) {
@@ -61,16 +65,49 @@ impl Hub {
                         message: format!("op {op} is too far ahead"),
                         hub_time_ms: Some(self.env.now_ms_now()),
                         op: Some(op.to_string()),
+                        horizon: None,
+                        snapshot_seq: None,
                     }),
                 },
                 Err(e) => panic!("hub refused a client batch: {e}"),
             },
-            Request::Pull { after, limit } => Reply::Pulled(
-                self.store
-                    .page(*after, (*limit).min(7))
-                    .and_then(|page| page.pull_response(*after))
-                    .expect("page"),
-            ),
+            Request::Pull { after, limit } => {
+                let page = self.store.page(*after, (*limit).min(7)).expect("page");
+                if *after < page.horizon {
+                    return Reply::Error {
+                        status: 410,
+                        body: Some(ErrorBody {
+                            error: codes::BEHIND_HORIZON.into(),
+                            message: "compacted".into(),
+                            hub_time_ms: None,
+                            op: None,
+                            horizon: Some(page.horizon),
+                            snapshot_seq: Some(page.snapshot),
+                        }),
+                    };
+                }
+                Reply::Pulled(page.pull_response(*after).expect("page"))
+            }
+            Request::Snapshot { seq, after, limit } => {
+                match self
+                    .store
+                    .snapshot_page(*seq, *after, (*limit).min(5))
+                    .expect("snapshot")
+                {
+                    Some(page) => Reply::Snapshot(page),
+                    None => Reply::Error {
+                        status: 410,
+                        body: Some(ErrorBody {
+                            error: codes::SNAPSHOT_GONE.into(),
+                            message: "replaced".into(),
+                            hub_time_ms: None,
+                            op: None,
+                            horizon: None,
+                            snapshot_seq: None,
+                        }),
+                    },
+                }
+            }
             Request::Ack { .. } => Reply::Acked,
         }
     }
@@ -134,6 +171,7 @@ fn step(rng: &mut StdRng, c: &mut Client, hub: &mut Hub, f: &Faults) -> bool {
     match round.poll(&mut c.store, now).expect("poll") {
         Step::Done(r) => {
             RESTAMPED.fetch_add(r.restamped, Relaxed);
+            RESTORES.fetch_add(usize::from(r.recovered.is_some()), Relaxed);
             c.round = None;
             true
         }
@@ -170,6 +208,7 @@ fn step(rng: &mut StdRng, c: &mut Client, hub: &mut Hub, f: &Faults) -> bool {
             let now = hearth_core::Env::now_ms(&*c.env);
             if let Some(Step::Done(r)) = round.handle(&mut c.store, reply, now).expect("handle") {
                 RESTAMPED.fetch_add(r.restamped, Relaxed);
+                RESTORES.fetch_add(usize::from(r.recovered.is_some()), Relaxed);
                 c.round = None;
                 return true;
             }
@@ -228,6 +267,14 @@ fn run(seed: u64) {
             edit(&mut rng, &mut clients[i]);
         } else {
             step(&mut rng, &mut clients[i], &mut hub, &faults);
+        }
+        if rng.random_bool(0.06) {
+            // Compaction at a random point, to any horizon up to the head: not only past what every
+            // client acked, so clients fall behind it and must restore from the snapshot.
+            let head = hub.store.head().expect("head");
+            let horizon = rng.random_range(0..=head);
+            hub.store.compact(horizon).expect("compact");
+            COMPACTIONS.fetch_add(1, Relaxed);
         }
         if !hub.delayed.is_empty() && rng.random_bool(0.2) {
             let late = hub.delayed.remove(rng.random_range(0..hub.delayed.len()));
@@ -305,11 +352,13 @@ fn replicas_converge_over_a_faulty_network() {
         run(seed);
     }
     let (restamped, faults) = (RESTAMPED.load(Relaxed), FAULTS.load(Relaxed));
+    let (compactions, restores) = (COMPACTIONS.load(Relaxed), RESTORES.load(Relaxed));
     eprintln!(
-        "sync simulation: {cases} seeds, 3 clients each, {faults} injected failures, {restamped} ops re-stamped; all converged, no op lost"
+        "sync simulation: {cases} seeds, 3 clients each, {faults} injected failures, {restamped} ops re-stamped, \
+         {compactions} compactions, {restores} restores from a snapshot; all converged, no op lost"
     );
     assert!(
-        cases < 50 || (restamped > 0 && faults > 0),
-        "the simulation must exercise faults and clock skew"
+        cases < 50 || (restamped > 0 && faults > 0 && compactions > 0 && restores > 0),
+        "the simulation must exercise faults, clock skew, compaction and restores"
     );
 }

@@ -20,6 +20,10 @@ pub const DEFAULT_RATE_BURST: f64 = 2_000.0;
 pub const DEFAULT_CODE_TTL_SECS: u64 = 60 * 60;
 /// Largest page a pull returns.
 pub const DEFAULT_MAX_PULL_LIMIT: usize = 10_000;
+/// How often the hub compacts a space whose horizon has moved: 10 minutes.
+pub const DEFAULT_COMPACT_EVERY: Duration = Duration::from_secs(10 * 60);
+/// Log rows above the compacted seq that make the hub compact without waiting for the next period.
+pub const DEFAULT_COMPACT_ROWS: u64 = 100_000;
 /// How long a device counts as active after its last request: 30 days.
 pub const DEFAULT_PEER_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
@@ -60,6 +64,14 @@ pub struct Limits {
     /// acks hold the compaction horizon back.
     #[arg(long, default_value = "30d", value_parser = parse_duration)]
     pub peer_ttl: Duration,
+    /// Compact each space this often when its horizon has moved (e.g. 30s, 10m, 1h; 0s turns the
+    /// periodic compaction off; `hearth compact` still works).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub compact_every: Duration,
+    /// Also compact as soon as a space's log holds this many rows above what was compacted (0: never
+    /// by size).
+    #[arg(long, default_value_t = DEFAULT_COMPACT_ROWS)]
+    pub compact_rows: u64,
 }
 
 impl Default for Limits {
@@ -74,6 +86,8 @@ impl Default for Limits {
             code_ttl_secs: DEFAULT_CODE_TTL_SECS,
             max_pull_limit: DEFAULT_MAX_PULL_LIMIT,
             peer_ttl: DEFAULT_PEER_TTL,
+            compact_every: DEFAULT_COMPACT_EVERY,
+            compact_rows: DEFAULT_COMPACT_ROWS,
         }
     }
 }

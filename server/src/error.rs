@@ -74,6 +74,23 @@ pub enum ApiError {
         /// The space's minimum.
         required: i64,
     },
+    /// 410: the pull's cursor is below the compaction horizon; restore from the snapshot first.
+    #[error(
+        "this device's cursor {after} is behind the hub's horizon {horizon}: the ops after it were compacted \
+         away. Restore from the snapshot at seq {snapshot_seq} (GET …/snapshot), then pull after it; \
+         unsent changes stay on the device"
+    )]
+    BehindHorizon {
+        /// The cursor asked for.
+        after: u64,
+        /// The log's horizon.
+        horizon: u64,
+        /// The snapshot to restore from.
+        snapshot_seq: u64,
+    },
+    /// 410: a snapshot asked for by seq is no longer kept.
+    #[error("{0}")]
+    Gone(String),
     /// 429.
     #[error("too many requests from this device; retry in {retry_after_secs} s")]
     RateLimited {
@@ -113,6 +130,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidOp { .. } | ApiError::ClockSkew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UpgradeRequired { .. } => StatusCode::UPGRADE_REQUIRED,
+            ApiError::BehindHorizon { .. } | ApiError::Gone(_) => StatusCode::GONE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -130,6 +148,8 @@ impl ApiError {
             ApiError::InvalidOp { .. } => codes::INVALID_OP,
             ApiError::ClockSkew { .. } => codes::CLOCK_SKEW,
             ApiError::UpgradeRequired { .. } => codes::UPGRADE_REQUIRED,
+            ApiError::BehindHorizon { .. } => codes::BEHIND_HORIZON,
+            ApiError::Gone(_) => codes::SNAPSHOT_GONE,
             ApiError::RateLimited { .. } => codes::RATE_LIMITED,
             ApiError::Internal(_) => codes::INTERNAL,
         }
@@ -143,11 +163,21 @@ impl ApiError {
             ApiError::Forbidden { op, .. } | ApiError::TooLarge { op, .. } => (None, op.clone()),
             _ => (None, None),
         };
+        let (horizon, snapshot_seq) = match self {
+            ApiError::BehindHorizon {
+                horizon,
+                snapshot_seq,
+                ..
+            } => (Some(*horizon), Some(*snapshot_seq)),
+            _ => (None, None),
+        };
         ErrorBody {
             error: self.code().to_owned(),
             message: self.to_string(),
             hub_time_ms,
             op,
+            horizon,
+            snapshot_seq,
         }
     }
 
@@ -211,10 +241,16 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
+        let behind = matches!(self, ApiError::BehindHorizon { .. } | ApiError::Gone(_));
         let mut resp = (status, axum::Json(self.body())).into_response();
         if let Some(secs) = retry {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if behind {
+            // The answer changes as soon as the device has restored; no cache may keep it.
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         resp
     }

@@ -67,6 +67,7 @@ pub async fn run(
             }
         })
     };
+    let compactor = tokio::spawn(compaction(state.clone()));
     let signal = {
         let state = state.clone();
         async move {
@@ -80,10 +81,64 @@ pub async fn run(
         .with_graceful_shutdown(signal)
         .await;
     flusher.abort();
+    compactor.abort();
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.flush_peers()).await??;
     served?;
     Ok(())
+}
+
+/// How often the background compaction looks at the open spaces.
+const COMPACT_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Background compaction: a space is compacted when its horizon has moved past what was compacted and
+/// either `--compact-every` has passed since its last compaction or its log holds `--compact-rows`
+/// rows above the compacted seq.
+async fn compaction(state: AppState) {
+    let (every, rows) = (
+        state.config().limits.compact_every,
+        state.config().limits.compact_rows,
+    );
+    if every.is_zero() && rows == 0 {
+        return;
+    }
+    let check = if every.is_zero() {
+        COMPACT_CHECK
+    } else {
+        every.min(COMPACT_CHECK)
+    };
+    let mut last: std::collections::HashMap<String, tokio::time::Instant> = Default::default();
+    let mut tick = tokio::time::interval(check);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for name in state.open_space_names() {
+            let view = match state.network_view(&name).await {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(space = %name, error = %e, "compaction: cannot read the network view");
+                    continue;
+                }
+            };
+            if view.horizon <= view.compacted {
+                continue;
+            }
+            let since = last.entry(name.clone()).or_insert_with(tokio::time::Instant::now);
+            let due = !every.is_zero() && since.elapsed() >= every;
+            let big = rows > 0 && view.head.saturating_sub(view.compacted) >= rows;
+            if !(due || big) {
+                continue;
+            }
+            match state.compact(&name).await {
+                Ok(_) => {
+                    last.insert(name, tokio::time::Instant::now());
+                }
+                Err(e) => {
+                    tracing::warn!(space = %name, error = %e, "compaction failed; the log is unchanged past its last step")
+                }
+            }
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -35,6 +35,9 @@ enum Command {
     Serve(ServeArgs),
     /// Print a one-time pairing code for a space (works while the hub runs).
     Invite(InviteArgs),
+    /// Compact a space's log now: snapshot its state, then drop ops every active device has (works
+    /// while the hub runs).
+    Compact(CompactArgs),
     /// Manage a space.
     #[command(subcommand)]
     Space(SpaceCommand),
@@ -92,6 +95,22 @@ struct InviteArgs {
     json: bool,
 }
 
+#[derive(Debug, Args)]
+struct CompactArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The space to compact.
+    #[arg(long, default_value = DEFAULT_SPACE)]
+    space: String,
+    /// A device counts as active (and holds the horizon back) while seen within this long; use the
+    /// same value as `hearth serve --peer-ttl`.
+    #[arg(long, default_value = "30d", value_parser = config::parse_duration)]
+    peer_ttl: std::time::Duration,
+    /// Print `{"space", "horizon", "snapshot_seq", "log_rows_before", "log_rows_after", …}`.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum SpaceCommand {
     /// Require a minimum schema version to push to a space (older devices can still pull).
@@ -139,6 +158,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Invite(args) => invite(args),
+        Command::Compact(args) => compact(args),
         Command::Space(SpaceCommand::SetMinVersion { data, space, version }) => {
             set_min_version(data, &space, version)
         }
@@ -217,6 +237,72 @@ fn invite(args: InviteArgs) -> anyhow::Result<()> {
             args.ttl_secs / 60
         );
         println!("{code}");
+    }
+    Ok(())
+}
+
+fn compact(args: CompactArgs) -> anyhow::Result<()> {
+    let dir = args.data.dir();
+    let config = Config::new(&dir);
+    let db = devices::Devices::open(&config.hub_db())
+        .with_context(|| format!("cannot open the hub's data in {}", dir.display()))?;
+    anyhow::ensure!(
+        db.space(&args.space)?.is_some(),
+        "there is no space {:?} in {}",
+        args.space,
+        dir.display()
+    );
+    let path = config.space_db(&args.space);
+    let compactor = hearth_core::store::SqliteCompactor::open(&path)
+        .with_context(|| format!("cannot open the log of space {:?}", args.space))?;
+    let at = compactor.position()?;
+    let peers: Vec<_> = db
+        .peers()?
+        .into_iter()
+        .filter(|(space, _)| *space == args.space)
+        .map(|(_, p)| p)
+        .collect();
+    let peers = hearth_server::state::classify(peers, at.horizon, args.peer_ttl, devices::now_ms());
+    let horizon = hearth_server::state::horizon(&peers, at.head);
+    let report = compactor.compact(horizon)?;
+    if args.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            space: &'a str,
+            #[serde(flatten)]
+            report: &'a hearth_core::store::CompactReport,
+        }
+        println!(
+            "{}",
+            serde_json::to_string(&Out {
+                space: &args.space,
+                report: &report
+            })?
+        );
+    } else {
+        println!(
+            "Compacted space {:?}: snapshot at seq {} ({} entries); horizon {}; log rows {} → {}.",
+            args.space,
+            report.snapshot_seq,
+            report.snapshot_entries,
+            report.horizon,
+            report.log_rows_before,
+            report.log_rows_after
+        );
+        let holding: Vec<_> = peers
+            .iter()
+            .filter(|p| p.state == hearth_core::wire::PeerState::Active && p.acked < at.head)
+            .collect();
+        if report.horizon < at.head
+            && let Some(p) = holding.iter().min_by_key(|p| p.acked)
+        {
+            println!(
+                "Ops after seq {} are kept: device {} ({}) has synced only up to there and is active.",
+                report.horizon,
+                p.device,
+                if p.name.is_empty() { "unnamed" } else { &p.name }
+            );
+        }
     }
     Ok(())
 }

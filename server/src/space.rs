@@ -15,7 +15,9 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use hearth_core::store::{HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog};
+use hearth_core::store::{
+    CompactReport, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog,
+};
 use hearth_core::{AppendOutcome, Op, SystemEnv};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -42,6 +44,8 @@ pub struct Space {
     /// Opens another reader of the log (called when the pool is empty).
     open_reader: Readers,
     readers: Mutex<Vec<Box<dyn LogRead>>>,
+    compactor: Compactor,
+    compacting: Mutex<()>,
 }
 
 impl std::fmt::Debug for Space {
@@ -63,6 +67,7 @@ impl Space {
         let mut log = SqliteHubLog::open(path, Arc::new(SystemEnv), HubOptions { max_drift_ms })?;
         let head = log.head()?;
         let open_reader = log.readers()?;
+        let compactor = log.compactor()?;
         let (head_tx, head_rx) = watch::channel(head);
         let (jobs, rx) = mpsc::channel(QUEUE);
         let thread_name = format!("writer-{name}");
@@ -77,6 +82,8 @@ impl Space {
             head: head_rx,
             open_reader,
             readers: Mutex::new(Vec::new()),
+            compactor,
+            compacting: Mutex::new(()),
         }))
     }
 
@@ -136,6 +143,38 @@ impl Space {
     /// How many ops the space's log holds.
     pub async fn log_rows(self: &Arc<Self>) -> Result<u64> {
         self.read(|log| Ok(log.log_rows()?)).await
+    }
+
+    /// A page of the snapshot at `seq` (the current one when None); None when there is none.
+    pub async fn snapshot_page(
+        self: &Arc<Self>,
+        seq: Option<u64>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<hearth_core::wire::SnapshotPage>> {
+        self.read(move |log| Ok(log.snapshot_page(seq, after, limit)?))
+            .await
+    }
+
+    /// Compact the log up to `horizon`, beside the writer (pushes keep flowing), on a blocking thread.
+    /// Compactions of one space run one at a time.
+    pub async fn compact(self: &Arc<Self>, horizon: u64) -> Result<CompactReport> {
+        let space = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _one = space.compacting.lock().unwrap_or_else(|p| p.into_inner());
+            let report = (space.compactor)(horizon)?;
+            tracing::info!(
+                space = %space.name,
+                horizon = report.horizon,
+                snapshot_seq = report.snapshot_seq,
+                log_rows_before = report.log_rows_before,
+                log_rows_after = report.log_rows_after,
+                longest_step_ms = report.longest_step_ms,
+                "compacted"
+            );
+            Ok(report)
+        })
+        .await?
     }
 
     /// Head, horizon and epoch, read from the log together.

@@ -283,28 +283,11 @@ impl AppState {
     /// The peers of a space, by device id, each with its state ([`PeerState`]) against the peer TTL
     /// and the log's `compacted` seq (ops at or below it may be gone).
     pub fn peers(&self, space: &str, compacted: u64) -> Vec<PeerInfo> {
-        let (now, ttl) = (
-            devices::now_ms(),
-            self.0.config.limits.peer_ttl.as_millis() as u64,
-        );
-        lock(&self.0.peers)
+        let infos: Vec<PeerInfo> = lock(&self.0.peers)
             .get(space)
-            .map(|p| {
-                p.values()
-                    .map(|p| {
-                        let mut info = p.info.clone();
-                        info.state = if info.acked < compacted {
-                            PeerState::BehindHorizon
-                        } else if now.saturating_sub(info.last_seen_ms) > ttl {
-                            PeerState::Inactive
-                        } else {
-                            PeerState::Active
-                        };
-                        info
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+            .map(|p| p.values().map(|p| p.info.clone()).collect())
+            .unwrap_or_default();
+        classify(infos, compacted, self.0.config.limits.peer_ttl, devices::now_ms())
     }
 
     /// The network view of a space (`GET …/peers` and `/admin`): its devices with their states, the
@@ -319,9 +302,21 @@ impl AppState {
             peers,
             head: at.head,
             compacted: at.horizon,
-            snapshot_seq: 0,
+            snapshot_seq: at.snapshot,
             log_rows,
         })
+    }
+
+    /// Compact a space now: up to its horizon (see [`horizon`]), beside the writer.
+    pub async fn compact(&self, space: &str) -> Result<hearth_core::store::CompactReport> {
+        let open = self.space(space).await?;
+        let view = self.network_view(space).await?;
+        open.compact(view.horizon).await
+    }
+
+    /// The names of the open spaces.
+    pub fn open_space_names(&self) -> Vec<String> {
+        lock(&self.0.spaces).keys().cloned().collect()
     }
 
     /// Write changed peer records to `hub.db`.
@@ -357,9 +352,25 @@ impl AppState {
     }
 }
 
+/// Give each peer its state at `now_ms`: behind the horizon when its ack is below the `compacted` seq
+/// (it must restore from the snapshot), inactive when not seen within `ttl`, active otherwise.
+pub fn classify(mut peers: Vec<PeerInfo>, compacted: u64, ttl: Duration, now_ms: u64) -> Vec<PeerInfo> {
+    let ttl = ttl.as_millis() as u64;
+    for info in &mut peers {
+        info.state = if info.acked < compacted {
+            PeerState::BehindHorizon
+        } else if now_ms.saturating_sub(info.last_seen_ms) > ttl {
+            PeerState::Inactive
+        } else {
+            PeerState::Active
+        };
+    }
+    peers
+}
+
 /// The compaction horizon of a space: the lowest acked seq over its active devices, or `head` when none
 /// is active. Compaction may remove log rows up to it and no further.
-fn horizon(peers: &[PeerInfo], head: u64) -> u64 {
+pub fn horizon(peers: &[PeerInfo], head: u64) -> u64 {
     peers
         .iter()
         .filter(|p| p.state == PeerState::Active)

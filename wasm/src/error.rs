@@ -80,8 +80,8 @@ impl From<hearth_core::Error> for Error {
                 codes::BAD_ARGUMENT
             }
             E::SchemaTooNew { .. } => codes::SCHEMA_TOO_NEW,
-            E::Sqlite(_) | E::Migration { .. } => codes::STORAGE,
-            E::Json(_) | E::Unsupported(_) => codes::INTERNAL,
+            E::Sqlite(_) | E::Migration { .. } | E::Io(_) => codes::STORAGE,
+            E::Json(_) | E::Unsupported(_) | E::SnapshotMismatch { .. } => codes::INTERNAL,
         };
         Error::new(code, e.to_string())
     }

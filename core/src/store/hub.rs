@@ -6,8 +6,13 @@
 //! snapshots. So a reader that has seen seq N can never later see a new op with a seq ≤ N.
 //!
 //! This is the room for what the hub does with its log: appends (group commit), pages after a seq, head,
-//! horizon and epoch today; snapshots and compaction belong here too, as methods of the trait, so that
-//! every backend offers them and the conformance suite (`hub_log_conformance_tests!`) checks them.
+//! horizon and epoch, snapshots and compaction, as methods of the trait, so that every backend offers
+//! them and the conformance suite (`hub_log_conformance_tests!`) checks them.
+//!
+//! **Compaction** ([`HubLog::compact`], [`HubLog::compactor`]) snapshots the state at the head, then
+//! removes log rows at or below both the horizon it is given and the snapshot; the log's `horizon` then
+//! says which pulls must restore from the snapshot first ([`LogRead::snapshot_page`]). A retried push
+//! of an op whose row was removed is still answered as a duplicate.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -27,16 +32,20 @@
 //! assert_eq!((page.count, page.last, page.head, page.horizon, page.epoch), (1, Some(1), 1, 0, 1));
 //! ```
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use rusqlite::Connection;
 use serde::Serialize;
 
+use super::compact::{self, CompactReport, SqliteCompactor};
 use super::{Options, Role, Store, keys, kv_get, kv_set, log};
 use crate::apply;
 use crate::error::Result;
 use crate::hlc::Env;
+use crate::id::{DeviceId, OpId};
 use crate::op::{Op, SeqOp};
+use crate::wire::SnapshotPage;
 
 /// The result of appending one pushed batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,6 +76,8 @@ pub struct LogPage {
     pub horizon: u64,
     /// The space's epoch (starts at 1).
     pub epoch: u64,
+    /// The seq of the current snapshot (0: none yet).
+    pub snapshot: u64,
 }
 
 impl LogPage {
@@ -116,6 +127,8 @@ pub struct LogPosition {
     pub horizon: u64,
     /// The space's epoch (starts at 1).
     pub epoch: u64,
+    /// The seq of the current snapshot (0: none yet).
+    pub snapshot: u64,
 }
 
 /// Reading a space's log: one consistent snapshot per call.
@@ -130,7 +143,13 @@ pub trait LogRead: Send {
     }
     /// How many ops the log holds (it shrinks only by compaction).
     fn log_rows(&mut self) -> Result<u64>;
+    /// Up to `limit` entries after entry `after` of the snapshot at `seq` (the current one when None).
+    /// None when there is no snapshot, or none at that seq any more (start again from the current one).
+    fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotPage>>;
 }
+
+/// Compacts a log from another thread (see [`HubLog::compactor`]): give it the horizon.
+pub type Compactor = Arc<dyn Fn(u64) -> Result<CompactReport> + Send + Sync>;
 
 /// A space's log on the hub. Only one writer appends; [`HubLog::reader`] gives readers for other threads.
 pub trait HubLog: LogRead {
@@ -147,6 +166,15 @@ pub trait HubLog: LogRead {
 
     /// Opens readers of this log for concurrent pulls, from any thread (the writer keeps the log).
     fn readers(&self) -> Result<Readers>;
+
+    /// Compact now, on this handle: snapshot the state at the head, then remove log rows at or below
+    /// `min(horizon, snapshot)`. The horizon never moves backwards; pulls below it must restore from
+    /// the snapshot.
+    fn compact(&mut self, horizon: u64) -> Result<CompactReport>;
+
+    /// A compactor that runs beside the writer, from any thread (appends keep flowing: it takes the
+    /// write lock only in short steps).
+    fn compactor(&self) -> Result<Compactor>;
 }
 
 /// Opens a reader of one log; see [`HubLog::readers`].
@@ -169,10 +197,19 @@ impl Default for HubOptions {
 
 /// The hub log on SQLite: one file per space holding its log and its materialized state (written through
 /// the one apply path, so the hub can answer queries and, later, build snapshots).
-#[derive(Debug)]
 pub struct SqliteHubLog {
     store: Store,
     path: Option<std::path::PathBuf>,
+    /// An in-memory log's snapshots by seq (a file log keeps them in files).
+    snapshots: BTreeMap<u64, Connection>,
+}
+
+impl std::fmt::Debug for SqliteHubLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteHubLog")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 fn hub_options(opts: &HubOptions) -> Options {
@@ -188,10 +225,24 @@ impl SqliteHubLog {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn open(path: impl AsRef<std::path::Path>, env: Arc<dyn Env>, opts: HubOptions) -> Result<Self> {
         let path = path.as_ref().to_owned();
+        if !path.exists() {
+            // A new log gives the pages compaction frees back to the file system (in short steps).
+            let conn = Connection::open(&path)?;
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        }
         let store = Store::open_path(&path, env, hub_options(&opts))?;
+        // Snapshot files a killed compaction left half-written are never used; remove them.
+        if let Ok(dir) = std::fs::read_dir(compact::snapshots_dir(&path)) {
+            for entry in dir.flatten() {
+                if entry.file_name().to_string_lossy().ends_with(".tmp") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
         Ok(SqliteHubLog {
             store,
             path: Some(path),
+            snapshots: BTreeMap::new(),
         })
     }
 
@@ -200,6 +251,7 @@ impl SqliteHubLog {
         Ok(SqliteHubLog {
             store: Store::open_in_memory(env, hub_options(&opts))?,
             path: None,
+            snapshots: BTreeMap::new(),
         })
     }
 
@@ -211,7 +263,11 @@ impl SqliteHubLog {
                 "a device store cannot serve as a hub log; open it with Role::Hub".into(),
             ));
         }
-        Ok(SqliteHubLog { store, path: None })
+        Ok(SqliteHubLog {
+            store,
+            path: None,
+            snapshots: BTreeMap::new(),
+        })
     }
 
     /// The hub's replica of the space: its materialized state, for queries and export.
@@ -223,7 +279,12 @@ impl SqliteHubLog {
 fn read_page(conn: &mut Connection, after: u64, limit: usize) -> Result<LogPage> {
     let tx = conn.transaction()?;
     let (json, count, last) = log::page_json(&tx, after, limit)?;
-    let LogPosition { head, horizon, epoch } = position(&tx)?;
+    let LogPosition {
+        head,
+        horizon,
+        epoch,
+        snapshot,
+    } = position(&tx)?;
     tx.commit()?;
     Ok(LogPage {
         json,
@@ -232,6 +293,7 @@ fn read_page(conn: &mut Connection, after: u64, limit: usize) -> Result<LogPage>
         head,
         horizon,
         epoch,
+        snapshot,
     })
 }
 
@@ -250,7 +312,29 @@ fn position(conn: &Connection) -> Result<LogPosition> {
         head: number(keys::HEAD, 0)?,
         horizon: number(keys::HORIZON, 0)?,
         epoch: number(keys::EPOCH, 1)?,
+        snapshot: number(keys::SNAPSHOT, 0)?,
     })
+}
+
+/// A page of a file log's snapshot (`path` is the space's log file).
+fn file_snapshot_page(
+    conn: &Connection,
+    path: &std::path::Path,
+    seq: Option<u64>,
+    after: u64,
+    limit: usize,
+) -> Result<Option<SnapshotPage>> {
+    let seq = match seq {
+        Some(s) => s,
+        None => compact::current_snapshot(conn)?,
+    };
+    if seq == 0 {
+        return Ok(None);
+    }
+    match compact::open_snapshot(path, seq)? {
+        Some(snap) => Ok(Some(compact::page(&snap, after, limit)?)),
+        None => Ok(None),
+    }
 }
 
 fn log_rows(conn: &Connection) -> Result<u64> {
@@ -272,11 +356,53 @@ impl LogRead for SqliteHubLog {
         tx.commit()?;
         Ok(p)
     }
+
+    fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotPage>> {
+        if let Some(path) = &self.path {
+            return file_snapshot_page(&self.store.conn, path, seq, after, limit);
+        }
+        let seq = match seq {
+            Some(s) => s,
+            None => compact::current_snapshot(&self.store.conn)?,
+        };
+        match self.snapshots.get(&seq) {
+            Some(snap) => Ok(Some(compact::page(snap, after, limit)?)),
+            None => Ok(None),
+        }
+    }
 }
 
 impl HubLog for SqliteHubLog {
     fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>> {
         self.store.append_batches(batches)
+    }
+
+    fn compact(&mut self, horizon: u64) -> Result<CompactReport> {
+        if let Some(path) = &self.path {
+            return SqliteCompactor::open(path)?.compact(horizon);
+        }
+        let mut out = Connection::open_in_memory()?;
+        let (report, meta) = compact::compact_in_place(
+            &mut self.store.conn,
+            &mut out,
+            horizon,
+            compact::DEFAULT_STEP_ROWS,
+        )?;
+        self.snapshots.insert(meta.seq, out);
+        while self.snapshots.len() > 2 {
+            self.snapshots.pop_first();
+        }
+        Ok(report)
+    }
+
+    fn compactor(&self) -> Result<Compactor> {
+        let Some(path) = self.path.clone() else {
+            return Err(crate::Error::Unsupported(
+                "an in-memory hub log compacts only through the log itself".into(),
+            ));
+        };
+        let compactor = SqliteCompactor::open(path)?;
+        Ok(Arc::new(move |horizon| compactor.compact(horizon)))
     }
 
     fn readers(&self) -> Result<Readers> {
@@ -289,7 +415,10 @@ impl HubLog for SqliteHubLog {
             let conn = Connection::open(&path)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             conn.pragma_update(None, "query_only", true)?;
-            Ok(Box::new(SqliteLogReader { conn }) as Box<dyn LogRead>)
+            Ok(Box::new(SqliteLogReader {
+                conn,
+                path: path.clone(),
+            }) as Box<dyn LogRead>)
         }))
     }
 }
@@ -298,6 +427,7 @@ impl HubLog for SqliteHubLog {
 #[derive(Debug)]
 pub struct SqliteLogReader {
     conn: Connection,
+    path: std::path::PathBuf,
 }
 
 impl LogRead for SqliteLogReader {
@@ -314,6 +444,10 @@ impl LogRead for SqliteLogReader {
         let p = position(&tx)?;
         tx.commit()?;
         Ok(p)
+    }
+
+    fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotPage>> {
+        file_snapshot_page(&self.conn, &self.path, seq, after, limit)
     }
 }
 
@@ -345,6 +479,9 @@ impl Store {
             .max();
         let head = self.write(max_ts, |tx, _| {
             let mut head = head(tx)?;
+            let horizon = position(tx)?.horizon;
+            // Per device, the greatest op id compaction removed: an op at or below it was accepted before.
+            let mut removed: HashMap<DeviceId, Option<OpId>> = HashMap::new();
             for (i, prepared) in &valid {
                 let Ok(outcome) = &mut outcomes[*i] else { continue };
                 for (op, prepared) in prepared {
@@ -352,6 +489,22 @@ impl Store {
                         outcome.duplicates += 1;
                         outcome.seqs.push(seq.unwrap_or(0));
                         continue;
+                    }
+                    if horizon > 0 {
+                        let mark = match removed.get(&op.id.device) {
+                            Some(m) => *m,
+                            None => {
+                                let m = compact::compacted_watermark(tx, op.id.device)?;
+                                removed.insert(op.id.device, m);
+                                m
+                            }
+                        };
+                        if mark.is_some_and(|m| op.id <= m) {
+                            // Its row was compacted away; it sits at or below the horizon.
+                            outcome.duplicates += 1;
+                            outcome.seqs.push(horizon);
+                            continue;
+                        }
                     }
                     head += 1;
                     let applied = apply::apply_op(tx, op, prepared)?;

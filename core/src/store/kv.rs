@@ -20,6 +20,15 @@ pub mod keys {
     pub const HORIZON: &str = "horizon";
     /// The space's epoch (hub; 1 when absent).
     pub const EPOCH: &str = "epoch";
+    /// The seq of the space's current snapshot (hub; 0 when none yet).
+    pub const SNAPSHOT: &str = "snapshot";
+    /// The last time this device restored from a snapshot (JSON of the recovery, see the sync engine).
+    pub const LAST_RECOVERY: &str = "last_recovery";
+
+    /// The greatest op id of `device` that compaction removed from the hub's log.
+    pub fn compacted(device: crate::id::DeviceId) -> String {
+        format!("compacted:{device}")
+    }
     /// Greatest id of this device's ops the hub has confirmed: re-stamped ops must stay above it.
     pub const OWN_CONFIRMED: &str = "own_confirmed";
     /// Highest seq acknowledged to the hub.

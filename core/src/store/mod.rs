@@ -13,6 +13,7 @@
 //! assert!(store.export().unwrap().contains("\"Garden\""));
 //! ```
 
+mod compact;
 mod hub;
 mod kv;
 pub(crate) mod log;
@@ -28,8 +29,10 @@ use crate::hlc::{Clock, DEFAULT_MAX_DRIFT_MS, DeviceId, Env, Timestamp};
 use crate::migrate;
 use crate::op::{NewOp, Op, OpId, SeqOp};
 
+pub use compact::{CompactReport, DEFAULT_STEP_ROWS, SnapshotMeta, SqliteCompactor, snapshots_dir};
 pub use hub::{
-    AppendOutcome, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog, SqliteLogReader,
+    AppendOutcome, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog,
+    SqliteLogReader,
 };
 pub use kv::keys;
 pub(crate) use kv::{kv_get, kv_set};
@@ -424,11 +427,18 @@ impl Store {
     /// untouched. The cursor is not moved: the caller decides (a device that restores from a snapshot
     /// then pulls after its seq).
     pub fn merge_snapshot(&mut self, snap: &crate::snapshot::Snapshot) -> Result<()> {
+        self.merge_snapshot_entries(&snap.entries)
+    }
+
+    /// Merge some entries of a snapshot (one page of it), in one transaction; see
+    /// [`merge_snapshot`](Self::merge_snapshot). Every entry is a merge on its own, so pages may be
+    /// merged one at a time, and a page merged twice changes nothing.
+    pub fn merge_snapshot_entries(&mut self, entries: &[crate::snapshot::Entry]) -> Result<()> {
         use crate::snapshot::Entry;
         let keep = self.keeps_history();
         self.write(None, |tx, _| {
             let mut a = apply::Apply::on(tx);
-            for entry in &snap.entries {
+            for entry in entries {
                 match entry {
                     Entry::Field {
                         node,
@@ -451,6 +461,54 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// Whether this store holds nothing yet: no state, no ops, never pulled (a device about to take
+    /// its first snapshot, which it can then check against the snapshot's digest).
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.cursor()? == 0
+            && self.conn.query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM nodes) AND NOT EXISTS (SELECT 1 FROM fields) \
+                 AND NOT EXISTS (SELECT 1 FROM links) AND NOT EXISTS (SELECT 1 FROM link_removals) \
+                 AND NOT EXISTS (SELECT 1 FROM ops)",
+                [],
+                |r| r.get::<_, bool>(0),
+            )?)
+    }
+
+    /// End a restore from the snapshot at `seq` whose pages are all merged: check the state against
+    /// the snapshot's `digest` when given (a store that was empty holds exactly the snapshot), move the
+    /// cursor up to `seq`, then apply stored ops this build understands. On a mismatch nothing moves.
+    pub fn finish_restore(&mut self, seq: u64, digest: Option<&str>) -> Result<()> {
+        self.write(None, |tx, _| {
+            if let Some(expected) = digest {
+                let found = crate::snapshot::digest(tx)?;
+                if found != expected {
+                    return Err(Error::SnapshotMismatch {
+                        seq,
+                        expected: expected.to_owned(),
+                        found,
+                    });
+                }
+            }
+            let cursor = kv_get(tx, keys::CURSOR)?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0u64);
+            if seq > cursor {
+                kv_set(tx, keys::CURSOR, &seq.to_string())?;
+            }
+            Ok(())
+        })?;
+        self.replay_pending()?;
+        Ok(())
+    }
+
+    /// How many rows this store's op log holds (unsent ops, ops this build cannot apply yet, and with
+    /// full history every confirmed op).
+    pub fn log_rows(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM ops", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
     /// Canonical JSON of the materialized state (see [`crate::query::export`]).

@@ -15,7 +15,7 @@ use super::{Reply, Request};
 use crate::error::Result;
 use crate::wire::{
     APP_VERSION, APP_VERSION_HEADER, AckRequest, ErrorBody, HubInfo, PairRequest, PairResponse, PullResponse,
-    PushResponse, SCHEMA_VERSION_HEADER,
+    PushResponse, SCHEMA_VERSION_HEADER, SnapshotPage,
 };
 
 /// One request on the wire, relative to the hub's base URL.
@@ -77,6 +77,18 @@ impl HttpRequest {
                 body: Some(serde_json::to_string(&AckRequest { seq: *seq })?),
                 auth: true,
             },
+            Request::Snapshot { seq, after, limit } => HttpRequest {
+                method: "GET",
+                path: match seq {
+                    Some(seq) => format!(
+                        "{}?seq={seq}&after={after}&limit={limit}",
+                        space_path(space, "snapshot")
+                    ),
+                    None => format!("{}?after={after}&limit={limit}", space_path(space, "snapshot")),
+                },
+                body: None,
+                auth: true,
+            },
         })
     }
 
@@ -119,6 +131,7 @@ impl Reply {
             Request::Push { .. } => serde_json::from_str::<PushResponse>(body).map(Reply::Pushed),
             Request::Pull { .. } => serde_json::from_str::<PullResponse>(body).map(Reply::Pulled),
             Request::Ack { .. } => Ok(Reply::Acked),
+            Request::Snapshot { .. } => serde_json::from_str::<SnapshotPage>(body).map(Reply::Snapshot),
         };
         parsed.unwrap_or_else(|e| Reply::Network(format!("the hub's answer could not be read: {e}")))
     }

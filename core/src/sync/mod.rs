@@ -8,6 +8,12 @@
 //! after the cursor until the head, then ack the cursor. The cursor moves only in the same transaction
 //! that applies a page.
 //!
+//! **Behind the horizon.** When the hub has compacted past the cursor (a pull answered
+//! `410 behind_horizon`, also a new device's first pull), the engine pages the snapshot the hub names,
+//! merging each page as it comes (a merge: unsent ops stay in the outbox and keep their effect), checks
+//! an empty store's result against the snapshot's digest, moves the cursor to the snapshot's seq, and
+//! pulls on from there. The report's [`Recovery`] says so.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use hearth_core::sync::{Reply, Request, Step, Sync, SyncConfig};
@@ -31,6 +37,9 @@
 //!                     Reply::Pulled(hub.page(after, limit).unwrap().pull_response(after).unwrap())
 //!                 }
 //!                 Request::Ack { .. } => Reply::Acked,
+//!                 Request::Snapshot { seq, after, limit } => {
+//!                     Reply::Snapshot(hub.snapshot_page(seq, after, limit).unwrap().unwrap())
+//!                 }
 //!             };
 //!             sync.handle(&mut phone, reply, 0).unwrap();
 //!         }
@@ -51,7 +60,7 @@ pub use http::{HttpRequest, pair_reply, version_headers};
 use crate::error::{Error, Result};
 use crate::op::Op;
 use crate::store::Store;
-use crate::wire::{ErrorBody, PullResponse, PushResponse, codes};
+use crate::wire::{ErrorBody, PullResponse, PushResponse, SnapshotPage, codes};
 
 /// Tunables of a sync round.
 #[derive(Debug, Clone)]
@@ -60,6 +69,8 @@ pub struct SyncConfig {
     pub push_batch: usize,
     /// Ops per pull page.
     pub pull_limit: usize,
+    /// Entries per snapshot page.
+    pub snapshot_limit: usize,
     /// First retry delay.
     pub backoff_base_ms: u64,
     /// Longest retry delay.
@@ -73,6 +84,7 @@ impl Default for SyncConfig {
         SyncConfig {
             push_batch: 1_000,
             pull_limit: 10_000,
+            snapshot_limit: 10_000,
             backoff_base_ms: 250,
             backoff_max_ms: 30_000,
             max_retries: Some(4),
@@ -102,6 +114,15 @@ pub enum Request {
         /// Applied up to here.
         seq: u64,
     },
+    /// `GET /v1/spaces/{space}/snapshot?seq=…&after=…&limit=…`.
+    Snapshot {
+        /// The snapshot being paged (None: the hub's current one).
+        seq: Option<u64>,
+        /// Entries already merged.
+        after: u64,
+        /// Page size.
+        limit: usize,
+    },
 }
 
 /// What came back.
@@ -120,6 +141,8 @@ pub enum Reply {
     Pulled(PullResponse),
     /// Ack recorded.
     Acked,
+    /// A page of a snapshot.
+    Snapshot(SnapshotPage),
     /// An HTTP error with the hub's JSON body when it sent one.
     Error {
         /// HTTP status.
@@ -194,6 +217,39 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// A restore from the hub's snapshot, done because the hub had compacted past this device's cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Recovery {
+    /// The snapshot's seq: the cursor moved there, and pulling went on after it.
+    pub snapshot_seq: u64,
+    /// Entries merged.
+    pub entries: u64,
+    /// Unsent changes this device held: kept, re-applied over the snapshot, and pushed.
+    pub kept: usize,
+    /// Whether the result was checked against the snapshot's digest (a store that was empty).
+    pub verified: bool,
+    /// When, in ms since the Unix epoch.
+    pub at_ms: u64,
+}
+
+impl std::fmt::Display for Recovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.verified {
+            // A store that was empty: its first sync, from the snapshot instead of the whole history.
+            return write!(
+                f,
+                "started from the hub's snapshot at seq {} ({} entries, digest verified)",
+                self.snapshot_seq, self.entries
+            );
+        }
+        write!(
+            f,
+            "behind the hub's horizon: restored from snapshot at seq {}, {} unsent changes kept and pushed",
+            self.snapshot_seq, self.kept
+        )
+    }
+}
+
 /// What a round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
@@ -211,6 +267,9 @@ pub struct SyncReport {
     pub update_required: Option<String>,
     /// Ops re-stamped after the hub reported clock skew.
     pub restamped: usize,
+    /// Set when this round restored from the hub's snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovery>,
     /// Set when the round stopped early.
     pub problem: Option<Problem>,
 }
@@ -220,6 +279,12 @@ enum Phase {
     Info,
     Push,
     Pull,
+    /// Paging the snapshot at `seq` (None until the first page names it).
+    Restore {
+        seq: Option<u64>,
+        after: u64,
+        verify: bool,
+    },
     Ack,
     Done,
 }
@@ -274,6 +339,11 @@ impl Sync {
             Phase::Pull => Request::Pull {
                 after: store.cursor()?,
                 limit: self.cfg.pull_limit,
+            },
+            Phase::Restore { seq, after, .. } => Request::Snapshot {
+                seq,
+                after,
+                limit: self.cfg.snapshot_limit,
             },
             Phase::Ack => {
                 let cursor = store.cursor()?;
@@ -349,6 +419,58 @@ impl Sync {
                     self.phase = Phase::Ack;
                 }
             }
+            (Request::Snapshot { .. }, Reply::Snapshot(page)) => {
+                let Phase::Restore { seq, verify, .. } = self.phase else {
+                    return Err(Error::invalid("-", "a snapshot page arrived outside a restore"));
+                };
+                if seq.is_some_and(|s| s != page.seq) {
+                    // The hub answered with another snapshot than the one being paged: start over on it.
+                    self.phase = Phase::Restore {
+                        seq: None,
+                        after: 0,
+                        verify,
+                    };
+                    return Ok(None);
+                }
+                store.merge_snapshot_entries(&page.entries)?;
+                match page.next {
+                    Some(next) => {
+                        self.phase = Phase::Restore {
+                            seq: Some(page.seq),
+                            after: next,
+                            verify,
+                        };
+                    }
+                    None => {
+                        let digest = verify.then_some(page.digest.as_str());
+                        if let Err(e @ Error::SnapshotMismatch { .. }) =
+                            store.finish_restore(page.seq, digest)
+                        {
+                            return Ok(Some(self.finish(
+                                store,
+                                Some(Problem::Rejected {
+                                    message: e.to_string(),
+                                }),
+                            )?));
+                        }
+                        let recovery = Recovery {
+                            snapshot_seq: page.seq,
+                            entries: page.total,
+                            kept: self.report.pushed + store.outbox_len()?,
+                            verified: verify,
+                            at_ms: store.env_now_ms(),
+                        };
+                        store.kv_set(
+                            crate::store::keys::LAST_RECOVERY,
+                            &serde_json::to_string(&recovery)?,
+                        )?;
+                        tracing::info!(%recovery, "restored from the hub's snapshot");
+                        self.report.recovered = Some(recovery);
+                        // Push anything still unsent, then pull on after the snapshot.
+                        self.phase = Phase::Push;
+                    }
+                }
+            }
             (Request::Ack { seq }, Reply::Acked) => {
                 store.kv_set(crate::store::keys::ACKED, &seq.to_string())?;
                 return Ok(Some(self.finish(store, None)?));
@@ -393,6 +515,27 @@ impl Sync {
             .map_or_else(|| format!("HTTP {status}"), |b| b.message.clone());
         let problem = match (status, code) {
             (401 | 403, _) => Problem::Unauthorized { message },
+            (410, codes::BEHIND_HORIZON) if self.report.recovered.is_none() => {
+                // Restore from the snapshot the hub names (once per round: a hub that answers 410 again
+                // right after a restore has a problem of its own).
+                self.phase = Phase::Restore {
+                    seq: body.as_ref().and_then(|b| b.snapshot_seq).filter(|s| *s > 0),
+                    after: 0,
+                    verify: store.is_empty()?,
+                };
+                return Ok(None);
+            }
+            (410, codes::SNAPSHOT_GONE) => {
+                if let Phase::Restore { verify, .. } = self.phase {
+                    self.phase = Phase::Restore {
+                        seq: None,
+                        after: 0,
+                        verify,
+                    };
+                    return Ok(None);
+                }
+                Problem::Resync { message }
+            }
             (409 | 410, _) => Problem::Resync { message },
             (413, _) => match req {
                 Request::Push { ops } if ops.len() > 1 => {

@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/spaces/{space}/pull", get(sync::pull))
         .route("/v1/spaces/{space}/ack", post(sync::ack))
         .route("/v1/spaces/{space}/peers", get(sync::peers))
+        .route("/v1/spaces/{space}/snapshot", get(sync::snapshot))
         .route("/v1/spaces/{space}/events", get(events::events))
         .route("/v1", any(api_not_found))
         .route("/v1/{*rest}", any(api_not_found))

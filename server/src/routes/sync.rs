@@ -118,8 +118,60 @@ pub async fn pull(
     let space = state.space(&space).await?;
     // Ops, head, horizon and epoch come from one snapshot of the log.
     let page = space.page(after, limit).await?;
+    if after < page.horizon {
+        return Err(ApiError::BehindHorizon {
+            after,
+            horizon: page.horizon,
+            snapshot_seq: page.snapshot,
+        });
+    }
     let body = page.pull_body(after);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `?seq=S&after=I&limit=N`.
+#[derive(Debug, Deserialize)]
+pub struct SnapshotParams {
+    seq: Option<u64>,
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// Default entries per snapshot page.
+pub const DEFAULT_SNAPSHOT_LIMIT: usize = 5_000;
+
+/// A page of the space's current snapshot (or of the one at `seq`, while it is kept).
+pub async fn snapshot(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(space): Path<String>,
+    params: std::result::Result<Query<SnapshotParams>, QueryRejection>,
+) -> Result<Json<hearth_core::wire::SnapshotPage>> {
+    caller.check_space(&space)?;
+    let Query(params) = params.map_err(|e| {
+        ApiError::Malformed(format!(
+            "bad query: {}; use ?seq=<seq>&after=<entry>&limit=<n>",
+            e.body_text()
+        ))
+    })?;
+    let limit = params.limit.unwrap_or(DEFAULT_SNAPSHOT_LIMIT);
+    if limit == 0 {
+        return Err(ApiError::Malformed("limit must be at least 1".into()));
+    }
+    let limit = limit.min(state.config().limits.max_pull_limit);
+    let (seq, after) = (params.seq, params.after.unwrap_or(0));
+    let open = state.space(&space).await?;
+    match open.snapshot_page(seq, after, limit).await? {
+        Some(page) => Ok(Json(page)),
+        None => Err(match seq {
+            Some(seq) => ApiError::Gone(format!(
+                "the snapshot at seq {seq} has been replaced by a newer one; start again without seq"
+            )),
+            None => ApiError::NotFound(format!(
+                "space {space:?} has no snapshot yet (nothing has been compacted); pull from seq 0"
+            )),
+        }),
+    }
 }
 
 /// Record that the caller has applied everything up to a seq.

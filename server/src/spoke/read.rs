@@ -129,6 +129,8 @@ struct Status {
     last_sync_ms: Option<u64>,
     unsent: usize,
     cursor: u64,
+    log_rows: u64,
+    last_recovery: Option<hearth_core::sync::Recovery>,
     schema_version: i64,
     app_version: &'static str,
 }
@@ -144,6 +146,10 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         last_sync_ms: s.kv_get(home::keys::LAST_SYNC)?.and_then(|v| v.parse().ok()),
         unsent: s.outbox_len()?,
         cursor: s.cursor()?,
+        log_rows: s.log_rows()?,
+        last_recovery: s
+            .kv_get(hearth_core::store::keys::LAST_RECOVERY)?
+            .and_then(|v| serde_json::from_str(&v).ok()),
         schema_version: hearth_core::migrate::schema_version(s.conn())?,
         app_version: APP_VERSION,
     };
@@ -156,21 +162,31 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         (Some(h), Some(sp)) => println!("Hub:       {h} (space {sp:?})"),
         _ => println!("Hub:       none (local only; pair with `hearth init --hub URL --code CODE`)"),
     }
-    let last = st.last_sync_ms.map_or_else(
-        || "never".to_owned(),
-        |ms| {
-            chrono::DateTime::from_timestamp_millis(ms as i64)
-                .map(|t| {
-                    t.with_timezone(&chrono::Local)
-                        .format("%Y-%m-%d %H:%M:%S")
-                        .to_string()
-                })
-                .unwrap_or_default()
-        },
-    );
+    let when = |ms: u64| {
+        chrono::DateTime::from_timestamp_millis(ms as i64)
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    let last = st.last_sync_ms.map_or_else(|| "never".to_owned(), when);
     println!("Last sync: {last}");
     println!("Unsent:    {} change(s)", st.unsent);
     println!("Cursor:    seq {}", st.cursor);
+    println!(
+        "Local log: {} row(s) (unsent changes and ops this version cannot apply yet)",
+        st.log_rows
+    );
+    if let Some(r) = &st.last_recovery {
+        println!(
+            "Restored:  {} from the hub's snapshot at seq {} ({} unsent change(s) kept)",
+            when(r.at_ms),
+            r.snapshot_seq,
+            r.kept
+        );
+    }
     println!("Versions:  app {}, schema {}", st.app_version, st.schema_version);
     Ok(())
 }

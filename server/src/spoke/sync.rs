@@ -142,6 +142,9 @@ fn print_report(r: &SyncReport, json: bool) -> anyhow::Result<()> {
             "; at seq {} of {}; {} unsent.",
             r.cursor, r.head, r.unsent
         ));
+        if let Some(rec) = &r.recovered {
+            println!("Sync: {rec}.");
+        }
         println!("{line}");
         if let Some(u) = &r.update_required {
             println!("Update required: {u}. Your changes are kept and will sync after the update.");

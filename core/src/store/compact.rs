@@ -1,0 +1,411 @@
+//! Compaction of a hub log on SQLite: snapshot files and the short steps that prune the log.
+//!
+//! A compaction (1) reads the materialized state at the head in one read transaction and writes it,
+//! with its seq, epoch and the digest of its canonical export, to a snapshot file
+//! (`<space>.snapshots/<seq>.db`) that is synced and renamed into place before anything else happens;
+//! (2) records that snapshot as the space's current one; (3) deletes applied log rows at or below both
+//! the horizon it was given and the snapshot, a few thousand rows per transaction, each transaction
+//! moving the log's `horizon` up to the last seq it removed. A reader reads the horizon and a page in one
+//! transaction, so it sees either the rows or the horizon that replaces them, never a gap. A kill at any
+//! point leaves a consistent log: a half-written snapshot file is never named `<seq>.db`, and every
+//! step is its own transaction.
+//!
+//! It needs no writer: the snapshot is read on its own connection while pushes commit, and each
+//! prune step takes SQLite's write lock for a few milliseconds. So the hub runs it beside its writer,
+//! and `hearth compact` runs it from another process while the hub serves.
+//!
+//! Ops this build stores without applying are never pruned (they wait for an upgrade), and for each
+//! device the greatest op id removed is kept (`compacted:<device>` in `kv`), so that a retried push of
+//! an op whose row is gone is still recognised as a duplicate.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{keys, kv_get, kv_set};
+use crate::error::Result;
+use crate::id::{DeviceId, OpId};
+use crate::snapshot::{self, Entry};
+use crate::wire::SnapshotPage;
+
+/// Rows one prune step deletes at most (a few ms of the write lock).
+pub const DEFAULT_STEP_ROWS: usize = 4_000;
+
+/// What one compaction did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompactReport {
+    /// The log's horizon afterwards: ops at or below it may be gone.
+    pub horizon: u64,
+    /// The seq of the snapshot devices restore from.
+    pub snapshot_seq: u64,
+    /// Rows of the log before.
+    pub log_rows_before: u64,
+    /// Rows of the log after.
+    pub log_rows_after: u64,
+    /// Entries in that snapshot.
+    pub snapshot_entries: u64,
+    /// Prune steps taken (one short write transaction each).
+    pub steps: usize,
+    /// The longest any step held the write lock, in ms.
+    pub longest_step_ms: u64,
+}
+
+/// The header of a stored snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotMeta {
+    /// Every op at or below it is reflected.
+    pub seq: u64,
+    /// The space's epoch at that seq.
+    pub epoch: u64,
+    /// `sha256:<hex>` of the canonical export at `seq`.
+    pub digest: String,
+    /// How many entries.
+    pub total: u64,
+}
+
+const SNAPSHOT_SCHEMA: &str = "
+CREATE TABLE meta (seq INTEGER NOT NULL, epoch INTEGER NOT NULL, digest TEXT NOT NULL, total INTEGER NOT NULL);
+CREATE TABLE entries (i INTEGER PRIMARY KEY, entry TEXT NOT NULL);
+";
+
+/// Write the state `state` holds (the caller has it in a read transaction at `seq`) into the empty
+/// snapshot database `out`, in one transaction.
+pub(crate) fn write_snapshot(
+    state: &Connection,
+    out: &mut Connection,
+    seq: u64,
+    epoch: u64,
+) -> Result<SnapshotMeta> {
+    let tx = out.transaction()?;
+    tx.execute_batch(SNAPSHOT_SCHEMA)?;
+    let mut total = 0u64;
+    {
+        let mut insert = tx.prepare("INSERT INTO entries (i, entry) VALUES (?1, ?2)")?;
+        snapshot::for_each(state, |entry| {
+            total += 1;
+            insert.execute(params![total as i64, serde_json::to_string(&entry)?])?;
+            Ok(())
+        })?;
+    }
+    let digest = snapshot::digest(state)?;
+    tx.execute(
+        "INSERT INTO meta (seq, epoch, digest, total) VALUES (?1, ?2, ?3, ?4)",
+        params![seq as i64, epoch as i64, digest, total as i64],
+    )?;
+    tx.commit()?;
+    Ok(SnapshotMeta {
+        seq,
+        epoch,
+        digest,
+        total,
+    })
+}
+
+/// The header of a snapshot database.
+pub(crate) fn meta(snap: &Connection) -> Result<SnapshotMeta> {
+    Ok(
+        snap.query_row("SELECT seq, epoch, digest, total FROM meta", [], |r| {
+            Ok(SnapshotMeta {
+                seq: r.get::<_, i64>(0)? as u64,
+                epoch: r.get::<_, i64>(1)? as u64,
+                digest: r.get(2)?,
+                total: r.get::<_, i64>(3)? as u64,
+            })
+        })?,
+    )
+}
+
+/// Up to `limit` entries of a snapshot after entry number `after` (entries count from 1).
+pub(crate) fn page(snap: &Connection, after: u64, limit: usize) -> Result<SnapshotPage> {
+    let tx = snap.unchecked_transaction()?;
+    let m = meta(&tx)?;
+    let mut stmt = tx.prepare_cached("SELECT i, entry FROM entries WHERE i > ?1 ORDER BY i LIMIT ?2")?;
+    let mut rows = stmt.query(params![after as i64, limit as i64])?;
+    let mut entries = Vec::new();
+    let mut last = after;
+    while let Some(r) = rows.next()? {
+        last = r.get::<_, i64>(0)? as u64;
+        entries.push(serde_json::from_str::<Entry>(&r.get::<_, String>(1)?)?);
+    }
+    drop(rows);
+    drop(stmt);
+    tx.commit()?;
+    Ok(SnapshotPage {
+        seq: m.seq,
+        epoch: m.epoch,
+        digest: m.digest,
+        total: m.total,
+        entries,
+        next: (last < m.total).then_some(last),
+    })
+}
+
+/// Where a space's snapshot files live: `spaces/home.db` keeps them in `spaces/home.snapshots/`.
+pub fn snapshots_dir(space_db: &Path) -> PathBuf {
+    space_db.with_extension("snapshots")
+}
+
+fn snapshot_file(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq}.db"))
+}
+
+/// Open the stored snapshot at `seq` read-only (None when there is no such file).
+pub(crate) fn open_snapshot(space_db: &Path, seq: u64) -> Result<Option<Connection>> {
+    let file = snapshot_file(&snapshots_dir(space_db), seq);
+    if !file.exists() {
+        return Ok(None);
+    }
+    let conn = Connection::open_with_flags(&file, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    Ok(Some(conn))
+}
+
+/// The seq of the space's current snapshot (0: none yet).
+pub(crate) fn current_snapshot(conn: &Connection) -> Result<u64> {
+    Ok(kv_get(conn, keys::SNAPSHOT)?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
+}
+
+fn number(conn: &Connection, key: &str) -> Result<u64> {
+    Ok(kv_get(conn, key)?.and_then(|s| s.parse().ok()).unwrap_or(0))
+}
+
+/// The greatest op id of `device` that compaction removed from the log.
+pub(crate) fn compacted_watermark(conn: &Connection, device: DeviceId) -> Result<Option<OpId>> {
+    Ok(kv_get(conn, &keys::compacted(device))?
+        .map(|s| s.parse::<OpId>())
+        .transpose()?)
+}
+
+/// Prune applied rows with seq in `(horizon, cut]` in steps of at most `step_rows`, each step its own
+/// immediate transaction that also moves the `horizon` key to the last seq it removed. Returns the
+/// steps taken and the longest one in ms.
+pub(crate) fn prune(conn: &mut Connection, cut: u64, step_rows: usize) -> Result<(usize, u64)> {
+    let (mut steps, mut longest) = (0usize, 0u64);
+    loop {
+        let started = Instant::now();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let horizon = number(&tx, keys::HORIZON)?;
+        if horizon >= cut {
+            tx.commit()?;
+            break;
+        }
+        // The seq of the `step_rows`-th applied row above the horizon, or the cut.
+        let upto: u64 = tx
+            .query_row(
+                "SELECT seq FROM ops WHERE seq > ?1 AND seq <= ?2 AND applied = 1 ORDER BY seq LIMIT 1 OFFSET ?3",
+                params![horizon as i64, cut as i64, step_rows.saturating_sub(1) as i64],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map_or(cut, |s| s as u64);
+        let mut marks: Vec<(String, String)> = Vec::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT substr(id, 19), max(id) FROM ops WHERE seq > ?1 AND seq <= ?2 AND applied = 1 GROUP BY 1",
+            )?;
+            let rows = stmt.query_map(params![horizon as i64, upto as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            for row in rows {
+                marks.push(row?);
+            }
+        }
+        for (device, max) in marks {
+            let device: DeviceId = device.parse()?;
+            let max: OpId = max.parse()?;
+            if compacted_watermark(&tx, device)?.is_none_or(|m| max > m) {
+                kv_set(&tx, &keys::compacted(device), &max.to_string())?;
+            }
+        }
+        tx.prepare_cached("DELETE FROM ops WHERE seq > ?1 AND seq <= ?2 AND applied = 1")?
+            .execute(params![horizon as i64, upto as i64])?;
+        kv_set(&tx, keys::HORIZON, &upto.to_string())?;
+        tx.commit()?;
+        steps += 1;
+        longest = longest.max(started.elapsed().as_millis() as u64);
+        // Give pages freed by the deletes back to the file system, also in short steps (only files
+        // created with incremental auto-vacuum; elsewhere a no-op).
+        let started = Instant::now();
+        conn.execute_batch("PRAGMA incremental_vacuum(2000)")?;
+        longest = longest.max(started.elapsed().as_millis() as u64);
+    }
+    Ok((steps, longest))
+}
+
+fn log_rows(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM ops", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// Compacts one space's log file from any thread or process (see the module docs).
+#[derive(Debug, Clone)]
+pub struct SqliteCompactor {
+    path: PathBuf,
+    step_rows: usize,
+}
+
+fn open_rw(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+/// fsync a directory, so that a rename in it is durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+impl SqliteCompactor {
+    /// A compactor for the space log at `path` (which must exist).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_owned();
+        if !path.exists() {
+            return Err(crate::Error::Unsupported(format!(
+                "there is no space log at {}",
+                path.display()
+            )));
+        }
+        Ok(SqliteCompactor {
+            path,
+            step_rows: DEFAULT_STEP_ROWS,
+        })
+    }
+
+    /// Head, horizon, epoch and snapshot of the log, read together.
+    pub fn position(&self) -> Result<super::LogPosition> {
+        let mut conn = open_rw(&self.path)?;
+        let tx = conn.transaction()?;
+        let p = super::LogPosition {
+            head: number(&tx, keys::HEAD)?,
+            horizon: number(&tx, keys::HORIZON)?,
+            epoch: epoch(&tx)?,
+            snapshot: current_snapshot(&tx)?,
+        };
+        tx.commit()?;
+        Ok(p)
+    }
+
+    /// Delete at most this many rows per step.
+    pub fn step_rows(mut self, rows: usize) -> Self {
+        self.step_rows = rows.max(1);
+        self
+    }
+
+    /// Snapshot the state at the head (unless the current snapshot is already there), then prune the log
+    /// up to `min(horizon, snapshot)`. The horizon never moves backwards.
+    pub fn compact(&self, horizon: u64) -> Result<CompactReport> {
+        let mut read = open_rw(&self.path)?;
+        read.pragma_update(None, "query_only", true)?;
+        let dir = snapshots_dir(&self.path);
+        std::fs::create_dir_all(&dir)?;
+        let (log_rows_before, meta) = {
+            let tx = read.transaction()?;
+            let (head, epoch, current) = (number(&tx, keys::HEAD)?, epoch(&tx)?, current_snapshot(&tx)?);
+            let rows = log_rows(&tx)?;
+            let existing = if current == head && head > 0 {
+                open_snapshot(&self.path, current)?
+                    .map(|c| meta(&c))
+                    .transpose()?
+            } else {
+                None
+            };
+            let meta = match existing {
+                Some(m) => m,
+                None => {
+                    let tmp = dir.join(format!(".{head}.{}.tmp", std::process::id()));
+                    let _ = std::fs::remove_file(&tmp);
+                    let mut out = Connection::open(&tmp)?;
+                    out.pragma_update(None, "synchronous", "FULL")?;
+                    let m = write_snapshot(&tx, &mut out, head, epoch)?;
+                    drop(out);
+                    std::fs::rename(&tmp, snapshot_file(&dir, head))?;
+                    sync_dir(&dir)?;
+                    m
+                }
+            };
+            tx.commit()?;
+            (rows, meta)
+        };
+        drop(read);
+        let mut write = open_rw(&self.path)?;
+        let previous = {
+            let tx = write.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let previous = current_snapshot(&tx)?;
+            if meta.seq > previous {
+                kv_set(&tx, keys::SNAPSHOT, &meta.seq.to_string())?;
+            }
+            tx.commit()?;
+            previous
+        };
+        // Keep the current snapshot and the one before it (a device may be paging through it).
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let Some(seq) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if seq < previous.min(meta.seq) {
+                std::fs::remove_file(&path)?;
+            }
+        }
+        let cut = horizon.min(meta.seq);
+        let (steps, longest_step_ms) = prune(&mut write, cut, self.step_rows)?;
+        Ok(CompactReport {
+            horizon: number(&write, keys::HORIZON)?,
+            snapshot_seq: meta.seq,
+            snapshot_entries: meta.total,
+            log_rows_before,
+            log_rows_after: log_rows(&write)?,
+            steps,
+            longest_step_ms,
+        })
+    }
+}
+
+fn epoch(conn: &Connection) -> Result<u64> {
+    Ok(kv_get(conn, keys::EPOCH)?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1))
+}
+
+/// Compact a log held on one connection (an in-memory log): the snapshot goes into `out` (an empty
+/// database) and the prune steps run on `conn`.
+pub(crate) fn compact_in_place(
+    conn: &mut Connection,
+    out: &mut Connection,
+    horizon: u64,
+    step_rows: usize,
+) -> Result<(CompactReport, SnapshotMeta)> {
+    let (log_rows_before, meta) = {
+        let tx = conn.transaction()?;
+        let (head, epoch) = (number(&tx, keys::HEAD)?, epoch(&tx)?);
+        let rows = log_rows(&tx)?;
+        let meta = write_snapshot(&tx, out, head, epoch)?;
+        kv_set(&tx, keys::SNAPSHOT, &head.to_string())?;
+        tx.commit()?;
+        (rows, meta)
+    };
+    let (steps, longest_step_ms) = prune(conn, horizon.min(meta.seq), step_rows)?;
+    Ok((
+        CompactReport {
+            horizon: number(conn, keys::HORIZON)?,
+            snapshot_seq: meta.seq,
+            snapshot_entries: meta.total,
+            log_rows_before,
+            log_rows_after: log_rows(conn)?,
+            steps,
+            longest_step_ms,
+        },
+        meta,
+    ))
+}
