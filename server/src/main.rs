@@ -266,19 +266,30 @@ fn compact(args: CompactArgs) -> anyhow::Result<()> {
     let horizon = hearth_server::state::horizon(&peers, at.head);
     let report = compactor.compact(horizon)?;
     if args.json {
+        // The documented keys first, in this order; then the details.
         #[derive(serde::Serialize)]
         struct Out<'a> {
             space: &'a str,
-            #[serde(flatten)]
-            report: &'a hearth_core::store::CompactReport,
+            horizon: u64,
+            snapshot_seq: u64,
+            log_rows_before: u64,
+            log_rows_after: u64,
+            snapshot_entries: u64,
+            steps: usize,
+            longest_step_ms: u64,
         }
-        println!(
-            "{}",
-            serde_json::to_string(&Out {
-                space: &args.space,
-                report: &report
-            })?
-        );
+        let r = &report;
+        let out = Out {
+            space: &args.space,
+            horizon: r.horizon,
+            snapshot_seq: r.snapshot_seq,
+            log_rows_before: r.log_rows_before,
+            log_rows_after: r.log_rows_after,
+            snapshot_entries: r.snapshot_entries,
+            steps: r.steps,
+            longest_step_ms: r.longest_step_ms,
+        };
+        println!("{}", serde_json::to_string(&out)?);
     } else {
         println!(
             "Compacted space {:?}: snapshot at seq {} ({} entries); horizon {}; log rows {} → {}.",
