@@ -29,9 +29,14 @@ struct Hub {
 
 impl Hub {
     fn start(data: &Path) -> Hub {
+        Hub::start_with(data, &[])
+    }
+
+    fn start_with(data: &Path, extra: &[&str]) -> Hub {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -94,6 +99,10 @@ struct Ledger {
     unanswered: Vec<Vec<Op>>,
     /// How many unanswered batches were retried.
     retried: usize,
+    /// The node each sent op sets.
+    nodes: HashMap<String, String>,
+    /// Every op this client sent.
+    sent: Vec<Op>,
 }
 
 async fn push(client: &reqwest::Client, url: &str, dev: &Device, ops: &[Op]) -> Option<Vec<u64>> {
@@ -126,7 +135,30 @@ fn record(ledger: &mut Ledger, ops: &[Op], seqs: &[u64]) {
     }
 }
 
-async fn client_run(url: String, dev: Arc<Device>, mut ledger: Ledger, stop: Arc<AtomicBool>) -> Ledger {
+/// Ack `seq` (as a device that applied up to there); false when the hub did not answer.
+async fn ack(client: &reqwest::Client, url: &str, dev: &Device, seq: u64) -> bool {
+    client
+        .post(format!("{url}/v1/spaces/{}/ack", dev.space))
+        .bearer_auth(&dev.token)
+        .json(&json!({"seq": seq}))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 204)
+}
+
+async fn client_run(url: String, dev: Arc<Device>, ledger: Ledger, stop: Arc<AtomicBool>) -> Ledger {
+    client_run_acking(url, dev, ledger, stop, false).await
+}
+
+/// Push until stopped (or the hub dies); with `acks`, ack the head after every push, so that the
+/// hub's compaction horizon keeps moving.
+async fn client_run_acking(
+    url: String,
+    dev: Arc<Device>,
+    mut ledger: Ledger,
+    stop: Arc<AtomicBool>,
+    acks: bool,
+) -> Ledger {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -148,8 +180,20 @@ async fn client_run(url: String, dev: Arc<Device>, mut ledger: Ledger, stop: Arc
         let n = rand::rng().random_range(1..=40);
         let ops = dev.ops(n, &format!("{}", dev.device));
         ledger.attempted.extend(ops.iter().map(|o| o.id.to_string()));
+        for o in &ops {
+            ledger
+                .nodes
+                .insert(o.id.to_string(), o.payload["node"].as_str().unwrap().to_owned());
+        }
+        ledger.sent.extend(ops.iter().cloned());
         match push(&client, &url, &dev, &ops).await {
-            Some(seqs) => record(&mut ledger, &ops, &seqs),
+            Some(seqs) => {
+                let top = seqs.iter().copied().max().unwrap_or(0);
+                record(&mut ledger, &ops, &seqs);
+                if acks && !ack(&client, &url, &dev, top).await {
+                    return ledger;
+                }
+            }
             None => {
                 ledger.unanswered.push(ops);
                 return ledger;
@@ -271,4 +315,180 @@ async fn sigkill_loses_no_acknowledged_op() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+const COMPACT_CYCLES: usize = 10;
+
+/// The same, with compaction running: the hub compacts in the background every 50 ms (clients ack
+/// after each push, so the horizon keeps moving) and a `hearth compact` process runs beside it; both
+/// are SIGKILLed mid-work. Afterwards: the log above the horizon is dense, every confirmed op above
+/// it is there at its seq, every confirmed op at or below it is answered as a duplicate when pushed
+/// again, and every node's winning op is the greatest confirmed op on it (nothing compacted was lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_during_compaction_loses_no_acknowledged_op() {
+    let data = tempfile::tempdir().unwrap();
+    let args = ["--compact-every", "50ms", "--compact-rows", "1"];
+    let hub = Hub::start_with(data.path(), &args);
+    let mut devices = Vec::new();
+    for i in 0..CLIENTS {
+        let code = invite(data.path());
+        devices.push(Arc::new(
+            pair_with_code(&hub.url, &code, &format!("client {i}")).await,
+        ));
+    }
+    hub.kill();
+
+    let mut ledgers: Vec<Ledger> = (0..CLIENTS).map(|_| Ledger::default()).collect();
+    let mut compacts_killed = 0;
+    for _cycle in 0..COMPACT_CYCLES {
+        let hub = Hub::start_with(data.path(), &args);
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks: Vec<_> = devices
+            .iter()
+            .zip(std::mem::take(&mut ledgers))
+            .map(|(dev, ledger)| {
+                tokio::spawn(client_run_acking(
+                    hub.url.clone(),
+                    dev.clone(),
+                    ledger,
+                    stop.clone(),
+                    true,
+                ))
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(rand::rng().random_range(100..300))).await;
+        let mut compact = Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .args(["compact", "--data"])
+            .arg(data.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(rand::rng().random_range(1..60))).await;
+        hub.kill();
+        if compact.try_wait().unwrap().is_none() {
+            compacts_killed += 1;
+        }
+        let _ = compact.kill();
+        let _ = compact.wait();
+        stop.store(true, Ordering::SeqCst);
+        for t in tasks {
+            ledgers.push(t.await.unwrap());
+        }
+    }
+
+    // Restart without compaction, settle what got no answer, then read the log and the state.
+    let hub = Hub::start_with(data.path(), &["--compact-every", "0s", "--compact-rows", "0"]);
+    let stop = Arc::new(AtomicBool::new(true));
+    let tasks: Vec<_> = devices
+        .iter()
+        .zip(std::mem::take(&mut ledgers))
+        .map(|(dev, ledger)| tokio::spawn(client_run(hub.url.clone(), dev.clone(), ledger, stop.clone())))
+        .collect();
+    for t in tasks {
+        ledgers.push(t.await.unwrap());
+    }
+    let reader = Device::new(
+        &hub.url,
+        hearth_core::wire::PairResponse {
+            space: devices[0].space.clone(),
+            device: devices[0].device,
+            token: devices[0].token.clone(),
+        },
+    );
+    let view = reader.peers().await;
+    let horizon = view.compacted;
+    let log = reader.pull_all(horizon).await;
+    let confirmed: usize = ledgers.iter().map(|l| l.confirmed.len()).sum();
+    eprintln!(
+        "{COMPACT_CYCLES} SIGKILL cycles with compaction: {confirmed} ops confirmed, horizon {horizon}, \
+         {} log rows left, {compacts_killed} `hearth compact` processes killed mid-run",
+        view.log_rows
+    );
+    assert!(horizon > 0, "compaction really happened");
+    assert!((view.log_rows as usize) < confirmed, "rows were really removed");
+    for (i, op) in log.iter().enumerate() {
+        assert_eq!(
+            op.seq,
+            horizon + 1 + i as u64,
+            "the log above the horizon is dense"
+        );
+    }
+    let by_id: HashMap<String, u64> = log.iter().map(|s| (s.op.id.to_string(), s.seq)).collect();
+    let mut at_or_below: Vec<&String> = Vec::new();
+    for ledger in &ledgers {
+        assert!(ledger.unanswered.is_empty());
+        for (id, seq) in &ledger.confirmed {
+            if *seq > horizon {
+                assert_eq!(
+                    by_id.get(id),
+                    Some(seq),
+                    "op {id} confirmed at {seq} is not in the log there"
+                );
+            } else {
+                at_or_below.push(id);
+            }
+        }
+    }
+    assert_eq!(
+        by_id.len() + at_or_below.len(),
+        confirmed,
+        "the log is exactly the confirmed ops"
+    );
+    assert!(!at_or_below.is_empty());
+    // The state holds every confirmed op's effect: each node's title is won by its greatest op.
+    let conn = rusqlite::Connection::open_with_flags(
+        data.path().join("spaces/default.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let mut winners: HashMap<String, String> = HashMap::new();
+    for (id, _) in ledgers.iter().flat_map(|l| l.confirmed.iter()) {
+        // Every op of these clients sets the title of node `<device>-<i>`; ids sort in clock order.
+        let node = ledgers_node(&ledgers, id);
+        let w = winners.entry(node).or_default();
+        if id > w {
+            *w = id.clone();
+        }
+    }
+    for (node, op) in &winners {
+        let found: String = conn
+            .query_row("SELECT title_op FROM nodes WHERE id = ?1", [node], |r| r.get(0))
+            .unwrap();
+        assert_eq!(&found, op, "node {node}: its greatest confirmed op must win");
+    }
+    drop(conn);
+    // Re-pushing ops whose rows were compacted away: duplicates, nothing logged again.
+    let head = view.head;
+    let sample: Vec<Op> = ledgers[0]
+        .sent
+        .iter()
+        .filter(|o| {
+            ledgers[0]
+                .confirmed
+                .get(&o.id.to_string())
+                .is_some_and(|s| *s <= horizon)
+        })
+        .take(20)
+        .cloned()
+        .collect();
+    assert!(!sample.is_empty());
+    let again = reader.push(&sample).await;
+    assert_eq!(
+        (again.accepted, again.duplicates, again.head),
+        (0, sample.len(), head)
+    );
+}
+
+/// The node an op of these clients sets.
+fn ledgers_node(ledgers: &[Ledger], id: &str) -> String {
+    ledgers
+        .iter()
+        .find_map(|l| l.nodes.get(id))
+        .cloned()
+        .unwrap_or_else(|| panic!("op {id} was never sent"))
 }
