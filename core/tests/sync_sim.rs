@@ -94,7 +94,7 @@ impl Hub {
                     .snapshot_page(*seq, *after, (*limit).min(5))
                     .expect("snapshot")
                 {
-                    Some(page) => Reply::Snapshot(page),
+                    Some(chunk) => Reply::Snapshot(chunk.page().expect("parse")),
                     None => Reply::Error {
                         status: 410,
                         body: Some(ErrorBody {

@@ -151,7 +151,7 @@ impl Space {
         seq: Option<u64>,
         after: u64,
         limit: usize,
-    ) -> Result<Option<hearth_core::wire::SnapshotPage>> {
+    ) -> Result<Option<hearth_core::store::SnapshotChunk>> {
         self.read(move |log| Ok(log.snapshot_page(seq, after, limit)?))
             .await
     }

@@ -5,7 +5,8 @@
 //! [`hearth_core::edit`] (the verbs the command line uses too; writes go through
 //! [`hearth_core::Store::commit`], the one apply path) or [`hearth_core::query`], and converts the result.
 //! After every change, local or pulled from the hub, subscribers are called with
-//! `{source: "local" | "remote", ops}`, and with `{source: "sync", state}` when the sync state changes.
+//! `{source: "local" | "remote", ops}`, with `{source: "sync", state}` when the sync state changes, and
+//! with `{source: "sync", recovered, message}` once after a round restored from the hub's snapshot.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -74,6 +75,21 @@ impl crate::sync::Host for Inner {
     fn emit(&self, event: &Value) {
         Inner::emit(self, event);
     }
+}
+
+/// The last restore from the hub's snapshot as `{recovered, message}`, if there was one.
+fn last_recovery(s: &Store) -> Result<Value> {
+    let Some(raw) = s.kv_get(hearth_core::store::keys::LAST_RECOVERY)? else {
+        return Ok(Value::Null);
+    };
+    let Ok(r) = serde_json::from_str::<hearth_core::sync::Recovery>(&raw) else {
+        return Ok(Value::Null);
+    };
+    let mut v = crate::sync::recovery_event(&r);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("source");
+    }
+    Ok(v)
 }
 
 /// One store, opened in the worker that owns it.
@@ -306,7 +322,9 @@ impl Client {
         Ok(self.inner.store.borrow().export().map_err(Error::from)?)
     }
 
-    /// `{device, storage, restored, paired, hub, space, cursor, unsent, lastSyncMs, sync, error}`.
+    /// `{device, storage, restored, paired, hub, space, cursor, unsent, lastSyncMs, sync, error,
+    /// lastRecovery}`; `lastRecovery` is `{recovered, message}` of the last restore from the hub's
+    /// snapshot (as in the change event), or null.
     pub fn status(&self) -> Result<JsValue, JsValue> {
         let s = self.inner.store.borrow();
         let status = json!({
@@ -322,12 +340,14 @@ impl Client {
             "sync": *self.inner.sync_state.borrow(),
             "error": *self.inner.last_error.borrow(),
             "schemaVersion": crate::schema_version(),
+            "lastRecovery": last_recovery(&s)?,
         });
         Ok(to_js(&status)?)
     }
 
-    /// Call `listener(event)` after every change: `{source: "local"|"remote", ops}` or
-    /// `{source: "sync", state, error}`.
+    /// Call `listener(event)` after every change: `{source: "local"|"remote", ops}`,
+    /// `{source: "sync", state, error}`, or `{source: "sync", recovered, message}` after a restore from
+    /// the hub's snapshot.
     pub fn subscribe(&self, listener: js_sys::Function) {
         self.inner.listeners.borrow_mut().push(listener);
     }

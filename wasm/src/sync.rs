@@ -6,6 +6,9 @@
 //! * when the browser comes back `online`, and every minute as a safety net;
 //! * after a failed round, with exponential backoff (1 s … 30 s) while the hub is unreachable.
 //!
+//! A round that restored from the hub's snapshot (this device was behind the horizon) emits
+//! `{source: "sync", recovered, message}` once, beside the usual `{source: "remote"}`.
+//!
 //! Rounds never overlap: `syncNow()` and the background loop take turns.
 
 use std::cell::{Cell, RefCell};
@@ -13,7 +16,8 @@ use std::rc::{Rc, Weak};
 
 use hearth_core::DeviceId;
 use hearth_core::sync::{
-    HttpRequest, Problem, Reply, Request, Step, Sync, SyncConfig, SyncReport, pair_reply, version_headers,
+    HttpRequest, Problem, Recovery, Reply, Request, Step, Sync, SyncConfig, SyncReport, pair_reply,
+    version_headers,
 };
 use hearth_core::wire::{APP_VERSION, HeadEvent, PairRequest, PairResponse};
 use serde_json::json;
@@ -124,6 +128,12 @@ pub async fn pair(hub: &str, code: &str, name: &str, device: DeviceId) -> Result
             Error::new(codes::HUB, format!("pairing failed: {message}"))
         }
     })
+}
+
+/// The change event, and `status().lastRecovery` (without `source`), for a restore from the hub's
+/// snapshot: `{source: "sync", recovered: {snapshot_seq, entries, kept, verified, at_ms}, message}`.
+pub(crate) fn recovery_event(r: &Recovery) -> serde_json::Value {
+    json!({"source": "sync", "recovered": r, "message": r.to_string()})
 }
 
 /// What the driver needs from the client that owns it: the store, and ways to tell the page.
@@ -348,8 +358,14 @@ impl Driver {
                 Some(Step::Send(_)) | None => {}
             }
         };
-        if report.pulled > 0 {
+        // A restore from the snapshot changes the data even when no op was pulled after it.
+        if report.pulled > 0 || report.recovered.is_some() {
             inner.emit(&json!({"source": "remote", "ops": report.pulled}));
+        }
+        // Behind the hub's horizon: say so once, with what was kept (a first sync from the snapshot
+        // is nothing to tell).
+        if let Some(r) = report.recovered.as_ref().filter(|r| !r.verified) {
+            inner.emit(&recovery_event(r));
         }
         Ok(report)
     }

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 
 use crate::chrome::{Banners, Toasts, TopBar};
 use crate::ctx::{Boot, Ctx, View};
+use crate::model::RecoveryNote;
 use crate::sidebar::Sidebar;
 use crate::store;
 use crate::tasks::MainView;
@@ -27,6 +28,8 @@ pub fn App() -> impl IntoView {
     });
     window_event_listener(ev::online, move |_| ctx.online.set(true));
     window_event_listener(ev::offline, move |_| ctx.online.set(false));
+    // A recovery heard while this tab was hidden is told when it is shown again.
+    window_event_listener_untyped("visibilitychange", move |_| ctx.tell_recovery());
 
     spawn_local(async move {
         match store::connect("default").await {
@@ -40,6 +43,9 @@ pub fn App() -> impl IntoView {
                         .and_then(|s| s.as_string());
                     if source.as_deref() == Some("sync") {
                         spawn_local(ctx.reload_status());
+                        if let Ok(note) = serde_wasm_bindgen::from_value::<RecoveryNote>(event.clone()) {
+                            ctx.recovered(note);
+                        }
                         let state = js_sys::Reflect::get(&event, &"state".into()).ok().and_then(|s| s.as_string());
                         if state.as_deref() == Some("update") {
                             crate::pwa::check_for_update();
@@ -53,6 +59,11 @@ pub fn App() -> impl IntoView {
                     return;
                 }
                 ctx.reload_status().await;
+                // A restore that ended before this tab subscribed (e.g. the store's first round at
+                // start-up) is told now, unless a tab already did.
+                if let Some(note) = ctx.status.with_untracked(|s| s.last_recovery.clone()) {
+                    ctx.recovered(note);
+                }
                 ctx.reload_sidebar().await;
                 ctx.boot.set(Boot::Ready);
             }

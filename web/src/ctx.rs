@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 
-use crate::model::{Status, TreeEntry};
+use crate::model::{RecoveryNote, Status, TreeEntry};
 use crate::store;
 
 /// What the main area shows (kept in the URL's hash, so reloads and the back button keep the place).
@@ -108,10 +108,14 @@ pub struct Ctx {
     pub editing: RwSignal<Option<String>>,
     /// The person chose to use the app before pairing.
     pub skip_pairing: RwSignal<bool>,
+    /// A restore from the hub's snapshot not told yet (this tab was hidden when it happened).
+    pub recovery: RwSignal<Option<RecoveryNote>>,
 }
 
 const COLLAPSED_KEY: &str = "hearth:collapsed";
 const SKIP_PAIRING_KEY: &str = "hearth:skip-pairing";
+/// The `at_ms` of the last restore from the hub's snapshot some tab of this app told the person about.
+const RECOVERY_TOLD_KEY: &str = "hearth:recovery-told";
 
 fn local_storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
@@ -141,6 +145,7 @@ impl Ctx {
             nav_open: RwSignal::new(false),
             editing: RwSignal::new(None),
             skip_pairing: RwSignal::new(stored(SKIP_PAIRING_KEY).is_some()),
+            recovery: RwSignal::new(None),
         }
     }
 
@@ -189,6 +194,56 @@ impl Ctx {
             undo,
             error,
         }));
+    }
+
+    /// A restore from the hub's snapshot happened (this device was behind the hub's horizon): tell the
+    /// person once per recovery for the whole app. Every tab hears the event; the first visible one to
+    /// claim it (`claimOnce`, a Web Lock) shows the toast and notes the recovery's time in local
+    /// storage, so the other tabs (and reloads) keep quiet. A first sync from the snapshot (`verified`) is nothing to tell.
+    pub fn recovered(&self, note: RecoveryNote) {
+        if note.recovered.verified {
+            return;
+        }
+        self.recovery.set(Some(note));
+        self.tell_recovery();
+    }
+
+    /// Show the pending recovery toast, if this tab is visible and no tab has told it yet.
+    pub fn tell_recovery(&self) {
+        let Some(note) = self.recovery.get_untracked() else {
+            return;
+        };
+        if document().hidden() {
+            return;
+        }
+        self.recovery.set(None);
+        let storage = local_storage();
+        let told = storage
+            .as_ref()
+            .and_then(|s| s.get_item(RECOVERY_TOLD_KEY).ok().flatten())
+            .and_then(|v| v.parse::<u64>().ok());
+        let at = note.recovered.at_ms;
+        if told == Some(at) {
+            return;
+        }
+        let ctx = *self;
+        spawn_local(async move {
+            // Tabs open now race for the claim (the browser grants it to one); later tabs and reloads
+            // see the note in local storage.
+            if !crate::pwa::claim_once(&format!("recovery:{at}")).await {
+                return;
+            }
+            if let Some(s) = storage {
+                let _ = s.set_item(RECOVERY_TOLD_KEY, &at.to_string());
+            }
+            // The store's sentence starts in lower case (it is also a log line).
+            let mut chars = note.message.chars();
+            let text = chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default();
+            ctx.say(text, None);
+        });
     }
 
     /// Run a store action; a failure becomes an error toast. The store tells every subscriber about

@@ -86,4 +86,30 @@ pub struct Status {
     pub sync: String,
     /// The last sync problem, for people.
     pub error: Option<String>,
+    /// The last restore from the hub's snapshot, if any.
+    #[serde(default)]
+    pub last_recovery: Option<RecoveryNote>,
+}
+
+/// A restore from the hub's snapshot (this device was behind the hub's horizon), as the store reports
+/// it: in the change event `{source: "sync", recovered, message}` and in `status().lastRecovery`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RecoveryNote {
+    /// What was restored.
+    pub recovered: Recovery,
+    /// The sentence to show.
+    pub message: String,
+}
+
+/// The parts of the engine's `Recovery` the UI reads (other keys are ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Recovery {
+    /// The snapshot's seq.
+    pub snapshot_seq: u64,
+    /// Unsent changes kept and pushed.
+    pub kept: u64,
+    /// A first sync of an empty store, checked against the snapshot's digest (nothing to tell).
+    pub verified: bool,
+    /// When, in ms since the Unix epoch: tells one recovery from another.
+    pub at_ms: u64,
 }

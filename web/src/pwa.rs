@@ -1,4 +1,5 @@
-//! The page side of the service worker (`web/js/pwa.js`): registration and the update offer.
+//! The page side of the service worker (`web/js/pwa.js`): registration and the update offer; and
+//! telling something once across tabs (`web/js/once.js`).
 
 use wasm_bindgen::prelude::*;
 
@@ -22,4 +23,16 @@ pub async fn start(on_update_ready: impl Fn() + 'static) {
         web_sys::console::warn_2(&"hearth: the service worker could not be registered".into(), &e);
     }
     cb.forget();
+}
+
+#[wasm_bindgen(module = "/js/once.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = claimOnce)]
+    async fn claim_once_js(name: &str) -> JsValue;
+}
+
+/// Of all the open tabs that claim `name`, `true` for the first one only (a Web Lock held until that
+/// tab closes).
+pub async fn claim_once(name: &str) -> bool {
+    claim_once_js(name).await.as_bool() != Some(false)
 }

@@ -32,7 +32,8 @@ commands:
                       stamp sw.js with the build's version and files (run by Trunk, see Trunk.toml)
   serve [ARGS…]       build the PWA, then run the Hearth hub serving it; ARGS are passed to
                       `hearth serve` (try `-- --help`; with `--web DIR` the PWA is not built)
-  bench apply|hub|sync|all\n                      run benchmarks in release mode and print their figures
+  bench apply|hub|sync|compact|all
+                      run benchmarks in release mode and print their figures
   bench wasm          apply 100,000 ops in headless Chromium (OPFS) and natively; print the ratio
   bench web           build the PWA; print its gzip -9 size and its cold start time to interactive
                       in headless Chromium (median of 5)";
@@ -184,6 +185,10 @@ fn bench(which: &str) -> Result<()> {
         run(cargo().args(["build", "--release", "-p", "hearth-server", "--bin", "hearth"]))?;
         example("bench_sync")
     };
+    let compact = || {
+        run(cargo().args(["build", "--release", "-p", "hearth-server", "--bin", "hearth"]))?;
+        example("bench_compact")
+    };
     match which {
         // The browser benchmarks need what the browser tests need.
         "wasm" => setup().and_then(|()| browser::bench()),
@@ -191,7 +196,11 @@ fn bench(which: &str) -> Result<()> {
         "apply" => apply(),
         "hub" => hub(),
         "sync" => sync(),
-        "all" => apply().and_then(|()| hub()).and_then(|()| sync()),
-        other => bail!("unknown benchmark {other:?}: choose apply, hub, sync, all, wasm or web"),
+        "compact" => compact(),
+        "all" => apply()
+            .and_then(|()| hub())
+            .and_then(|()| sync())
+            .and_then(|()| compact()),
+        other => bail!("unknown benchmark {other:?}: choose apply, hub, sync, compact, all, wasm or web"),
     }
 }

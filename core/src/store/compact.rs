@@ -27,7 +27,7 @@ use serde::Serialize;
 use super::{keys, kv_get, kv_set};
 use crate::error::Result;
 use crate::id::{DeviceId, OpId};
-use crate::snapshot::{self, Entry};
+use crate::snapshot;
 use crate::wire::SnapshotPage;
 
 /// Rows one prune step deletes at most (a few ms of the write lock).
@@ -117,27 +117,85 @@ pub(crate) fn meta(snap: &Connection) -> Result<SnapshotMeta> {
     )
 }
 
+/// A page of a stored snapshot, with its entries as stored (JSON text, not parsed): the hub serves
+/// it as it is ([`body`](Self::body)); in-process readers parse it ([`page`](Self::page)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotChunk {
+    /// The snapshot's seq.
+    pub seq: u64,
+    /// The space's epoch at that seq.
+    pub epoch: u64,
+    /// `sha256:<hex>` of the canonical export at `seq`.
+    pub digest: String,
+    /// Entries in the whole snapshot.
+    pub total: u64,
+    /// This page's entries: a JSON array.
+    pub entries_json: String,
+    /// How many entries in this page.
+    pub count: usize,
+    /// The entry to continue after; None on the last page.
+    pub next: Option<u64>,
+}
+
+impl SnapshotChunk {
+    /// The page, parsed.
+    pub fn page(&self) -> Result<SnapshotPage> {
+        Ok(SnapshotPage {
+            seq: self.seq,
+            epoch: self.epoch,
+            digest: self.digest.clone(),
+            total: self.total,
+            entries: serde_json::from_str(&self.entries_json)?,
+            next: self.next,
+        })
+    }
+
+    /// The page as the JSON answer of `GET …/snapshot` (entries copied as stored).
+    pub fn body(&self) -> Result<String> {
+        let mut out = String::with_capacity(self.entries_json.len() + 160);
+        out.push_str(&format!(
+            "{{\"seq\":{},\"epoch\":{},\"digest\":{},\"total\":{},\"entries\":",
+            self.seq,
+            self.epoch,
+            serde_json::to_string(&self.digest)?,
+            self.total
+        ));
+        out.push_str(&self.entries_json);
+        if let Some(next) = self.next {
+            out.push_str(&format!(",\"next\":{next}"));
+        }
+        out.push('}');
+        Ok(out)
+    }
+}
+
 /// Up to `limit` entries of a snapshot after entry number `after` (entries count from 1).
-pub(crate) fn page(snap: &Connection, after: u64, limit: usize) -> Result<SnapshotPage> {
+pub(crate) fn page(snap: &Connection, after: u64, limit: usize) -> Result<SnapshotChunk> {
     let tx = snap.unchecked_transaction()?;
     let m = meta(&tx)?;
     let mut stmt = tx.prepare_cached("SELECT i, entry FROM entries WHERE i > ?1 ORDER BY i LIMIT ?2")?;
     let mut rows = stmt.query(params![after as i64, limit as i64])?;
-    let mut entries = Vec::new();
-    let mut last = after;
+    let mut entries_json = String::from("[");
+    let (mut count, mut last) = (0usize, after);
     while let Some(r) = rows.next()? {
         last = r.get::<_, i64>(0)? as u64;
-        entries.push(serde_json::from_str::<Entry>(&r.get::<_, String>(1)?)?);
+        if count > 0 {
+            entries_json.push(',');
+        }
+        entries_json.push_str(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?);
+        count += 1;
     }
+    entries_json.push(']');
     drop(rows);
     drop(stmt);
     tx.commit()?;
-    Ok(SnapshotPage {
+    Ok(SnapshotChunk {
         seq: m.seq,
         epoch: m.epoch,
         digest: m.digest,
         total: m.total,
-        entries,
+        entries_json,
+        count,
         next: (last < m.total).then_some(last),
     })
 }
@@ -229,7 +287,12 @@ pub(crate) fn prune(conn: &mut Connection, cut: u64, step_rows: usize) -> Result
         // Give pages freed by the deletes back to the file system, also in short steps (only files
         // created with incremental auto-vacuum; elsewhere a no-op).
         let started = Instant::now();
-        conn.execute_batch("PRAGMA incremental_vacuum(2000)")?;
+        {
+            // Each step of this pragma frees one page: run it to the end.
+            let mut stmt = conn.prepare_cached("PRAGMA incremental_vacuum(2000)")?;
+            let mut rows = stmt.query([])?;
+            while rows.next()?.is_some() {}
+        }
         longest = longest.max(started.elapsed().as_millis() as u64);
     }
     Ok((steps, longest))

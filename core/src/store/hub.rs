@@ -45,7 +45,6 @@ use crate::error::Result;
 use crate::hlc::Env;
 use crate::id::{DeviceId, OpId};
 use crate::op::{Op, SeqOp};
-use crate::wire::SnapshotPage;
 
 /// The result of appending one pushed batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,7 +144,12 @@ pub trait LogRead: Send {
     fn log_rows(&mut self) -> Result<u64>;
     /// Up to `limit` entries after entry `after` of the snapshot at `seq` (the current one when None).
     /// None when there is no snapshot, or none at that seq any more (start again from the current one).
-    fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotPage>>;
+    fn snapshot_page(
+        &mut self,
+        seq: Option<u64>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<compact::SnapshotChunk>>;
 }
 
 /// Compacts a log from another thread (see [`HubLog::compactor`]): give it the horizon.
@@ -225,12 +229,16 @@ impl SqliteHubLog {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn open(path: impl AsRef<std::path::Path>, env: Arc<dyn Env>, opts: HubOptions) -> Result<Self> {
         let path = path.as_ref().to_owned();
-        if !path.exists() {
-            // A new log gives the pages compaction frees back to the file system (in short steps).
-            let conn = Connection::open(&path)?;
+        let new = !path.exists();
+        let conn = Connection::open(&path)?;
+        if new {
+            // A new log gives the pages compaction frees back to the file system, in short steps
+            // (set before anything is written: SQLite fixes the mode with the first page).
             conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         }
-        let store = Store::open_path(&path, env, hub_options(&opts))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let store = Store::open(conn, env, hub_options(&opts))?;
         // Snapshot files a killed compaction left half-written are never used; remove them.
         if let Ok(dir) = std::fs::read_dir(compact::snapshots_dir(&path)) {
             for entry in dir.flatten() {
@@ -323,7 +331,7 @@ fn file_snapshot_page(
     seq: Option<u64>,
     after: u64,
     limit: usize,
-) -> Result<Option<SnapshotPage>> {
+) -> Result<Option<compact::SnapshotChunk>> {
     let seq = match seq {
         Some(s) => s,
         None => compact::current_snapshot(conn)?,
@@ -357,7 +365,12 @@ impl LogRead for SqliteHubLog {
         Ok(p)
     }
 
-    fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotPage>> {
+    fn snapshot_page(
+        &mut self,
+        seq: Option<u64>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<compact::SnapshotChunk>> {
         if let Some(path) = &self.path {
             return file_snapshot_page(&self.store.conn, path, seq, after, limit);
         }
@@ -446,7 +459,12 @@ impl LogRead for SqliteLogReader {
         Ok(p)
     }
 
-    fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotPage>> {
+    fn snapshot_page(
+        &mut self,
+        seq: Option<u64>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<compact::SnapshotChunk>> {
         file_snapshot_page(&self.conn, &self.path, seq, after, limit)
     }
 }

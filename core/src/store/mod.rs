@@ -29,7 +29,9 @@ use crate::hlc::{Clock, DEFAULT_MAX_DRIFT_MS, DeviceId, Env, Timestamp};
 use crate::migrate;
 use crate::op::{NewOp, Op, OpId, SeqOp};
 
-pub use compact::{CompactReport, DEFAULT_STEP_ROWS, SnapshotMeta, SqliteCompactor, snapshots_dir};
+pub use compact::{
+    CompactReport, DEFAULT_STEP_ROWS, SnapshotChunk, SnapshotMeta, SqliteCompactor, snapshots_dir,
+};
 pub use hub::{
     AppendOutcome, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog,
     SqliteLogReader,

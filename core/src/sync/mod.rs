@@ -38,7 +38,7 @@
 //!                 }
 //!                 Request::Ack { .. } => Reply::Acked,
 //!                 Request::Snapshot { seq, after, limit } => {
-//!                     Reply::Snapshot(hub.snapshot_page(seq, after, limit).unwrap().unwrap())
+//!                     Reply::Snapshot(hub.snapshot_page(seq, after, limit).unwrap().unwrap().page().unwrap())
 //!                 }
 //!             };
 //!             sync.handle(&mut phone, reply, 0).unwrap();

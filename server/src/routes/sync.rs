@@ -146,7 +146,7 @@ pub async fn snapshot(
     caller: Caller,
     Path(space): Path<String>,
     params: std::result::Result<Query<SnapshotParams>, QueryRejection>,
-) -> Result<Json<hearth_core::wire::SnapshotPage>> {
+) -> Result<Response> {
     caller.check_space(&space)?;
     let Query(params) = params.map_err(|e| {
         ApiError::Malformed(format!(
@@ -162,7 +162,7 @@ pub async fn snapshot(
     let (seq, after) = (params.seq, params.after.unwrap_or(0));
     let open = state.space(&space).await?;
     match open.snapshot_page(seq, after, limit).await? {
-        Some(page) => Ok(Json(page)),
+        Some(chunk) => Ok(([(header::CONTENT_TYPE, "application/json")], chunk.body()?).into_response()),
         None => Err(match seq {
             Some(seq) => ApiError::Gone(format!(
                 "the snapshot at seq {seq} has been replaced by a newer one; start again without seq"

@@ -23,10 +23,11 @@ export function cleanup(...dirs) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Start a hub serving `web`. Resolves to {url, port, code, data, stop()}; `code` is the first pairing code. */
-export function startHub({ web = DIST, data = tempDir('hub') } = {}) {
+/** Start a hub serving `web`, with `args` added to `hearth serve` (e.g. `['--peer-ttl', '2s']`).
+ * Resolves to {url, port, code, data, stop()}; `code` is the first pairing code. */
+export function startHub({ web = DIST, data = tempDir('hub'), args = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(HEARTH, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--web', web], {
+    const proc = spawn(HEARTH, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--web', web, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let url = null;
