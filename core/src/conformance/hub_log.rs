@@ -4,8 +4,9 @@
 //!
 //! What every backend must guarantee: seqs dense and increasing in commit order, appends all-or-nothing
 //! per batch and idempotent by op id, group commit that refuses only the bad batch, pages read in one
-//! snapshot with head, horizon and epoch, durability across reopen, and readers that see exactly what
-//! is committed.
+//! snapshot with head, horizon and epoch, durability across reopen, readers that see exactly what
+//! is committed, and compaction: rows removed only up to `min(horizon, snapshot)`, a snapshot that
+//! rebuilds the state at its seq, and retries of removed ops still answered as duplicates.
 
 use std::sync::Arc;
 
@@ -30,7 +31,9 @@ macro_rules! hub_log_conformance_tests {
         $crate::hub_log_conformance_tests!(@cases $backend;
             log_assigns_dense_seqs_and_dedups_retries, group_commit_refuses_only_the_bad_batch,
             pages_follow_seq_order_with_head_horizon_and_epoch, appends_survive_reopen,
-            readers_see_exactly_what_is_committed, clock_skew_refuses_the_batch_and_keeps_the_head);
+            readers_see_exactly_what_is_committed, clock_skew_refuses_the_batch_and_keeps_the_head,
+            compaction_prunes_to_the_horizon_and_keeps_pulls_consistent,
+            the_snapshot_pages_rebuild_the_state_at_its_seq, retries_after_compaction_are_duplicates);
     };
     (@cases $backend:expr; $($name:ident),*) => { $(
         #[test]
@@ -170,4 +173,120 @@ pub fn clock_skew_refuses_the_batch_and_keeps_the_head(b: &dyn HubLogBackend) {
     let out = log.append_batches(&[&ahead]).unwrap();
     assert!(matches!(out[0], Err(Error::ClockSkew { .. })), "{:?}", out[0]);
     assert_eq!(log.head().unwrap(), 1);
+}
+
+/// Compaction removes rows at or below the horizon it is given, never more, never backwards; pages
+/// above it are unchanged, and the page reports the new horizon and snapshot.
+pub fn compaction_prunes_to_the_horizon_and_keeps_pulls_consistent(b: &dyn HubLogBackend) {
+    let mut log = b.open_log("compact", env(27)).unwrap();
+    log.append(&batch(10, 0..10)).unwrap();
+    let before = log.page(4, 100).unwrap();
+    let report = log.compact(4).unwrap();
+    assert_eq!(
+        (
+            report.horizon,
+            report.snapshot_seq,
+            report.log_rows_before,
+            report.log_rows_after
+        ),
+        (4, 10, 10, 6)
+    );
+    let after = log.page(4, 100).unwrap();
+    assert_eq!(
+        after.json, before.json,
+        "the rows above the horizon are untouched"
+    );
+    assert_eq!((after.horizon, after.snapshot, after.head), (4, 10, 10));
+    let pos = log.position().unwrap();
+    assert_eq!((pos.horizon, pos.snapshot), (4, 10));
+    // A lower horizon never moves it back.
+    assert_eq!(log.compact(2).unwrap().horizon, 4);
+    assert_eq!(log.log_rows().unwrap(), 6);
+    // New appends continue the seqs; a second compaction takes the rest.
+    assert_eq!(log.append(&batch(11, 0..2)).unwrap().seqs, vec![11, 12]);
+    let report = log.compact(12).unwrap();
+    assert_eq!(
+        (report.horizon, report.snapshot_seq, report.log_rows_after),
+        (12, 12, 0)
+    );
+    assert_eq!(log.page(12, 10).unwrap().count, 0);
+}
+
+/// The snapshot, paged, rebuilds exactly the state at its seq (by the digest of the export), and a
+/// replaced snapshot can no longer be paged by its seq once two newer ones exist.
+pub fn the_snapshot_pages_rebuild_the_state_at_its_seq(b: &dyn HubLogBackend) {
+    let e = env(28);
+    let mut log = b.open_log("snapshot", e.clone()).unwrap();
+    assert!(
+        log.snapshot_page(None, 0, 10).unwrap().is_none(),
+        "no snapshot before a compaction"
+    );
+    let mut ops = batch(12, 0..6);
+    ops.push(Op {
+        id: id(T0, 6, 12),
+        kind: "link.add".into(),
+        v: 1,
+        payload: json!({"src": "n12", "dst": "p", "type": "parent"}),
+    });
+    ops.push(Op {
+        id: id(T0, 7, 12),
+        kind: "shiny.new".into(),
+        v: 1,
+        payload: json!({"anything": 1}),
+    });
+    log.append(&ops).unwrap();
+    log.compact(8).unwrap();
+    let mut entries = Vec::new();
+    let mut after = 0;
+    let digest = loop {
+        let page = log
+            .snapshot_page(Some(8), after, 1)
+            .unwrap()
+            .unwrap()
+            .page()
+            .unwrap();
+        assert_eq!((page.seq, page.epoch, page.total), (8, 1, 3));
+        assert!(page.entries.len() <= 1);
+        entries.extend(page.entries);
+        match page.next {
+            Some(n) => after = n,
+            None => break page.digest,
+        }
+    };
+    // The title winner, the link, and the op this build does not understand, kept verbatim.
+    assert_eq!(entries.len(), 3);
+    assert!(
+        matches!(&entries[2], crate::snapshot::Entry::Pending { seq: Some(8), op } if op.kind == "shiny.new")
+    );
+    let mut fresh = crate::Store::open_in_memory(e, crate::Options::default()).unwrap();
+    fresh.merge_snapshot_entries(&entries).unwrap();
+    assert_eq!(crate::snapshot::digest(fresh.conn()).unwrap(), digest);
+    // Two compactions later, the snapshot at 8 is gone; the current one is served.
+    for (device, seq) in [(13, 9), (14, 10)] {
+        log.append(&batch(device, 0..1)).unwrap();
+        log.compact(seq).unwrap();
+    }
+    assert!(log.snapshot_page(Some(8), 0, 10).unwrap().is_none());
+    assert_eq!(log.snapshot_page(None, 0, 10).unwrap().unwrap().seq, 10);
+    assert_eq!(
+        log.snapshot_page(Some(9), 0, 10).unwrap().unwrap().seq,
+        9,
+        "the previous one is kept"
+    );
+}
+
+/// A retried push of ops whose rows compaction removed is answered as duplicates at or below the
+/// horizon, and nothing is logged again; new ops of the same device are appended as usual.
+pub fn retries_after_compaction_are_duplicates(b: &dyn HubLogBackend) {
+    let mut log = b.open_log("retry", env(29)).unwrap();
+    let ops = batch(15, 0..5);
+    log.append(&ops).unwrap();
+    log.append(&batch(16, 0..5)).unwrap();
+    log.compact(10).unwrap();
+    let again = log.append(&ops).unwrap();
+    assert_eq!((again.accepted, again.duplicates, again.head), (0, 5, 10));
+    assert!(again.seqs.iter().all(|s| *s <= 10));
+    assert_eq!(log.log_rows().unwrap(), 0);
+    let more = log.append(&batch(15, 5..7)).unwrap();
+    assert_eq!((more.accepted, more.seqs), (2, vec![11, 12]));
 }
