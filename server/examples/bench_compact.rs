@@ -116,6 +116,7 @@ fn main() -> anyhow::Result<()> {
     }));
     let client = reqwest::blocking::Client::new();
     let head = total as u64;
+    let mut tokens = Vec::new();
     for i in 0..3 {
         let code = state.invite("default")?;
         let paired: PairResponse = client
@@ -136,6 +137,7 @@ fn main() -> anyhow::Result<()> {
             .json(&wire::AckRequest { seq: head })
             .send()?
             .error_for_status()?;
+        tokens.push(paired);
     }
     let hub_export = hearth_core::query::export(&rusqlite::Connection::open(&space_db)?)?;
 
@@ -152,9 +154,50 @@ fn main() -> anyhow::Result<()> {
         )?);
     }
 
+    // While compaction runs, one device keeps pushing one op at a time: the longest wait for an answer
+    // is how long compaction held the writer (plus a push's own cost).
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pusher = {
+        let (done, url, dev) = (done.clone(), url.clone(), tokens[0].clone());
+        std::thread::spawn(move || -> anyhow::Result<Vec<f64>> {
+            let client = reqwest::blocking::Client::new();
+            let mut clock = hearth_core::Clock::new(Default::default(), 3_600_000);
+            let mut waits = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_millis() as u64;
+                let op =
+                    hearth_core::NewOp::set("0000000000000000", "title", "pushed during compaction".into())
+                        .stamp(hearth_core::OpId {
+                            ts: clock.tick(now),
+                            device: dev.device,
+                        });
+                let start = Instant::now();
+                client
+                    .post(format!("{url}/v1/spaces/default/push"))
+                    .bearer_auth(&dev.token)
+                    .json(&wire::PushRequest { ops: vec![op] })
+                    .send()?
+                    .error_for_status()?;
+                waits.push(start.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok(waits)
+        })
+    };
     let start = Instant::now();
     let report = runtime.block_on(state.compact("default"))?;
     let compact_ms = start.elapsed().as_secs_f64() * 1000.0;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut waits = pusher
+        .join()
+        .map_err(|_| anyhow::anyhow!("the pusher panicked"))??;
+    waits.sort_by(f64::total_cmp);
+    let push_max = waits.last().copied().unwrap_or(0.0);
+    let push_p50 = waits.get(waits.len() / 2).copied().unwrap_or(0.0);
+    let pushes = waits.len();
+    // The pushes moved the head: the hub's export now includes them.
+    let hub_export = hearth_core::query::export(&rusqlite::Connection::open(&space_db)?)?;
     eprintln!(
         "compacted: horizon {}, snapshot at {} ({} entries), log rows {} → {}, {} prune steps, the longest {} ms",
         report.horizon,
@@ -165,7 +208,11 @@ fn main() -> anyhow::Result<()> {
         report.steps,
         report.longest_step_ms
     );
-    ensure!(report.horizon == head, "every device acked the head");
+    ensure!(
+        report.horizon == head,
+        "every device acked the head ({head}), not {}",
+        report.horizon
+    );
 
     let mut after = Vec::new();
     for i in 0..3 {
@@ -205,7 +252,10 @@ fn main() -> anyhow::Result<()> {
     println!(
         "first sync of {total} ops: {before:.0} ms from the whole log (median of 3), {after:.0} ms from the snapshot (median of 3)"
     );
-    println!("longest prune step: {} ms", report.longest_step_ms);
+    println!(
+        "longest prune step: {} ms; {pushes} pushes during compaction: p50 {push_p50:.1} ms, max {push_max:.1} ms",
+        report.longest_step_ms
+    );
     println!(
         "log-rows: {log_rows}  live-fields: {fields}  db-bytes: {db_bytes}  compact: {compact_ms:.0} ms  first-sync: {after:.0} ms"
     );

@@ -31,7 +31,10 @@ use crate::snapshot;
 use crate::wire::SnapshotPage;
 
 /// Rows one prune step deletes at most (a few ms of the write lock).
-pub const DEFAULT_STEP_ROWS: usize = 4_000;
+pub const DEFAULT_STEP_ROWS: usize = 2_000;
+
+/// The pause after each prune step, so that pushes waiting for the write lock get it between steps.
+const STEP_PAUSE: std::time::Duration = std::time::Duration::from_millis(3);
 
 /// What one compaction did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,7 +51,7 @@ pub struct CompactReport {
     pub snapshot_entries: u64,
     /// Prune steps taken (one short write transaction each).
     pub steps: usize,
-    /// The longest any step held the write lock, in ms.
+    /// The longest any step (a delete, or giving pages back) held the write lock, in ms.
     pub longest_step_ms: u64,
 }
 
@@ -243,8 +246,9 @@ pub(crate) fn compacted_watermark(conn: &Connection, device: DeviceId) -> Result
 pub(crate) fn prune(conn: &mut Connection, cut: u64, step_rows: usize) -> Result<(usize, u64)> {
     let (mut steps, mut longest) = (0usize, 0u64);
     loop {
-        let started = Instant::now();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Timed from the moment the write lock is ours.
+        let started = Instant::now();
         let horizon = number(&tx, keys::HORIZON)?;
         if horizon >= cut {
             tx.commit()?;
@@ -283,17 +287,27 @@ pub(crate) fn prune(conn: &mut Connection, cut: u64, step_rows: usize) -> Result
         kv_set(&tx, keys::HORIZON, &upto.to_string())?;
         tx.commit()?;
         steps += 1;
-        longest = longest.max(started.elapsed().as_millis() as u64);
+        let took = started.elapsed();
+        longest = longest.max(took.as_millis() as u64);
+        // Leave the lock free for a moment: a waiting writer gets in between two steps.
+        std::thread::sleep(STEP_PAUSE.max(took / 4));
         // Give pages freed by the deletes back to the file system, also in short steps (only files
         // created with incremental auto-vacuum; elsewhere a no-op).
-        let started = Instant::now();
         {
-            // Each step of this pragma frees one page: run it to the end.
-            let mut stmt = conn.prepare_cached("PRAGMA incremental_vacuum(2000)")?;
-            let mut rows = stmt.query([])?;
-            while rows.next()?.is_some() {}
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let started = Instant::now();
+            {
+                // Each step of this pragma frees one page: run it to the end.
+                let mut stmt = tx.prepare_cached("PRAGMA incremental_vacuum(500)")?;
+                let mut rows = stmt.query([])?;
+                while rows.next()?.is_some() {}
+            }
+            tx.commit()?;
+            longest = longest.max(started.elapsed().as_millis() as u64);
         }
-        longest = longest.max(started.elapsed().as_millis() as u64);
+        // Copy the steps' pages from the WAL into the database now, beside the writer (a passive
+        // checkpoint takes no lock a push needs), rather than in the commit of some later push.
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     }
     Ok((steps, longest))
 }
@@ -313,6 +327,8 @@ fn open_rw(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Checkpoints are run explicitly between steps (see `prune`), not inside a step's commit.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     Ok(conn)
 }
 

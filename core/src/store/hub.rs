@@ -238,7 +238,11 @@ impl SqliteHubLog {
         }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        let store = Store::open(conn, env, hub_options(&opts))?;
+        let mut store = Store::open(conn, env, hub_options(&opts))?;
+        // When a compaction step holds the write lock, retry every millisecond (SQLite's default
+        // handler backs off up to 100 ms per try, and a writer that sleeps that long between tries can
+        // miss every gap between steps).
+        store.conn.busy_handler(Some(retry_every_ms))?;
         // Snapshot files a killed compaction left half-written are never used; remove them.
         if let Ok(dir) = std::fs::read_dir(compact::snapshots_dir(&path)) {
             for entry in dir.flatten() {
@@ -322,6 +326,12 @@ fn position(conn: &Connection) -> Result<LogPosition> {
         epoch: number(keys::EPOCH, 1)?,
         snapshot: number(keys::SNAPSHOT, 0)?,
     })
+}
+
+/// A busy handler: wait 1 ms and try again, for up to 30 s.
+fn retry_every_ms(tries: i32) -> bool {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    tries < 30_000
 }
 
 /// A page of a file log's snapshot (`path` is the space's log file).
