@@ -24,15 +24,7 @@ use hearth_core::{SystemEnv, wire};
 use hearth_server::{AppState, Config, run};
 
 mod shared;
-use shared::generate;
-
-fn ops_arg() -> anyhow::Result<usize> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == "--ops") {
-        Some(i) => Ok(args.get(i + 1).context("--ops takes a number")?.parse()?),
-        None => Ok(1_000_000),
-    }
-}
+use shared::{generate, ops_arg};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

@@ -24,6 +24,7 @@ use std::time::Instant;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
+use super::hub::position;
 use super::{keys, kv_get, kv_set};
 use crate::error::Result;
 use crate::id::{DeviceId, OpId};
@@ -229,10 +230,6 @@ pub(crate) fn current_snapshot(conn: &Connection) -> Result<u64> {
         .unwrap_or(0))
 }
 
-fn number(conn: &Connection, key: &str) -> Result<u64> {
-    Ok(kv_get(conn, key)?.and_then(|s| s.parse().ok()).unwrap_or(0))
-}
-
 /// The greatest op id of `device` that compaction removed from the log.
 pub(crate) fn compacted_watermark(conn: &Connection, device: DeviceId) -> Result<Option<OpId>> {
     Ok(kv_get(conn, &keys::compacted(device))?
@@ -249,7 +246,7 @@ pub(crate) fn prune(conn: &mut Connection, cut: u64, step_rows: usize) -> Result
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Timed from the moment the write lock is ours.
         let started = Instant::now();
-        let horizon = number(&tx, keys::HORIZON)?;
+        let horizon = position(&tx)?.horizon;
         if horizon >= cut {
             tx.commit()?;
             break;
@@ -361,12 +358,7 @@ impl SqliteCompactor {
     pub fn position(&self) -> Result<super::LogPosition> {
         let mut conn = open_rw(&self.path)?;
         let tx = conn.transaction()?;
-        let p = super::LogPosition {
-            head: number(&tx, keys::HEAD)?,
-            horizon: number(&tx, keys::HORIZON)?,
-            epoch: epoch(&tx)?,
-            snapshot: current_snapshot(&tx)?,
-        };
+        let p = position(&tx)?;
         tx.commit()?;
         Ok(p)
     }
@@ -386,7 +378,12 @@ impl SqliteCompactor {
         std::fs::create_dir_all(&dir)?;
         let (log_rows_before, meta) = {
             let tx = read.transaction()?;
-            let (head, epoch, current) = (number(&tx, keys::HEAD)?, epoch(&tx)?, current_snapshot(&tx)?);
+            let super::LogPosition {
+                head,
+                epoch,
+                snapshot: current,
+                ..
+            } = position(&tx)?;
             let rows = log_rows(&tx)?;
             let existing = if current == head && head > 0 {
                 open_snapshot(&self.path, current)?
@@ -440,7 +437,7 @@ impl SqliteCompactor {
         let cut = horizon.min(meta.seq);
         let (steps, longest_step_ms) = prune(&mut write, cut, self.step_rows)?;
         Ok(CompactReport {
-            horizon: number(&write, keys::HORIZON)?,
+            horizon: position(&write)?.horizon,
             snapshot_seq: meta.seq,
             snapshot_entries: meta.total,
             log_rows_before,
@@ -449,12 +446,6 @@ impl SqliteCompactor {
             longest_step_ms,
         })
     }
-}
-
-fn epoch(conn: &Connection) -> Result<u64> {
-    Ok(kv_get(conn, keys::EPOCH)?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1))
 }
 
 /// Compact a log held on one connection (an in-memory log): the snapshot goes into `out` (an empty
@@ -467,7 +458,7 @@ pub(crate) fn compact_in_place(
 ) -> Result<(CompactReport, SnapshotMeta)> {
     let (log_rows_before, meta) = {
         let tx = conn.transaction()?;
-        let (head, epoch) = (number(&tx, keys::HEAD)?, epoch(&tx)?);
+        let super::LogPosition { head, epoch, .. } = position(&tx)?;
         let rows = log_rows(&tx)?;
         let meta = write_snapshot(&tx, out, head, epoch)?;
         kv_set(&tx, keys::SNAPSHOT, &head.to_string())?;
@@ -477,7 +468,7 @@ pub(crate) fn compact_in_place(
     let (steps, longest_step_ms) = prune(conn, horizon.min(meta.seq), step_rows)?;
     Ok((
         CompactReport {
-            horizon: number(conn, keys::HORIZON)?,
+            horizon: position(conn)?.horizon,
             snapshot_seq: meta.seq,
             snapshot_entries: meta.total,
             log_rows_before,

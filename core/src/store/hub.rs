@@ -315,8 +315,8 @@ fn head(conn: &Connection) -> Result<u64> {
         .unwrap_or(0))
 }
 
-/// Head, horizon and epoch from the `kv` table (call inside a transaction for one snapshot).
-fn position(conn: &Connection) -> Result<LogPosition> {
+/// Head, horizon, epoch and snapshot from the `kv` table (call inside a transaction for one snapshot).
+pub(super) fn position(conn: &Connection) -> Result<LogPosition> {
     let number = |key, default| -> Result<u64> {
         Ok(kv_get(conn, key)?.and_then(|s| s.parse().ok()).unwrap_or(default))
     };

@@ -1,6 +1,7 @@
 //! The workload of the benchmarks that fill a hub: 10,000 records (1,000 projects, 9,000 tasks in
 //! them) with five fields each, then last-writer-wins edits from 5 devices up to `total` ops.
 
+use anyhow::Context;
 use hearth_core::{DeviceId, NewOp, Op, OpId, Timestamp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -60,4 +61,13 @@ pub fn generate(total: usize, start_ms: u64) -> Vec<Op> {
         ops.push(op.stamp(stamp(i)));
     }
     ops
+}
+
+/// `--ops N` from the command line (default 1,000,000).
+pub fn ops_arg() -> anyhow::Result<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--ops") {
+        Some(i) => Ok(args.get(i + 1).context("--ops takes a number")?.parse()?),
+        None => Ok(1_000_000),
+    }
 }
