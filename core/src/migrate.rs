@@ -126,11 +126,18 @@ impl Schema {
 /// The store's migrations (`core/migrations/store/`): the op log and the materialized state.
 pub const STORE: Schema = Schema::new(
     "store",
-    &[Migration {
-        version: 1,
-        name: "0001_init.sql",
-        step: Step::Sql(include_str!("../migrations/store/0001_init.sql")),
-    }],
+    &[
+        Migration {
+            version: 1,
+            name: "0001_init.sql",
+            step: Step::Sql(include_str!("../migrations/store/0001_init.sql")),
+        },
+        Migration {
+            version: 2,
+            name: "0002_quarantine.sql",
+            step: Step::Sql(include_str!("../migrations/store/0002_quarantine.sql")),
+        },
+    ],
 );
 
 /// The store schema version this build writes.

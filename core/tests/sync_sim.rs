@@ -362,3 +362,112 @@ fn replicas_converge_over_a_faulty_network() {
         "the simulation must exercise faults, clock skew, compaction and restores"
     );
 }
+
+/// A poison pill first in the outbox: the hub refuses one op as it is (here: its payload is over the
+/// hub's limit, named in a `413`; then another named in a `422 invalid_op`). The engine sets each aside
+/// into the quarantine with the hub's reason and the rest of the outbox keeps flowing, in the same
+/// round; nothing is wedged, and a retried op goes back to the outbox.
+#[test]
+fn a_poison_pill_is_set_aside_and_the_rest_of_the_outbox_flows() {
+    let env = Arc::new(ManualEnv::new(T0, 5));
+    let mut hub = SqliteHubLog::open_in_memory(env.clone(), HubOptions::default()).expect("hub");
+    let mut phone = Store::open_in_memory(env.clone(), Options::default()).expect("phone");
+    let big = "x".repeat(5_000);
+    let ops = phone
+        .commit(vec![
+            NewOp::create("a", "task", Default::default()),
+            NewOp::set("a", "notes", json!(big)),
+            NewOp::set("a", "title", json!("refused by a newer rule")),
+            NewOp::create("b", "task", Default::default()),
+        ])
+        .expect("commit");
+    let (too_big, invalid) = (ops[1].id, ops[2].id);
+    let refuse = |batch: &[hearth_core::Op]| -> Option<Reply> {
+        for op in batch {
+            let (status, error) = if op.id == too_big {
+                (413, codes::TOO_LARGE)
+            } else if op.id == invalid {
+                (422, codes::INVALID_OP)
+            } else {
+                continue;
+            };
+            return Some(Reply::Error {
+                status,
+                body: Some(ErrorBody {
+                    error: error.into(),
+                    message: format!("op {} is refused by this hub", op.id),
+                    hub_time_ms: None,
+                    op: Some(op.id.to_string()),
+                    horizon: None,
+                    snapshot_seq: None,
+                }),
+            });
+        }
+        None
+    };
+    let mut round = |phone: &mut Store, hub: &mut SqliteHubLog| {
+        let mut sync = Sync::new(SyncConfig::default());
+        loop {
+            match sync.poll(phone, T0).expect("poll") {
+                Step::Send(req) => {
+                    let reply = match &req {
+                        Request::HubInfo => Reply::Hub {
+                            time_ms: T0,
+                            min_schema_version: 0,
+                        },
+                        Request::Push { ops } => refuse(ops)
+                            .unwrap_or_else(|| Reply::Pushed(hub.append(ops).expect("append").into())),
+                        Request::Pull { after, limit } => Reply::Pulled(
+                            hub.page(*after, *limit)
+                                .expect("page")
+                                .pull_response(*after)
+                                .expect("page"),
+                        ),
+                        Request::Ack { .. } => Reply::Acked,
+                        Request::Snapshot { .. } => unreachable!("nothing is compacted"),
+                    };
+                    if let Some(Step::Done(r)) = sync.handle(phone, reply, T0).expect("handle") {
+                        return r;
+                    }
+                }
+                Step::Sleep(_) => unreachable!("no retries here"),
+                Step::Done(r) => return r,
+            }
+        }
+    };
+    let report = round(&mut phone, &mut hub);
+    assert_eq!(report.problem, None, "the round ends well: {report:?}");
+    assert_eq!(report.quarantined.len(), 2);
+    assert_eq!(report.quarantined[0].0, too_big.to_string());
+    assert!(report.quarantined[1].1.contains("refused by this hub"));
+    assert_eq!(
+        (report.unsent, hub.head().expect("head")),
+        (0, 2),
+        "the other two ops went through"
+    );
+    let set_aside = phone.quarantined().expect("list");
+    assert_eq!(
+        set_aside
+            .iter()
+            .map(|q| (q.op.id, q.code.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(too_big, "too_large"), (invalid, "invalid_op")]
+    );
+    // Nothing is wedged: the next round is clean, and new edits flow.
+    phone
+        .commit(vec![NewOp::set("b", "title", json!("later"))])
+        .expect("commit");
+    let report = round(&mut phone, &mut hub);
+    assert_eq!(
+        (report.problem, report.quarantined.len(), report.unsent),
+        (None, 0, 0)
+    );
+    assert_eq!(hub.head().expect("head"), 3);
+    // Retried, it goes back to the outbox (and is refused and set aside again by this hub).
+    assert!(phone.release_quarantined(invalid, true).expect("retry"));
+    assert_eq!(phone.outbox_len().expect("outbox"), 1);
+    let report = round(&mut phone, &mut hub);
+    assert_eq!(report.quarantined.len(), 1);
+    assert!(phone.release_quarantined(too_big, false).expect("discard"));
+    assert_eq!(phone.quarantined().expect("list").len(), 1);
+}

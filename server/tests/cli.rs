@@ -20,9 +20,14 @@ struct HubProcess {
 
 impl HubProcess {
     fn start(data: &Path, listen: &str) -> HubProcess {
+        HubProcess::start_with(data, listen, &[])
+    }
+
+    fn start_with(data: &Path, listen: &str, extra: &[&str]) -> HubProcess {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", listen, "--data"])
             .arg(data)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -479,4 +484,54 @@ fn below_the_spaces_minimum_version_pushes_wait_and_pulls_work() {
         1,
         "the op waits on the device"
     );
+}
+
+#[test]
+fn a_change_the_hub_always_refuses_is_set_aside_and_the_rest_syncs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::start_with(
+        &tmp.path().join("hub"),
+        "127.0.0.1:0",
+        &["--max-payload-bytes", "400"],
+    );
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    paired(&hub, &a, "default");
+    paired(&hub, &b, "default");
+    ok(&a, &["task", "add", "Before"]);
+    let long = "n".repeat(1_000);
+    ok(&a, &["task", "add", "Too long to sync", "--notes", &long]);
+    ok(&a, &["task", "add", "After"]);
+    let out = ok(&a, &["sync"]);
+    assert!(out.contains("Sync: set aside change"), "{out}");
+    assert!(out.contains("400 bytes"), "the hub's reason is shown: {out}");
+    let status = json(&a, &["status", "--json"]);
+    assert_eq!(
+        (status["unsent"].as_u64(), status["quarantined"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let list = json(&a, &["quarantine", "--json"]);
+    assert_eq!(list[0]["code"], "too_large");
+    assert_eq!(list[0]["op"]["kind"], "node.create");
+    // The refused task stays on this device; the others reached the other device.
+    ok(&b, &["sync"]);
+    let titles = |home: &Path| -> Vec<String> {
+        json(home, &["ls", "--all", "--json"])
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| t["title"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let mut on_b = titles(&b);
+    on_b.sort();
+    assert_eq!(on_b, vec!["After", "Before"]);
+    assert!(titles(&a).contains(&"Too long to sync".to_owned()));
+    // Nothing is wedged: a later change syncs, and a second sync is clean.
+    ok(&a, &["task", "add", "Later"]);
+    let out = ok(&a, &["sync"]);
+    assert!(!out.contains("set aside"), "{out}");
+    let id = list[0]["op"]["id"].as_str().expect("id").to_owned();
+    let out = ok(&a, &["quarantine", "discard", &id[..12]]);
+    assert!(out.contains("Discarded"), "{out}");
+    assert!(ok(&a, &["quarantine"]).contains("Nothing is set aside"));
 }

@@ -206,3 +206,78 @@ pub(crate) fn page_json(conn: &Connection, after: u64, limit: usize) -> Result<(
     out.push(']');
     Ok((out, n, last))
 }
+
+/// An op set aside from the outbox because the hub refuses it as it is.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Quarantined {
+    /// The op.
+    pub op: Op,
+    /// The hub's error code (`invalid_op`, `too_large`, …).
+    pub code: String,
+    /// The hub's message.
+    pub reason: String,
+    /// When it was set aside, ms since the Unix epoch.
+    pub at_ms: u64,
+}
+
+/// Move an unconfirmed op from the outbox into the quarantine. False when it is not in the outbox.
+pub(crate) fn quarantine(
+    tx: &Transaction<'_>,
+    id: OpId,
+    code: &str,
+    reason: &str,
+    at_ms: u64,
+) -> Result<bool> {
+    let moved = tx.execute(
+        "INSERT INTO quarantine (id, kind, v, payload, code, reason, at_ms) \
+         SELECT id, kind, v, payload, ?2, ?3, ?4 FROM ops WHERE id = ?1 AND seq IS NULL",
+        params![id.to_string(), code, reason, at_ms as i64],
+    )?;
+    tx.execute("DELETE FROM ops WHERE id = ?1 AND seq IS NULL", [id.to_string()])?;
+    Ok(moved > 0)
+}
+
+/// Every quarantined op, oldest first.
+pub(crate) fn quarantined(conn: &Connection) -> Result<Vec<Quarantined>> {
+    let mut stmt =
+        conn.prepare("SELECT id, kind, v, payload, code, reason, at_ms FROM quarantine ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, u32>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, i64>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind, v, payload, code, reason, at_ms) = row?;
+        out.push(Quarantined {
+            op: Op {
+                id: id.parse()?,
+                kind,
+                v,
+                payload: serde_json::from_str(&payload)?,
+            },
+            code,
+            reason,
+            at_ms: at_ms as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// Take an op out of the quarantine: back into the outbox (`retry`) or gone. False when absent.
+pub(crate) fn release(tx: &Transaction<'_>, id: OpId, retry: bool) -> Result<bool> {
+    if retry {
+        tx.execute(
+            "INSERT OR IGNORE INTO ops (id, kind, v, payload, seq, applied) \
+             SELECT id, kind, v, payload, NULL, 1 FROM quarantine WHERE id = ?1",
+            [id.to_string()],
+        )?;
+    }
+    Ok(tx.execute("DELETE FROM quarantine WHERE id = ?1", [id.to_string()])? > 0)
+}

@@ -17,6 +17,8 @@ mod compact;
 mod hub;
 mod kv;
 pub(crate) mod log;
+
+pub use log::Quarantined;
 mod restamp;
 
 use std::sync::Arc;
@@ -405,6 +407,25 @@ impl Store {
     /// How many local ops await confirmation.
     pub fn outbox_len(&self) -> Result<usize> {
         log::outbox_len(&self.conn, self.device)
+    }
+
+    /// Set one of this device's unsent ops aside, with the hub's refusal (`code`, `reason`), so that
+    /// the rest of the outbox keeps flowing. Its effect stays applied here. False when the op is not
+    /// in the outbox.
+    pub fn quarantine(&mut self, id: OpId, code: &str, reason: &str) -> Result<bool> {
+        let at = self.env.now_ms();
+        self.write(None, |tx, _| log::quarantine(tx, id, code, reason, at))
+    }
+
+    /// The ops set aside, oldest first.
+    pub fn quarantined(&self) -> Result<Vec<log::Quarantined>> {
+        log::quarantined(&self.conn)
+    }
+
+    /// Put a set-aside op back in the outbox (`retry`, e.g. after the hub's limits changed) or drop it
+    /// (its effect stays applied here until a later change overwrites it). False when absent.
+    pub fn release_quarantined(&mut self, id: OpId, retry: bool) -> Result<bool> {
+        self.write(None, |tx, _| log::release(tx, id, retry))
     }
 
     /// Record the seqs the hub assigned to pushed ops; they leave the outbox (and the log, unless kept).

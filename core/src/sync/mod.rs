@@ -267,6 +267,10 @@ pub struct SyncReport {
     pub update_required: Option<String>,
     /// Ops re-stamped after the hub reported clock skew.
     pub restamped: usize,
+    /// Ops of this device the hub refused as they are, set aside into the quarantine this round (the
+    /// rest of the outbox went on): the op id and the hub's reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quarantined: Vec<(String, String)>,
     /// Set when this round restored from the hub's snapshot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovered: Option<Recovery>,
@@ -537,10 +541,38 @@ impl Sync {
                 Problem::Resync { message }
             }
             (409 | 410, _) => Problem::Resync { message },
-            (413, _) => match req {
-                Request::Push { ops } if ops.len() > 1 => {
-                    self.batch = (ops.len() / 2).max(1);
-                    return Ok(None);
+            // A refusal that sending again cannot change (an invalid op, an op over the hub's limits):
+            // set the op aside so that it never wedges the outbox, and go on with the rest.
+            (413, _) | (422, codes::INVALID_OP) => match &req {
+                Request::Push { ops } => {
+                    let named = body
+                        .as_ref()
+                        .and_then(|b| b.op.as_deref())
+                        .and_then(|s| s.parse::<crate::op::OpId>().ok())
+                        .filter(|id| ops.iter().any(|o| o.id == *id));
+                    let culprit = match named {
+                        Some(id) => Some(id),
+                        None if status == 413 && ops.len() > 1 => {
+                            self.batch = (ops.len() / 2).max(1);
+                            return Ok(None);
+                        }
+                        None if ops.len() == 1 => Some(ops[0].id),
+                        None => None,
+                    };
+                    match culprit {
+                        Some(id)
+                            if store.quarantine(
+                                id,
+                                if code.is_empty() { codes::TOO_LARGE } else { code },
+                                &message,
+                            )? =>
+                        {
+                            tracing::warn!(op = %id, reason = %message, "the hub refuses an op; set aside");
+                            self.report.quarantined.push((id.to_string(), message));
+                            return Ok(None);
+                        }
+                        _ => Problem::Rejected { message },
+                    }
                 }
                 _ => Problem::Rejected { message },
             },

@@ -102,6 +102,20 @@ pub enum Command {
         #[command(flatten)]
         home: HomeArg,
     },
+    /// Changes of this device the hub refuses as they are (invalid under its rules, or over its
+    /// limits), set aside so that the rest syncs. They stay applied on this device.
+    Quarantine {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+        /// `retry ID` puts one back in the outbox (e.g. after the hub's limits changed); `discard ID`
+        /// drops it (its effect stays here until a later change overwrites it).
+        #[arg(value_parser = ["retry", "discard"], requires = "id")]
+        action: Option<String>,
+        /// The op id (or an unambiguous prefix of 6+ characters), as listed.
+        id: Option<String>,
+    },
     /// Recent ops in the local log, newest first; unsent ones are marked.
     Log {
         #[command(flatten)]

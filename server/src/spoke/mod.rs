@@ -43,6 +43,12 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Status { home, json } => read::status(&home, json.json),
         Command::Export { home } => read::export(&home.open()?),
         Command::Log { home, json, limit } => read::log(&home.open()?, json.json, limit),
+        Command::Quarantine {
+            home,
+            json,
+            action,
+            id,
+        } => read::quarantine(&mut home.open()?, json.json, action.as_deref(), id.as_deref()),
     }
 }
 

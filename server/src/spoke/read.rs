@@ -130,6 +130,7 @@ struct Status {
     unsent: usize,
     cursor: u64,
     log_rows: u64,
+    quarantined: usize,
     last_recovery: Option<hearth_core::sync::Recovery>,
     schema_version: i64,
     app_version: &'static str,
@@ -147,6 +148,7 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         unsent: s.outbox_len()?,
         cursor: s.cursor()?,
         log_rows: s.log_rows()?,
+        quarantined: s.quarantined()?.len(),
         last_recovery: s
             .kv_get(hearth_core::store::keys::LAST_RECOVERY)?
             .and_then(|v| serde_json::from_str(&v).ok()),
@@ -179,6 +181,12 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         "Local log: {} row(s) (unsent changes and ops this version cannot apply yet)",
         st.log_rows
     );
+    if st.quarantined > 0 {
+        println!(
+            "Set aside: {} change(s) the hub refuses (see `hearth quarantine`)",
+            st.quarantined
+        );
+    }
     if let Some(r) = &st.last_recovery {
         println!(
             "Restored:  {} from the hub's snapshot at seq {} ({} unsent change(s) kept)",
@@ -235,5 +243,62 @@ pub(super) fn log(s: &Store, json: bool, limit: usize) -> anyhow::Result<()> {
         };
         println!("{mark}{}  {:<12} {}", r.id, r.kind, r.payload);
     }
+    Ok(())
+}
+
+pub(super) fn quarantine(
+    s: &mut Store,
+    json: bool,
+    action: Option<&str>,
+    id: Option<&str>,
+) -> anyhow::Result<()> {
+    let list = s.quarantined()?;
+    if let (Some(action), Some(key)) = (action, id) {
+        let key = key.trim().to_ascii_lowercase();
+        let found: Vec<_> = list
+            .iter()
+            .filter(|q| {
+                let id = q.op.id.to_string();
+                id == key || (key.len() >= 6 && id.starts_with(&key))
+            })
+            .collect();
+        let q = match found.as_slice() {
+            [one] => *one,
+            [] => anyhow::bail!("no set-aside change matches {key:?}; `hearth quarantine` lists them"),
+            _ => anyhow::bail!(
+                "{key:?} matches {} set-aside changes; give more characters",
+                found.len()
+            ),
+        };
+        let retry = action == "retry";
+        s.release_quarantined(q.op.id, retry)?;
+        if retry {
+            println!(
+                "Put {} ({}) back in the outbox; it is pushed on the next sync.",
+                q.op.id, q.op.kind
+            );
+        } else {
+            println!(
+                "Discarded {} ({}). Its effect stays on this device until a later change overwrites it.",
+                q.op.id, q.op.kind
+            );
+        }
+        return Ok(());
+    }
+    if json {
+        return print_json(&list);
+    }
+    if list.is_empty() {
+        println!("Nothing is set aside: every change of this device syncs.");
+        return Ok(());
+    }
+    println!(
+        "{} change(s) the hub refuses as they are, kept on this device:",
+        list.len()
+    );
+    for q in &list {
+        println!("  {}  {}  {}: {}", q.op.id, q.op.kind, q.code, q.reason);
+    }
+    println!("Retry one with `hearth quarantine retry ID`, or drop it with `hearth quarantine discard ID`.");
     Ok(())
 }

@@ -142,6 +142,11 @@ fn print_report(r: &SyncReport, json: bool) -> anyhow::Result<()> {
             "; at seq {} of {}; {} unsent.",
             r.cursor, r.head, r.unsent
         ));
+        for (op, reason) in &r.quarantined {
+            println!(
+                "Sync: set aside change {op}: the hub refuses it ({reason}). The rest synced; see `hearth quarantine`."
+            );
+        }
         if let Some(rec) = &r.recovered {
             println!("Sync: {rec}.");
         }
