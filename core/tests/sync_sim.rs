@@ -405,7 +405,7 @@ fn a_poison_pill_is_set_aside_and_the_rest_of_the_outbox_flows() {
         }
         None
     };
-    let mut round = |phone: &mut Store, hub: &mut SqliteHubLog| {
+    let round = |phone: &mut Store, hub: &mut SqliteHubLog| {
         let mut sync = Sync::new(SyncConfig::default());
         loop {
             match sync.poll(phone, T0).expect("poll") {
