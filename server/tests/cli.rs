@@ -509,6 +509,11 @@ fn a_change_the_hub_always_refuses_is_set_aside_and_the_rest_syncs() {
         (status["unsent"].as_u64(), status["quarantined"].as_u64()),
         (Some(0), Some(1))
     );
+    // The network view, from the hub: both devices with their names, states and acks.
+    let peers = status["network"]["peers"].as_array().expect("the hub answered");
+    assert_eq!(peers.len(), 2);
+    assert!(peers.iter().all(|p| p["state"] == "active"));
+    assert_eq!(status["network"]["head"].as_u64(), Some(2));
     let list = json(&a, &["quarantine", "--json"]);
     assert_eq!(list[0]["code"], "too_large");
     assert_eq!(list[0]["op"]["kind"], "node.create");
@@ -534,4 +539,15 @@ fn a_change_the_hub_always_refuses_is_set_aside_and_the_rest_syncs() {
     let out = ok(&a, &["quarantine", "discard", &id[..12]]);
     assert!(out.contains("Discarded"), "{out}");
     assert!(ok(&a, &["quarantine"]).contains("Nothing is set aside"));
+    // Without the hub, status still answers and says why the device list is missing.
+    drop(hub);
+    let status = json(&a, &["status", "--json"]);
+    assert!(status["network"].is_null());
+    assert!(
+        status["network_error"]
+            .as_str()
+            .expect("why")
+            .contains("unreachable"),
+        "{status}"
+    );
 }

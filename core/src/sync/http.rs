@@ -102,6 +102,16 @@ impl HttpRequest {
         })
     }
 
+    /// `GET /v1/spaces/{space}/peers` (the network view).
+    pub fn peers(space: &str) -> Self {
+        HttpRequest {
+            method: "GET",
+            path: space_path(space, "peers"),
+            body: None,
+            auth: true,
+        }
+    }
+
     /// `GET /v1/spaces/{space}/events` (server-sent events of the head; the browser passes the token as
     /// `?token=` because `EventSource` cannot set headers).
     pub fn events(space: &str) -> Self {

@@ -71,6 +71,30 @@ pub fn pair(url: &str, req: &PairRequest) -> anyhow::Result<PairResponse> {
     })
 }
 
+/// The network view of `space` from the hub at `url` (`GET …/peers`), waiting at most `timeout`.
+pub fn peers(
+    url: &str,
+    space: &str,
+    token: &str,
+    timeout: Duration,
+) -> anyhow::Result<hearth_core::wire::PeersResponse> {
+    let url = url.trim_end_matches('/');
+    let client = Client::builder()
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .build()
+        .context("cannot create an HTTP client")?;
+    let (status, body) = perform(&client, url, Some(token), &HttpRequest::peers(space))
+        .with_context(|| format!("the hub at {url} is unreachable"))?;
+    if status != 200 {
+        let message = serde_json::from_str::<hearth_core::wire::ErrorBody>(&body)
+            .map(|b| b.message)
+            .unwrap_or_else(|_| format!("HTTP {status}"));
+        anyhow::bail!("the hub refused: {message}");
+    }
+    serde_json::from_str(&body).context("the hub's network view could not be read")
+}
+
 impl Hub {
     /// A hub at `url` for `space`, authenticated by `token`.
     pub fn new(url: &str, space: &str, token: &str) -> anyhow::Result<Self> {

@@ -132,6 +132,11 @@ struct Status {
     log_rows: u64,
     quarantined: usize,
     last_recovery: Option<hearth_core::sync::Recovery>,
+    /// The space's network view from the hub, when it answered.
+    network: Option<hearth_core::wire::PeersResponse>,
+    /// Why there is no network view (not paired, hub unreachable, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_error: Option<String>,
     schema_version: i64,
     app_version: &'static str,
 }
@@ -139,6 +144,15 @@ struct Status {
 pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
     let s = home.open()?;
     let paired = home::paired(&s)?;
+    let (network, network_error) = match &paired {
+        Some((url, space, token)) => {
+            match super::http::peers(url, space, token, std::time::Duration::from_secs(3)) {
+                Ok(view) => (Some(view), None),
+                Err(e) => (None, Some(format!("{e}"))),
+            }
+        }
+        None => (None, Some("this device is not paired with a hub".to_owned())),
+    };
     let st = Status {
         home: home.dir().display().to_string(),
         device: s.device().to_string(),
@@ -152,6 +166,8 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         last_recovery: s
             .kv_get(hearth_core::store::keys::LAST_RECOVERY)?
             .and_then(|v| serde_json::from_str(&v).ok()),
+        network,
+        network_error,
         schema_version: hearth_core::migrate::schema_version(s.conn())?,
         app_version: APP_VERSION,
     };
@@ -196,6 +212,44 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         );
     }
     println!("Versions:  app {}, schema {}", st.app_version, st.schema_version);
+    match (&st.network, &st.network_error) {
+        (Some(view), _) => {
+            println!(
+                "Space:     head seq {}, compacted to {}, snapshot at {}, {} log row(s) on the hub",
+                view.head, view.compacted, view.snapshot_seq, view.log_rows
+            );
+            println!("Devices:");
+            let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
+            for p in &view.peers {
+                let me = if p.device.to_string() == st.device {
+                    " (this device)"
+                } else {
+                    ""
+                };
+                let state = match p.state {
+                    hearth_core::wire::PeerState::Active => "active",
+                    hearth_core::wire::PeerState::Inactive => "inactive",
+                    hearth_core::wire::PeerState::BehindHorizon => "behind the horizon",
+                };
+                println!(
+                    "  {:<20} {}{me}: synced to {} of {}, seen {}, app {} (schema {}), {state}",
+                    if p.name.is_empty() { "(unnamed)" } else { &p.name },
+                    short(&p.device.to_string()),
+                    p.acked,
+                    view.head,
+                    ago(now.saturating_sub(p.last_seen_ms)),
+                    if p.app_version.is_empty() {
+                        "?"
+                    } else {
+                        &p.app_version
+                    },
+                    p.schema_version
+                );
+            }
+        }
+        (None, Some(e)) => println!("Devices:   unknown ({e})"),
+        (None, None) => {}
+    }
     Ok(())
 }
 
@@ -301,4 +355,15 @@ pub(super) fn quarantine(
     }
     println!("Retry one with `hearth quarantine retry ID`, or drop it with `hearth quarantine discard ID`.");
     Ok(())
+}
+
+/// "just now", "5 min ago", "3 h ago", "2 days ago".
+fn ago(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => "just now".to_owned(),
+        60..3_600 => format!("{} min ago", s / 60),
+        3_600..86_400 => format!("{} h ago", s / 3_600),
+        _ => format!("{} days ago", s / 86_400),
+    }
 }
