@@ -248,6 +248,8 @@ pub mod codes {
     pub const UPGRADE_REQUIRED: &str = "upgrade_required";
     /// 429: too many requests from this device.
     pub const RATE_LIMITED: &str = "rate_limited";
+    /// 408: the request body did not arrive in time.
+    pub const TIMEOUT: &str = "timeout";
     /// 500.
     pub const INTERNAL: &str = "internal";
 }

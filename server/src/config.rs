@@ -24,6 +24,12 @@ pub const DEFAULT_MAX_PULL_LIMIT: usize = 10_000;
 pub const DEFAULT_COMPACT_EVERY: Duration = Duration::from_secs(10 * 60);
 /// Log rows above the compacted seq that make the hub compact without waiting for the next period.
 pub const DEFAULT_COMPACT_ROWS: u64 = 100_000;
+/// Failed pairing attempts one address may make per window before it is locked out.
+pub const DEFAULT_PAIR_ATTEMPTS: u32 = 10;
+/// The pairing lockout window: 15 minutes.
+pub const DEFAULT_PAIR_WINDOW_SECS: u64 = 15 * 60;
+/// How long a request body may take to arrive, in seconds (slow senders are cut off).
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 /// How long a device counts as active after its last request: 30 days.
 pub const DEFAULT_PEER_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
@@ -68,6 +74,16 @@ pub struct Limits {
     /// periodic compaction off; `hearth compact` still works).
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub compact_every: Duration,
+    /// Failed pairing attempts one address may make per `--pair-window-secs`; more get 429 until the
+    /// window ends (0 turns the lockout off).
+    #[arg(long, default_value_t = DEFAULT_PAIR_ATTEMPTS)]
+    pub pair_attempts: u32,
+    /// The pairing lockout window, in seconds.
+    #[arg(long, default_value_t = DEFAULT_PAIR_WINDOW_SECS)]
+    pub pair_window_secs: u64,
+    /// Seconds a request body may take to arrive; slower ones get 408.
+    #[arg(long, default_value_t = DEFAULT_BODY_TIMEOUT_SECS)]
+    pub body_timeout_secs: u64,
     /// Also compact as soon as a space's log holds this many rows above what was compacted (0: never
     /// by size).
     #[arg(long, default_value_t = DEFAULT_COMPACT_ROWS)]
@@ -86,6 +102,9 @@ impl Default for Limits {
             code_ttl_secs: DEFAULT_CODE_TTL_SECS,
             max_pull_limit: DEFAULT_MAX_PULL_LIMIT,
             peer_ttl: DEFAULT_PEER_TTL,
+            pair_attempts: DEFAULT_PAIR_ATTEMPTS,
+            pair_window_secs: DEFAULT_PAIR_WINDOW_SECS,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
             compact_every: DEFAULT_COMPACT_EVERY,
             compact_rows: DEFAULT_COMPACT_ROWS,
         }

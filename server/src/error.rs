@@ -97,6 +97,17 @@ pub enum ApiError {
         /// Seconds until a request will be accepted.
         retry_after_secs: u64,
     },
+    /// 429 on pairing: too many wrong codes from this address.
+    #[error(
+        "too many wrong pairing codes from this address; retry in {retry_after_secs} s with a fresh code from `hearth invite`"
+    )]
+    PairingLocked {
+        /// Seconds until pairing is accepted again from this address.
+        retry_after_secs: u64,
+    },
+    /// 408: the request body did not arrive in time.
+    #[error("the request body did not arrive within {0} s; send it again")]
+    Timeout(u64),
     /// 500: storage failure or a bug; details are in the hub's log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -131,7 +142,8 @@ impl ApiError {
             ApiError::InvalidOp { .. } | ApiError::ClockSkew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UpgradeRequired { .. } => StatusCode::UPGRADE_REQUIRED,
             ApiError::BehindHorizon { .. } | ApiError::Gone(_) => StatusCode::GONE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::PairingLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -150,7 +162,8 @@ impl ApiError {
             ApiError::UpgradeRequired { .. } => codes::UPGRADE_REQUIRED,
             ApiError::BehindHorizon { .. } => codes::BEHIND_HORIZON,
             ApiError::Gone(_) => codes::SNAPSHOT_GONE,
-            ApiError::RateLimited { .. } => codes::RATE_LIMITED,
+            ApiError::RateLimited { .. } | ApiError::PairingLocked { .. } => codes::RATE_LIMITED,
+            ApiError::Timeout(_) => codes::TIMEOUT,
             ApiError::Internal(_) => codes::INTERNAL,
         }
     }
@@ -238,7 +251,9 @@ impl IntoResponse for ApiError {
             tracing::debug!(code = self.code(), message = %self, "request refused");
         }
         let retry = match &self {
-            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::RateLimited { retry_after_secs } | ApiError::PairingLocked { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
             _ => None,
         };
         let behind = matches!(self, ApiError::BehindHorizon { .. } | ApiError::Gone(_));

@@ -49,6 +49,8 @@ struct Hub {
     /// token revoked with `hearth device revoke` (another process) stops working within that time.
     tokens: Mutex<HashMap<String, (String, DeviceId, Instant)>>,
     rate: rate::RateLimiter,
+    /// Failed pairing attempts by address: (count, start of the window).
+    pair_failures: Mutex<HashMap<std::net::IpAddr, (u32, Instant)>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -84,6 +86,7 @@ impl AppState {
             peers: Mutex::new(peers),
             tokens: Mutex::new(HashMap::new()),
             rate,
+            pair_failures: Mutex::new(HashMap::new()),
             shutdown,
         })))
     }
@@ -204,6 +207,31 @@ impl AppState {
             .map_err(|wait| ApiError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             })
+    }
+
+    /// Refuse pairing from `ip` while it is locked out (too many wrong codes in the window).
+    pub fn check_pairing(&self, ip: std::net::IpAddr) -> Result<()> {
+        let limits = &self.0.config.limits;
+        if limits.pair_attempts == 0 {
+            return Ok(());
+        }
+        let window = Duration::from_secs(limits.pair_window_secs);
+        let mut failures = lock(&self.0.pair_failures);
+        failures.retain(|_, (_, since)| since.elapsed() < window);
+        match failures.get(&ip) {
+            Some((n, since)) if *n >= limits.pair_attempts => Err(ApiError::PairingLocked {
+                retry_after_secs: window.saturating_sub(since.elapsed()).as_secs().max(1),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Count a wrong pairing code from `ip`.
+    pub fn pairing_failed(&self, ip: std::net::IpAddr) {
+        let mut failures = lock(&self.0.pair_failures);
+        let entry = failures.entry(ip).or_insert((0, Instant::now()));
+        entry.0 += 1;
+        tracing::warn!(%ip, failures = entry.0, "wrong pairing code");
     }
 
     /// Record a request: last seen now, and the versions it reported (or keep the recorded ones).

@@ -551,3 +551,75 @@ fn a_change_the_hub_always_refuses_is_set_aside_and_the_rest_syncs() {
         "{status}"
     );
 }
+
+#[test]
+fn tokens_and_pairing_codes_never_reach_the_hubs_log() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let log_path = tmp.path().join("hub.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let data = tmp.path().join("hub");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("spawn hub");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let url = lines
+        .by_ref()
+        .find_map(|l| {
+            l.find("http://")
+                .map(|i| l[i..].split_whitespace().next().unwrap_or("").to_owned())
+        })
+        .expect("url");
+    // The code is the line after "One-time pairing code …" (the hub keeps running: read no further).
+    lines
+        .by_ref()
+        .find(|l| l.contains("pairing code"))
+        .expect("the code's heading");
+    let first_code = lines.next().expect("the printed code").trim().to_owned();
+    let home = tmp.path().join("a");
+    ok(&home, &["init", "--hub", &url, "--code", &first_code]);
+    ok(&home, &["task", "add", "secret-free"]);
+    ok(&home, &["sync"]);
+    let token = rusqlite::Connection::open(home.join("hearth.sqlite"))
+        .expect("open")
+        .query_row("SELECT value FROM kv WHERE key = 'token'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .expect("token");
+    // The events stream takes the token in the query (as browsers must); a wrong code too.
+    let events = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .expect("client")
+        .get(format!("{url}/v1/spaces/default/events?token={token}"))
+        .send();
+    drop(events);
+    let wrong = hearth(
+        &tmp.path().join("b"),
+        &["init", "--hub", &url, "--code", "wxyz-wxyz-wxyz"],
+    );
+    assert!(!wrong.status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = std::fs::read_to_string(&log_path).expect("read log");
+    assert!(
+        logged.len() > 1_000,
+        "the hub logged at trace level ({} bytes)",
+        logged.len()
+    );
+    assert!(!logged.contains(&token), "a device token is in the hub's log");
+    assert!(
+        !logged.contains(&first_code),
+        "a pairing code is in the hub's log"
+    );
+    assert!(
+        !logged.contains("wxyz-wxyz-wxyz"),
+        "a guessed code is in the hub's log"
+    );
+}

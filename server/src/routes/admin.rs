@@ -19,7 +19,8 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn ago(now: u64, then: u64) -> String {
+/// How long ago `then` was, for people: "12 s ago", "5 min ago", "3 h ago", "2 days ago" (ms times).
+pub fn ago(now: u64, then: u64) -> String {
     let s = now.saturating_sub(then) / 1000;
     match s {
         0..60 => format!("{s} s ago"),

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use hearth_core::DeviceId;
 use hearth_core::wire::{APP_VERSION, HubInfo, PROTOCOL_VERSION, PairRequest, PairResponse};
@@ -26,10 +26,12 @@ pub async fn info(State(state): State<AppState>) -> Result<Json<HubInfo>> {
 /// Redeem a pairing code for a device token.
 pub async fn pair(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<PairResponse>> {
-    let bytes = read_body(&headers, body, state.config().limits.max_body_bytes).await?;
+    state.check_pairing(peer.ip())?;
+    let bytes = read_body(&headers, body, &state.config().limits).await?;
     let req: PairRequest = parse_json(&bytes)?;
     let name = req.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -46,6 +48,7 @@ pub async fn pair(
         .db(move |d| d.pair(&code, device, &name, &app, schema))
         .await?
         .ok_or_else(|| {
+            state.pairing_failed(peer.ip());
             ApiError::Unauthorized(
                 "this pairing code is unknown, already used or expired; get a fresh one with `hearth invite`"
                     .into(),

@@ -61,8 +61,11 @@ async fn api_not_found() -> ApiError {
     ApiError::NotFound("no such endpoint; the API is described in PROTOCOL.md".into())
 }
 
-/// Read a request body, refusing it with 413 as soon as it passes `max` bytes (before any parsing).
-pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes> {
+/// Read a request body, refusing it with 413 as soon as it passes the body limit (before any parsing),
+/// and with 408 when it has not all arrived within the body timeout.
+pub async fn read_body(headers: &HeaderMap, body: Body, limits: &crate::Limits) -> Result<Bytes> {
+    let (max, secs) = (limits.max_body_bytes, limits.body_timeout_secs);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
     let too_large = || {
         ApiError::too_large(format!(
             "the request body is over the hub's limit of {max} bytes; send smaller batches"
@@ -77,7 +80,11 @@ pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<By
     }
     let mut buf = Vec::with_capacity(declared.map_or(8 * 1024, |n| n as usize));
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    // A body that trickles in (a slow-loris sender) is cut off at the deadline.
+    while let Some(chunk) = tokio::time::timeout_at(deadline, stream.next())
+        .await
+        .map_err(|_| ApiError::Timeout(secs))?
+    {
         let chunk =
             chunk.map_err(|e| ApiError::Malformed(format!("could not read the request body: {e}")))?;
         if buf.len() + chunk.len() > max {

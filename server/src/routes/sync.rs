@@ -50,7 +50,7 @@ pub async fn push(
         });
     }
     let limits = &state.config().limits;
-    let bytes = read_body(&headers, body, limits.max_body_bytes).await?;
+    let bytes = read_body(&headers, body, limits).await?;
     let req: PushRequest = parse_json(&bytes)?;
     drop(bytes);
     if req.ops.len() > limits.max_ops_per_batch {
@@ -183,7 +183,7 @@ pub async fn ack(
     body: Body,
 ) -> Result<StatusCode> {
     caller.check_space(&space)?;
-    let bytes = read_body(&headers, body, state.config().limits.max_body_bytes).await?;
+    let bytes = read_body(&headers, body, &state.config().limits).await?;
     let req: AckRequest = parse_json(&bytes)?;
     let open = state.space(&space).await?;
     let head = open.head();

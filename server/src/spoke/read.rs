@@ -237,7 +237,7 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
                     short(&p.device.to_string()),
                     p.acked,
                     view.head,
-                    ago(now.saturating_sub(p.last_seen_ms)),
+                    hearth_server::routes::admin::ago(now, p.last_seen_ms),
                     if p.app_version.is_empty() {
                         "?"
                     } else {
@@ -355,15 +355,4 @@ pub(super) fn quarantine(
     }
     println!("Retry one with `hearth quarantine retry ID`, or drop it with `hearth quarantine discard ID`.");
     Ok(())
-}
-
-/// "just now", "5 min ago", "3 h ago", "2 days ago".
-fn ago(ms: u64) -> String {
-    let s = ms / 1000;
-    match s {
-        0..60 => "just now".to_owned(),
-        60..3_600 => format!("{} min ago", s / 60),
-        3_600..86_400 => format!("{} h ago", s / 3_600),
-        _ => format!("{} days ago", s / 86_400),
-    }
 }

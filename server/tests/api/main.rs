@@ -11,5 +11,6 @@ mod compact;
 mod events;
 mod hub;
 mod pair;
+mod security;
 mod sync;
 mod web;
