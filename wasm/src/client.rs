@@ -5,8 +5,10 @@
 //! [`hearth_core::edit`] (the verbs the command line uses too; writes go through
 //! [`hearth_core::Store::commit`], the one apply path) or [`hearth_core::query`], and converts the result.
 //! After every change, local or pulled from the hub, subscribers are called with
-//! `{source: "local" | "remote", ops}`, with `{source: "sync", state}` when the sync state changes, and
-//! with `{source: "sync", recovered, message}` once after a round restored from the hub's snapshot.
+//! `{source: "local" | "remote", ops}`, with `{source: "sync", state}` when the sync state changes,
+//! with `{source: "sync", recovered, message}` once after a round restored from the hub's snapshot, and
+//! with `{source: "sync", quarantined: [{id, reason}]}` when a round set changes of this device aside
+//! (the hub refuses them as they are: see `quarantined()`).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -90,6 +92,47 @@ fn last_recovery(s: &Store) -> Result<Value> {
         o.remove("source");
     }
     Ok(v)
+}
+
+/// The changes set aside (`Store::quarantined`), for people: `[{id, kind, code, reason, atMs, node,
+/// field, title, bytes}]`, where `node` is the node the op changes, `field` the field it sets (if it sets
+/// one), `title` that node's title here (null when it has none or is gone) and `bytes` the size of the
+/// op's payload.
+fn quarantined_rows(s: &Store) -> Result<Vec<Value>> {
+    let list = s.quarantined()?;
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut titles = std::collections::HashMap::new();
+    for t in query::all_tasks(s.conn())? {
+        titles.insert(t.id, t.title);
+    }
+    for p in query::tree(s.conn())? {
+        titles.insert(p.id, p.title);
+    }
+    Ok(list
+        .into_iter()
+        .map(|q| {
+            let p = &q.op.payload;
+            let node = p
+                .get("node")
+                .or_else(|| p.get("src"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let title = node.as_ref().and_then(|n| titles.get(n)).cloned();
+            json!({
+                "id": q.op.id.to_string(),
+                "kind": q.op.kind,
+                "code": q.code,
+                "reason": q.reason,
+                "atMs": q.at_ms,
+                "node": node,
+                "field": p.get("field").and_then(Value::as_str),
+                "title": title,
+                "bytes": serde_json::to_string(p).map(|j| j.len()).unwrap_or(0),
+            })
+        })
+        .collect())
 }
 
 /// One store, opened in the worker that owns it.
@@ -322,13 +365,15 @@ impl Client {
         Ok(self.inner.store.borrow().export().map_err(Error::from)?)
     }
 
-    /// `{device, storage, restored, paired, hub, space, cursor, unsent, lastSyncMs, sync, error,
-    /// lastRecovery}`; `lastRecovery` is `{recovered, message}` of the last restore from the hub's
-    /// snapshot (as in the change event), or null.
+    /// `{device, name, storage, restored, paired, hub, space, cursor, unsent, quarantined, lastSyncMs,
+    /// sync, error, lastRecovery}`; `name` is the name this device was paired under, `quarantined` the
+    /// number of changes set aside (see `quarantined()`), `lastRecovery` is `{recovered, message}` of
+    /// the last restore from the hub's snapshot (as in the change event), or null.
     pub fn status(&self) -> Result<JsValue, JsValue> {
         let s = self.inner.store.borrow();
         let status = json!({
             "device": s.device().to_string(),
+            "name": s.kv_get(keys::NAME).map_err(Error::from)?,
             "storage": self.inner.storage,
             "restored": self.inner.restored,
             "paired": s.kv_get(keys::TOKEN).map_err(Error::from)?.is_some(),
@@ -336,6 +381,7 @@ impl Client {
             "space": s.kv_get(keys::SPACE).map_err(Error::from)?,
             "cursor": s.cursor().map_err(Error::from)?,
             "unsent": s.outbox_len().map_err(Error::from)?,
+            "quarantined": s.quarantined().map_err(Error::from)?.len(),
             "lastSyncMs": s.kv_get(keys::LAST_SYNC).map_err(Error::from)?.and_then(|v| v.parse::<u64>().ok()),
             "sync": *self.inner.sync_state.borrow(),
             "error": *self.inner.last_error.borrow(),
@@ -345,9 +391,75 @@ impl Client {
         Ok(to_js(&status)?)
     }
 
+    /// This device's changes the hub refuses as they are (e.g. over its payload limit), set aside so
+    /// that the rest syncs: `[{id, kind, code, reason, atMs, node, field, title, bytes}]`, oldest first.
+    /// Their effect stays applied here.
+    pub fn quarantined(&self) -> Result<JsValue, JsValue> {
+        let rows = quarantined_rows(&self.inner.store.borrow())?;
+        Ok(to_js(&rows)?)
+    }
+
+    /// Release a set-aside change: with `retry`, back to the outbox (pushed on the next round, e.g.
+    /// after the hub's limits changed); without, dropped (its effect stays on this device until a later
+    /// change overwrites it, and the other devices never get it). Then tells the subscribers
+    /// (`{source: "local", ops: 0}`).
+    #[wasm_bindgen(js_name = releaseQuarantined)]
+    pub fn release_quarantined(&self, id: String, retry: bool) -> Result<(), JsValue> {
+        Ok(self.release_inner(&id, retry)?)
+    }
+
+    fn release_inner(&self, id: &str, retry: bool) -> Result<()> {
+        let op: hearth_core::OpId = id
+            .trim()
+            .parse()
+            .map_err(|_| Error::bad_argument(format!("{id:?} is not a change id")))?;
+        if !self.inner.store.borrow_mut().release_quarantined(op, retry)? {
+            return Err(Error::new(
+                codes::NOT_FOUND,
+                format!("no set-aside change {id}; it may have been released already"),
+            ));
+        }
+        self.inner.emit(&json!({"source": "local", "ops": 0}));
+        if retry && let Some(d) = self.inner.driver.borrow().as_ref() {
+            d.local_edit();
+        }
+        Ok(())
+    }
+
+    /// The hub's network view of the space: `{device, peers: [{device, name, acked, last_seen_ms,
+    /// app_version, schema_version, state}], head, horizon, compacted, snapshot_seq, log_rows}`, where
+    /// `device` is this device's id. Needs the hub: fails with `network` when offline or the hub
+    /// cannot be reached, and `not_paired` before pairing.
+    pub async fn peers(&self) -> Result<JsValue, JsValue> {
+        Ok(self.peers_inner().await?)
+    }
+
+    async fn peers_inner(&self) -> Result<JsValue> {
+        let (Some(hub), Some(space), Some(token)) = (
+            self.inner.kv(keys::HUB)?,
+            self.inner.kv(keys::SPACE)?,
+            self.inner.kv(keys::TOKEN)?,
+        ) else {
+            return Err(Error::new(
+                codes::NOT_PAIRED,
+                "this device is not paired with a hub, so there is no list of devices; pair first",
+            ));
+        };
+        let view = crate::sync::peers(&hub, &space, &token).await?;
+        let mut v = serde_json::to_value(&view)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "device".into(),
+                json!(self.inner.store.borrow().device().to_string()),
+            );
+        }
+        to_js(&v)
+    }
+
     /// Call `listener(event)` after every change: `{source: "local"|"remote", ops}`,
-    /// `{source: "sync", state, error}`, or `{source: "sync", recovered, message}` after a restore from
-    /// the hub's snapshot.
+    /// `{source: "sync", state, error}`, `{source: "sync", recovered, message}` after a restore from
+    /// the hub's snapshot, or `{source: "sync", quarantined: [{id, reason}]}` when a round set changes
+    /// aside.
     pub fn subscribe(&self, listener: js_sys::Function) {
         self.inner.listeners.borrow_mut().push(listener);
     }

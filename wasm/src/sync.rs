@@ -7,7 +7,9 @@
 //! * after a failed round, with exponential backoff (1 s … 30 s) while the hub is unreachable.
 //!
 //! A round that restored from the hub's snapshot (this device was behind the horizon) emits
-//! `{source: "sync", recovered, message}` once, beside the usual `{source: "remote"}`.
+//! `{source: "sync", recovered, message}` once, beside the usual `{source: "remote"}`; a round that set
+//! changes of this device aside (the hub refuses them as they are) emits
+//! `{source: "sync", quarantined: [{id, reason}]}`.
 //!
 //! Rounds never overlap: `syncNow()` and the background loop take turns.
 
@@ -19,7 +21,7 @@ use hearth_core::sync::{
     HttpRequest, Problem, Recovery, Reply, Request, Step, Sync, SyncConfig, SyncReport, pair_reply,
     version_headers,
 };
-use hearth_core::wire::{APP_VERSION, HeadEvent, PairRequest, PairResponse};
+use hearth_core::wire::{APP_VERSION, ErrorBody, HeadEvent, PairRequest, PairResponse, PeersResponse};
 use serde_json::json;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -128,6 +130,55 @@ pub async fn pair(hub: &str, code: &str, name: &str, device: DeviceId) -> Result
             Error::new(codes::HUB, format!("pairing failed: {message}"))
         }
     })
+}
+
+/// `GET /v1/spaces/{space}/peers`: the hub's network view of the space (every device, with what it
+/// acked and when it was last seen). Needs the hub: offline, or when the hub cannot be reached, the
+/// error (`network`) says so.
+pub async fn peers(hub: &str, space: &str, token: &str) -> Result<PeersResponse> {
+    let unreachable = |why: &str| {
+        Error::new(
+            codes::NETWORK,
+            format!("the list of devices comes from the hub at {hub}, which cannot be reached ({why})"),
+        )
+    };
+    if !online() {
+        return Err(unreachable("this device is offline"));
+    }
+    let req = HttpRequest {
+        method: "GET",
+        path: format!(
+            "/v1/spaces/{}/peers",
+            String::from(js_sys::encode_uri_component(space))
+        ),
+        body: None,
+        auth: true,
+    };
+    let reply = http(hub, &req, Some(token)).await.map_err(|e| unreachable(&e))?;
+    if !(200..300).contains(&reply.status) {
+        let message = serde_json::from_str::<ErrorBody>(&reply.body)
+            .map(|b| b.message)
+            .unwrap_or_else(|_| format!("HTTP {}", reply.status));
+        return Err(Error::new(
+            codes::HUB,
+            format!("the hub did not give the list of devices: {message}"),
+        ));
+    }
+    serde_json::from_str(&reply.body).map_err(|e| {
+        Error::new(
+            codes::HUB,
+            format!("the hub's list of devices could not be read ({e}); update Hearth"),
+        )
+    })
+}
+
+/// The change event for changes a round set aside: `{source: "sync", quarantined: [{id, reason}]}`.
+pub(crate) fn quarantine_event(set_aside: &[(String, String)]) -> serde_json::Value {
+    let list: Vec<_> = set_aside
+        .iter()
+        .map(|(id, reason)| json!({"id": id, "reason": reason}))
+        .collect();
+    json!({"source": "sync", "quarantined": list})
 }
 
 /// The change event, and `status().lastRecovery` (without `source`), for a restore from the hub's
@@ -366,6 +417,10 @@ impl Driver {
         // is nothing to tell).
         if let Some(r) = report.recovered.as_ref().filter(|r| !r.verified) {
             inner.emit(&recovery_event(r));
+        }
+        // Changes the hub refuses as they are: say so once, when they are set aside.
+        if !report.quarantined.is_empty() {
+            inner.emit(&quarantine_event(&report.quarantined));
         }
         Ok(report)
     }

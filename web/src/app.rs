@@ -6,9 +6,10 @@ use leptos::task::spawn_local;
 
 use crate::chrome::{Banners, Toasts, TopBar};
 use crate::ctx::{Boot, Ctx, View};
-use crate::model::RecoveryNote;
+use crate::model::{RecoveryNote, SetAsideEvent};
 use crate::sidebar::Sidebar;
 use crate::store;
+use crate::sync_panel::SyncPanel;
 use crate::tasks::MainView;
 
 /// The app.
@@ -45,6 +46,9 @@ pub fn App() -> impl IntoView {
                         spawn_local(ctx.reload_status());
                         if let Ok(note) = serde_wasm_bindgen::from_value::<RecoveryNote>(event.clone()) {
                             ctx.recovered(note);
+                        }
+                        if let Ok(set_aside) = serde_wasm_bindgen::from_value::<SetAsideEvent>(event.clone()) {
+                            ctx.set_aside(set_aside);
                         }
                         let state = js_sys::Reflect::get(&event, &"state".into()).ok().and_then(|s| s.as_string());
                         if state.as_deref() == Some("update") {
@@ -137,6 +141,7 @@ fn Workspace() -> impl IntoView {
                 </main>
             </div>
             <Toasts/>
+            <SyncPanel/>
         </div>
     }
 }

@@ -1,11 +1,13 @@
 //! Around the lists: the top bar (navigation button, search, sync status), banners (offline, update
-//! needed) and toasts (undo, errors, "Reload to update").
+//! needed) and toasts (undo, errors, "Reload to update"). The pill opens the sync details
+//! ([`crate::sync_panel`]).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::ctx::{Ctx, View};
 use crate::store;
+use crate::sync_panel::{PANEL_ID, PILL_ID};
 
 /// The sync state as people read it, and a class for its colour.
 fn sync_label(ctx: Ctx) -> (String, &'static str) {
@@ -23,11 +25,14 @@ fn sync_label(ctx: Ctx) -> (String, &'static str) {
             _ => ("Connecting…", "syncing"),
         }
     };
-    let text = if s.unsent > 0 {
+    let mut text = if s.unsent > 0 {
         format!("{text} · {} unsent", s.unsent)
     } else {
         text.to_owned()
     };
+    if s.quarantined > 0 {
+        text.push_str(&format!(" · {} not synced", s.quarantined));
+    }
     (text, class)
 }
 
@@ -87,15 +92,21 @@ pub fn TopBar() -> impl IntoView {
                     on:input:target=move |ev| on_search(ev.target().value())
                 />
             </form>
-            <div
+            <button
+                id=PILL_ID
                 class=move || format!("sync-pill {}", label.get().1)
-                role="status"
-                aria-live="polite"
+                aria-label=move || format!("{} — sync details", label.get().0)
+                aria-haspopup="dialog"
+                aria-controls=PANEL_ID
+                aria-expanded=move || ctx.sync_panel.get().to_string()
                 title=detail
+                on:click=move |_| ctx.sync_panel.update(|o| *o = !*o)
             >
                 <span class="dot" aria-hidden="true"></span>
                 <span class="sync-text">{move || label.get().0}</span>
-            </div>
+            </button>
+            // The state, announced as it changes (the pill is a button, whose content is not a live region).
+            <span class="visually-hidden" role="status" aria-live="polite">{move || label.get().0}</span>
             <Show
                 when=move || ctx.status.with(|s| s.paired)
                 fallback=move || view! {
@@ -165,6 +176,12 @@ pub fn Toasts() -> impl IntoView {
                     view! {
                         <div class="toast">
                             <span>{t.text.clone()}</span>
+                            {t.details.then(|| view! {
+                                <button class="button link" on:click=move |_| {
+                                    ctx.toast.set(None);
+                                    ctx.sync_panel.set(true);
+                                }>"Sync details"</button>
+                            })}
                             {undo.map(|id| view! {
                                 <button class="button link" on:click=move |_| {
                                     ctx.toast.set(None);

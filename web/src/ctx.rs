@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 
-use crate::model::{RecoveryNote, Status, TreeEntry};
+use crate::model::{RecoveryNote, SetAsideEvent, Status, TreeEntry};
 use crate::store;
 
 /// What the main area shows (kept in the URL's hash, so reloads and the back button keep the place).
@@ -64,6 +64,8 @@ pub struct Toast {
     pub undo: Option<String>,
     /// An error (announced assertively).
     pub error: bool,
+    /// Offer to open the sync details.
+    pub details: bool,
 }
 
 /// Start-up state.
@@ -110,6 +112,8 @@ pub struct Ctx {
     pub skip_pairing: RwSignal<bool>,
     /// A restore from the hub's snapshot not told yet (this tab was hidden when it happened).
     pub recovery: RwSignal<Option<RecoveryNote>>,
+    /// The sync details panel is open.
+    pub sync_panel: RwSignal<bool>,
 }
 
 const COLLAPSED_KEY: &str = "hearth:collapsed";
@@ -146,6 +150,7 @@ impl Ctx {
             editing: RwSignal::new(None),
             skip_pairing: RwSignal::new(stored(SKIP_PAIRING_KEY).is_some()),
             recovery: RwSignal::new(None),
+            sync_panel: RwSignal::new(false),
         }
     }
 
@@ -193,7 +198,42 @@ impl Ctx {
             text,
             undo,
             error,
+            details: false,
         }));
+    }
+
+    /// A sync round set changes of this device aside (the hub refuses them as they are): tell the
+    /// person once for the whole app (the first tab to claim it), with a way to the sync details. Not
+    /// an error: everything else synced, and the change is kept here.
+    pub fn set_aside(&self, event: SetAsideEvent) {
+        let Some(first) = event.quarantined.first().cloned() else {
+            return;
+        };
+        let n = event.quarantined.len();
+        let ctx = *self;
+        spawn_local(async move {
+            if !crate::pwa::claim_once(&format!("quarantine:{}", first.id)).await {
+                return;
+            }
+            let text = if n == 1 {
+                format!(
+                    "1 change could not be synced: {}. See Sync details.",
+                    first.reason
+                )
+            } else {
+                format!(
+                    "{n} changes could not be synced: {} (and others). See Sync details.",
+                    first.reason
+                )
+            };
+            ctx.toast.set(Some(Toast {
+                id: js_sys::Date::now() as u64,
+                text,
+                undo: None,
+                error: false,
+                details: true,
+            }));
+        });
     }
 
     /// A restore from the hub's snapshot happened (this device was behind the hub's horizon): tell the

@@ -12,6 +12,8 @@
 //! * [`sidebar`], [`tasks`], [`project`], [`editor`], [`chrome`]: the screens: projects and counts; task
 //!   lists, quick add, the agenda and search; a project's heading and actions; inline task editing;
 //!   sync status, banners and toasts.
+//! * [`sync_panel`]: the sync details the status pill opens: this device, changes the hub refused, and
+//!   the other devices of the space.
 //! * [`pwa`]: the service worker (`web/sw.js`): offline app shell and "Reload to update".
 //!
 //! On the host this binary only says where the app lives; the UI is compiled for `wasm32` only.
@@ -34,6 +36,8 @@ mod pwa;
 mod sidebar;
 #[cfg(target_arch = "wasm32")]
 mod store;
+#[cfg(target_arch = "wasm32")]
+mod sync_panel;
 #[cfg(target_arch = "wasm32")]
 mod tasks;
 

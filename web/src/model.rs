@@ -76,12 +76,24 @@ pub struct Hit {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
+    /// This device's id.
+    #[serde(default)]
+    pub device: String,
+    /// The name this device was paired under.
+    #[serde(default)]
+    pub name: Option<String>,
     /// Paired with a hub.
     pub paired: bool,
     /// The hub's URL.
     pub hub: Option<String>,
     /// Local changes the hub has not confirmed yet.
     pub unsent: u64,
+    /// Changes of this device the hub refuses as they are, set aside (not counted in `unsent`).
+    #[serde(default)]
+    pub quarantined: u64,
+    /// The end of the last successful sync round, ms since the Unix epoch.
+    #[serde(default)]
+    pub last_sync_ms: Option<u64>,
     /// `idle`, `syncing`, `synced`, `offline`, `update` or `error`.
     pub sync: String,
     /// The last sync problem, for people.
@@ -112,4 +124,72 @@ pub struct Recovery {
     pub verified: bool,
     /// When, in ms since the Unix epoch: tells one recovery from another.
     pub at_ms: u64,
+}
+
+/// A change of this device the hub refuses as it is (over its payload limit, …), set aside so the
+/// rest syncs: one entry of the store's `quarantined()`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quarantined {
+    /// The op id.
+    pub id: String,
+    /// The op's kind (`node.set`, `node.create`, …).
+    pub kind: String,
+    /// The hub's reason.
+    pub reason: String,
+    /// When it was set aside, ms since the Unix epoch.
+    pub at_ms: u64,
+    /// The field it sets, if it sets one.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// The title of the node it changes, here.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The size of its payload in bytes.
+    #[serde(default)]
+    pub bytes: u64,
+}
+
+/// A change set aside in this round, as the change event `{source: "sync", quarantined}` tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SetAside {
+    /// The op id.
+    pub id: String,
+    /// The hub's reason.
+    pub reason: String,
+}
+
+/// The change event of a round that set changes aside.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SetAsideEvent {
+    /// What was set aside.
+    pub quarantined: Vec<SetAside>,
+}
+
+/// The hub's network view of the space (the store's `peers()`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Peers {
+    /// This device's id.
+    pub device: String,
+    /// Every device paired to the space.
+    pub peers: Vec<Peer>,
+    /// The highest seq the hub has committed.
+    pub head: u64,
+}
+
+/// One device of the space, as the hub last saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Peer {
+    /// Device id.
+    pub device: String,
+    /// The name it was paired under.
+    pub name: String,
+    /// The highest seq it acknowledged.
+    pub acked: u64,
+    /// Its last request, ms since the Unix epoch.
+    pub last_seen_ms: u64,
+    /// The app version it last reported.
+    pub app_version: String,
+    /// `active`, `inactive` or `behind_horizon`.
+    pub state: String,
 }

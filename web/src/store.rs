@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::model::{AgendaRow, Hit, Status, Task, TreeEntry};
+use crate::model::{AgendaRow, Hit, Peers, Quarantined, Status, Task, TreeEntry};
 
 #[wasm_bindgen(raw_module = "./store/hearth.js")]
 extern "C" {
@@ -146,6 +146,22 @@ pub async fn pair(hub: &str, code: &str, name: &str) -> Result<()> {
 pub async fn sync_now() -> Result<()> {
     call_raw("syncNow", &[]).await?;
     Ok(())
+}
+
+/// This device's changes the hub refuses as they are, set aside.
+pub async fn quarantined() -> Result<Vec<Quarantined>> {
+    call("quarantined", &[]).await
+}
+
+/// Put a set-aside change back in the outbox (`retry`) or drop it (its effect stays on this device).
+pub async fn release_quarantined(id: &str, retry: bool) -> Result<()> {
+    call_raw("releaseQuarantined", &[id.into(), retry.into()]).await?;
+    Ok(())
+}
+
+/// The hub's network view of the space (needs the hub).
+pub async fn peers() -> Result<Peers> {
+    call("peers", &[]).await
 }
 
 /// The project tree with open-task counts.

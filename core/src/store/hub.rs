@@ -329,6 +329,7 @@ pub(super) fn position(conn: &Connection) -> Result<LogPosition> {
 }
 
 /// A busy handler: wait 1 ms and try again, for up to 30 s.
+#[cfg(not(target_arch = "wasm32"))]
 fn retry_every_ms(tries: i32) -> bool {
     std::thread::sleep(std::time::Duration::from_millis(1));
     tries < 30_000

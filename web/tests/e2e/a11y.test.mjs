@@ -82,6 +82,14 @@ test('every control is named and at least 44×44, on a phone and on a desktop', 
       await check(page, `${label} project list`);
       await openEditor(page, `Sweep the attic ${label}`);
       await check(page, `${label} task editor`);
+      // The sync details panel, opened from the status pill.
+      await page.locator('#sync-pill').click();
+      await page.getByRole('dialog', { name: 'Sync details' }).getByRole('list', { name: 'Other devices' }).or(
+        page.getByRole('dialog', { name: 'Sync details' }).getByText('No other device is paired with this space yet.'),
+      ).waitFor();
+      await check(page, `${label} sync panel`);
+      await page.keyboard.press('Escape');
+      await page.getByRole('dialog', { name: 'Sync details' }).waitFor({ state: 'hidden' });
       if (phone) {
         await page.getByRole('button', { name: 'Project actions' }).click();
         await check(page, `${label} project actions`);
