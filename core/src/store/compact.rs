@@ -24,7 +24,7 @@ use std::time::Instant;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::hub::position;
+use super::kv::{LogPosition, position};
 use super::{keys, kv_get, kv_set};
 use crate::error::Result;
 use crate::id::{DeviceId, OpId};
@@ -355,7 +355,7 @@ impl SqliteCompactor {
     }
 
     /// Head, horizon, epoch and snapshot of the log, read together.
-    pub fn position(&self) -> Result<super::LogPosition> {
+    pub fn position(&self) -> Result<LogPosition> {
         let mut conn = open_rw(&self.path)?;
         let tx = conn.transaction()?;
         let p = position(&tx)?;
@@ -378,7 +378,7 @@ impl SqliteCompactor {
         std::fs::create_dir_all(&dir)?;
         let (log_rows_before, meta) = {
             let tx = read.transaction()?;
-            let super::LogPosition {
+            let LogPosition {
                 head,
                 epoch,
                 snapshot: current,
@@ -458,7 +458,7 @@ pub(crate) fn compact_in_place(
 ) -> Result<(CompactReport, SnapshotMeta)> {
     let (log_rows_before, meta) = {
         let tx = conn.transaction()?;
-        let super::LogPosition { head, epoch, .. } = position(&tx)?;
+        let LogPosition { head, epoch, .. } = position(&tx)?;
         let rows = log_rows(&tx)?;
         let meta = write_snapshot(&tx, out, head, epoch)?;
         kv_set(&tx, keys::SNAPSHOT, &head.to_string())?;

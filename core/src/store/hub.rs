@@ -39,6 +39,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::compact::{self, CompactReport, SqliteCompactor};
+use super::kv::{LogPosition, position};
 use super::{Options, Role, Store, keys, kv_get, kv_set, log};
 use crate::apply;
 use crate::error::Result;
@@ -115,19 +116,6 @@ impl LogPage {
         ));
         body
     }
-}
-
-/// Where a log stands: head, horizon and epoch, read together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogPosition {
-    /// The highest seq committed.
-    pub head: u64,
-    /// Ops at or below it may have been compacted away (0: nothing has been).
-    pub horizon: u64,
-    /// The space's epoch (starts at 1).
-    pub epoch: u64,
-    /// The seq of the current snapshot (0: none yet).
-    pub snapshot: u64,
 }
 
 /// Reading a space's log: one consistent snapshot per call.
@@ -313,19 +301,6 @@ fn head(conn: &Connection) -> Result<u64> {
     Ok(kv_get(conn, keys::HEAD)?
         .and_then(|s| s.parse().ok())
         .unwrap_or(0))
-}
-
-/// Head, horizon, epoch and snapshot from the `kv` table (call inside a transaction for one snapshot).
-pub(super) fn position(conn: &Connection) -> Result<LogPosition> {
-    let number = |key, default| -> Result<u64> {
-        Ok(kv_get(conn, key)?.and_then(|s| s.parse().ok()).unwrap_or(default))
-    };
-    Ok(LogPosition {
-        head: number(keys::HEAD, 0)?,
-        horizon: number(keys::HORIZON, 0)?,
-        epoch: number(keys::EPOCH, 1)?,
-        snapshot: number(keys::SNAPSHOT, 0)?,
-    })
 }
 
 /// A busy handler: wait 1 ms and try again, for up to 30 s.

@@ -61,3 +61,29 @@ pub(crate) fn kv_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     .execute([key, value])?;
     Ok(())
 }
+
+/// Where a log stands: head, horizon and epoch, read together (kv keys `head`, `horizon`, `epoch`, `snapshot` of a hub log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPosition {
+    /// The highest seq committed.
+    pub head: u64,
+    /// Ops at or below it may have been compacted away (0: nothing has been).
+    pub horizon: u64,
+    /// The space's epoch (starts at 1).
+    pub epoch: u64,
+    /// The seq of the current snapshot (0: none yet).
+    pub snapshot: u64,
+}
+
+/// Head, horizon, epoch and snapshot from the `kv` table (call inside a transaction for one snapshot).
+pub(crate) fn position(conn: &Connection) -> Result<LogPosition> {
+    let number = |key, default| -> Result<u64> {
+        Ok(kv_get(conn, key)?.and_then(|s| s.parse().ok()).unwrap_or(default))
+    };
+    Ok(LogPosition {
+        head: number(keys::HEAD, 0)?,
+        horizon: number(keys::HORIZON, 0)?,
+        epoch: number(keys::EPOCH, 1)?,
+        snapshot: number(keys::SNAPSHOT, 0)?,
+    })
+}

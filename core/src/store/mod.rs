@@ -35,9 +35,9 @@ pub use compact::{
     CompactReport, DEFAULT_STEP_ROWS, SnapshotChunk, SnapshotMeta, SqliteCompactor, snapshots_dir,
 };
 pub use hub::{
-    AppendOutcome, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog,
-    SqliteLogReader,
+    AppendOutcome, Compactor, HubLog, HubOptions, LogPage, LogRead, Readers, SqliteHubLog, SqliteLogReader,
 };
+pub use kv::LogPosition;
 pub use kv::keys;
 pub(crate) use kv::{kv_get, kv_set};
 
