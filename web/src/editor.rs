@@ -48,6 +48,11 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
         }
     });
     let field = |f: fn(&Task) -> Option<String>| move || task.get().as_ref().and_then(f).unwrap_or_default();
+    // What is being typed in a text field, until it is saved: the task reloads after every saved
+    // change (of any field, on any device), and that must not overwrite a field the person is typing in.
+    let (title_draft, notes_draft) = (RwSignal::new(None::<String>), RwSignal::new(None::<String>));
+    let stored_title = field(|t| Some(t.title.clone()));
+    let stored_notes = field(|t| t.notes.clone());
     let projects = move || ctx.tree.get();
     let parent = field(|t| t.parent.clone());
 
@@ -66,10 +71,12 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
                 <span>"Title"</span>
                 <input
                     node_ref=title_input
-                    prop:value=field(|t| Some(t.title.clone()))
+                    prop:value=move || title_draft.get().unwrap_or_else(stored_title)
+                    on:input=move |ev| title_draft.set(Some(event_target_value(&ev)))
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
                         if !v.trim().is_empty() { save_title("title", json!(v.trim())) }
+                        title_draft.set(None);
                     }
                     on:keydown=move |ev: ev::KeyboardEvent| {
                         // Enter saves (the blur commits the change) and closes; Escape is the editor's.
@@ -138,10 +145,12 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
                 <span>"Notes"</span>
                 <textarea
                     rows="3"
-                    prop:value=field(|t| t.notes.clone())
+                    prop:value=move || notes_draft.get().unwrap_or_else(stored_notes)
+                    on:input=move |ev| notes_draft.set(Some(event_target_value(&ev)))
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
-                        save_notes("notes", text_or_null(&v))
+                        save_notes("notes", text_or_null(&v));
+                        notes_draft.set(None);
                     }
                 ></textarea>
             </label>
