@@ -24,7 +24,7 @@ use hearth_core::{SystemEnv, wire};
 use hearth_server::{AppState, Config, run};
 
 mod shared;
-use shared::{generate, ops_arg};
+use shared::{generate, hearth_bin, ops_arg};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -63,16 +63,7 @@ fn first_sync(hearth: &Path, home: &Path, url: &str, code: &str, hub_export: &st
 
 fn main() -> anyhow::Result<()> {
     let total = ops_arg()?;
-    let hearth = std::env::current_exe()?
-        .parent()
-        .and_then(|examples| examples.parent())
-        .map(|dir| dir.join("hearth"))
-        .context("locating the hearth binary")?;
-    ensure!(
-        hearth.exists(),
-        "build the binary first: cargo build --release -p hearth-server ({})",
-        hearth.display()
-    );
+    let hearth = hearth_bin()?;
     let dir = tempfile::tempdir()?;
     let config = Config::new(dir.path().join("hub"));
     let space_db = config.space_db("default");

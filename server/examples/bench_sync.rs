@@ -17,20 +17,11 @@ use hearth_core::store::{HubLog, HubOptions, SqliteHubLog};
 use hearth_server::{AppState, Config, run};
 
 mod shared;
-use shared::{generate, ops_arg};
+use shared::{generate, hearth_bin, ops_arg};
 
 fn main() -> anyhow::Result<()> {
     let total = ops_arg()?;
-    let hearth = std::env::current_exe()?
-        .parent()
-        .and_then(|examples| examples.parent())
-        .map(|dir| dir.join("hearth"))
-        .context("locating the hearth binary")?;
-    ensure!(
-        hearth.exists(),
-        "build the binary first: cargo build --release -p hearth-server ({})",
-        hearth.display()
-    );
+    let hearth = hearth_bin()?;
     let dir = tempfile::tempdir()?;
     let config = Config::new(dir.path().join("hub"));
 

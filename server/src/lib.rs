@@ -129,7 +129,12 @@ async fn compaction(state: AppState) {
             if !(due || big) {
                 continue;
             }
-            match state.compact(&name).await {
+            // The view just read gives the horizon: compact up to it without reading it again.
+            let compacted = match state.space(&name).await {
+                Ok(space) => space.compact(view.horizon).await,
+                Err(e) => Err(e),
+            };
+            match compacted {
                 Ok(_) => {
                     last.insert(name, tokio::time::Instant::now());
                 }

@@ -245,14 +245,7 @@ async fn sigkill_loses_no_acknowledged_op() {
     for t in tasks {
         ledgers.push(t.await.unwrap());
     }
-    let reader = Device::new(
-        &hub.url,
-        hearth_core::wire::PairResponse {
-            space: devices[0].space.clone(),
-            device: devices[0].device,
-            token: devices[0].token.clone(),
-        },
-    );
+    let reader = at(&devices[0], &hub.url);
     let log = reader.pull_all(0).await;
 
     let confirmed: usize = ledgers.iter().map(|l| l.confirmed.len()).sum();
@@ -388,14 +381,7 @@ async fn sigkill_during_compaction_loses_no_acknowledged_op() {
     for t in tasks {
         ledgers.push(t.await.unwrap());
     }
-    let reader = Device::new(
-        &hub.url,
-        hearth_core::wire::PairResponse {
-            space: devices[0].space.clone(),
-            device: devices[0].device,
-            token: devices[0].token.clone(),
-        },
-    );
+    let reader = at(&devices[0], &hub.url);
     let view = reader.peers().await;
     let horizon = view.compacted;
     let log = reader.pull_all(horizon).await;
@@ -491,4 +477,16 @@ fn ledgers_node(ledgers: &[Ledger], id: &str) -> String {
         .find_map(|l| l.nodes.get(id))
         .cloned()
         .unwrap_or_else(|| panic!("op {id} was never sent"))
+}
+
+/// `dev` talking to the hub now at `url` (a restart picks a new port).
+fn at(dev: &Device, url: &str) -> Device {
+    Device::new(
+        url,
+        hearth_core::wire::PairResponse {
+            space: dev.space.clone(),
+            device: dev.device,
+            token: dev.token.clone(),
+        },
+    )
 }

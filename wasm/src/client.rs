@@ -63,6 +63,16 @@ impl Inner {
     fn kv(&self, key: &str) -> Result<Option<String>> {
         Ok(self.store.borrow().kv_get(key)?)
     }
+
+    /// The hub, space and token this store is paired with, if it is.
+    fn paired(&self) -> Result<Option<(String, String, String)>> {
+        Ok(
+            match (self.kv(keys::HUB)?, self.kv(keys::SPACE)?, self.kv(keys::TOKEN)?) {
+                (Some(h), Some(s), Some(t)) => Some((h, s, t)),
+                _ => None,
+            },
+        )
+    }
 }
 
 impl crate::sync::Host for Inner {
@@ -435,11 +445,7 @@ impl Client {
     }
 
     async fn peers_inner(&self) -> Result<JsValue> {
-        let (Some(hub), Some(space), Some(token)) = (
-            self.inner.kv(keys::HUB)?,
-            self.inner.kv(keys::SPACE)?,
-            self.inner.kv(keys::TOKEN)?,
-        ) else {
+        let Some((hub, space, token)) = self.inner.paired()? else {
             return Err(Error::new(
                 codes::NOT_PAIRED,
                 "this device is not paired with a hub, so there is no list of devices; pair first",
@@ -481,11 +487,7 @@ impl Client {
         if self.inner.driver.borrow().is_some() || self.inner.closed.get() {
             return Ok(());
         }
-        let (Some(hub), Some(space), Some(token)) = (
-            self.inner.kv(keys::HUB)?,
-            self.inner.kv(keys::SPACE)?,
-            self.inner.kv(keys::TOKEN)?,
-        ) else {
+        let Some((hub, space, token)) = self.inner.paired()? else {
             return Err(Error::new(
                 codes::NOT_PAIRED,
                 "this store is not paired with a hub; pair first",

@@ -1,7 +1,7 @@
 //! The workload of the benchmarks that fill a hub: 10,000 records (1,000 projects, 9,000 tasks in
 //! them) with five fields each, then last-writer-wins edits from 5 devices up to `total` ops.
 
-use anyhow::Context;
+use anyhow::{Context, ensure};
 use hearth_core::{DeviceId, NewOp, Op, OpId, Timestamp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -70,4 +70,19 @@ pub fn ops_arg() -> anyhow::Result<usize> {
         Some(i) => Ok(args.get(i + 1).context("--ops takes a number")?.parse()?),
         None => Ok(1_000_000),
     }
+}
+
+/// The release `hearth` binary beside this example (built by `cargo xtask bench`).
+pub fn hearth_bin() -> anyhow::Result<std::path::PathBuf> {
+    let hearth = std::env::current_exe()?
+        .parent()
+        .and_then(|examples| examples.parent())
+        .map(|dir| dir.join("hearth"))
+        .context("locating the hearth binary")?;
+    ensure!(
+        hearth.exists(),
+        "build the binary first: cargo build --release -p hearth-server ({})",
+        hearth.display()
+    );
+    Ok(hearth)
 }
