@@ -179,7 +179,24 @@ impl Apply<'_> {
                 }
                 Ok(())
             }
-            Body::Set { node, field, value } => self.set_field(node, field, value, id),
+            Body::Set {
+                node,
+                field,
+                value,
+                prev,
+                seen,
+            } => {
+                self.set_field(node, field, value, id)?;
+                if let Some(prev) = prev
+                    && crate::conflicts::keeps_conflicts(field)
+                {
+                    for named in prev.iter().chain(seen) {
+                        self.supersede(node, field, *named)?;
+                    }
+                    self.add_head(node, field, id, value)?;
+                }
+                Ok(())
+            }
             Body::LinkAdd { src, dst, ty } => self.add_link(id, src, dst, ty),
             Body::LinkRemove { src, dst, ty, tags } => tags
                 .iter()
@@ -203,6 +220,41 @@ impl Apply<'_> {
             )?;
             stmt.execute(params![node, field, serde_json::to_string(value)?, op])?;
         }
+        Ok(())
+    }
+
+    /// Record the set `op` of `(node, field)` to `value` as a head of the field's edits, unless a set
+    /// that saw it has already arrived (then only note that it arrived).
+    pub fn add_head(&mut self, node: &str, field: &str, op: OpId, value: &Value) -> Result<()> {
+        let op = op.to_string();
+        let named = self
+            .conn
+            .prepare_cached("UPDATE superseded SET arrived = 1 WHERE node = ?1 AND field = ?2 AND op = ?3")?
+            .execute(params![node, field, op])?;
+        if named == 0 {
+            self.conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO heads (node, field, op, value) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![node, field, op, serde_json::to_string(value)?])?;
+        }
+        Ok(())
+    }
+
+    /// A set of `(node, field)` saw `op` (as the value it replaced, or a concurrent edit it resolved):
+    /// `op` is no longer a head, and never becomes one if it arrives later.
+    pub fn supersede(&mut self, node: &str, field: &str, op: OpId) -> Result<()> {
+        let op = op.to_string();
+        let removed = self
+            .conn
+            .prepare_cached("DELETE FROM heads WHERE node = ?1 AND field = ?2 AND op = ?3")?
+            .execute(params![node, field, op])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO superseded (node, field, op, arrived) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (node, field, op) DO UPDATE SET arrived = max(arrived, excluded.arrived)",
+            )?
+            .execute(params![node, field, op, removed > 0])?;
         Ok(())
     }
 
@@ -280,7 +332,17 @@ pub(crate) fn restamp(conn: &Connection, prepared: &Prepared<'_>, old: OpId, new
                 restamp_field(conn, node, f, &old, &new)?;
             }
         }
-        Prepared::Builtin(Body::Set { node, field, .. }) => restamp_field(conn, node, field, &old, &new)?,
+        Prepared::Builtin(Body::Set { node, field, .. }) => {
+            restamp_field(conn, node, field, &old, &new)?;
+            conn.execute(
+                "UPDATE heads SET op = ?3 WHERE node = ?1 AND op = ?2",
+                params![node, old, new],
+            )?;
+            conn.execute(
+                "UPDATE superseded SET op = ?3 WHERE node = ?1 AND op = ?2",
+                params![node, old, new],
+            )?;
+        }
         Prepared::Builtin(Body::LinkAdd { src, .. }) => {
             conn.execute("UPDATE links SET tag = ?2 WHERE tag = ?1", params![old, new])?;
             recompute_parent(conn, src, None)?;

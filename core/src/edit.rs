@@ -152,6 +152,21 @@ pub fn set_field(store: &mut Store, node: &str, field: &str, value: Value) -> Re
     commit(store, node, vec![op])
 }
 
+/// Restore (`restore`) or dismiss an open conflict, by its short id or op id (see
+/// [`crate::conflicts`]): an ordinary set of the field to the other value, or to the kept value again,
+/// that names both the kept value (`prev`) and the conflict (`seen`), so that every device drops the
+/// conflict once it syncs.
+pub fn resolve_conflict(store: &mut Store, id: &str, restore: bool) -> Result<Edited> {
+    let c = crate::conflicts::find(store.conn(), id)?;
+    let value = if restore { c.value.clone() } else { c.kept.clone() };
+    let mut op = set_op(&c.node, &c.field, value)?;
+    if let Value::Object(p) = &mut op.payload {
+        p.insert("prev".into(), Value::String(c.kept_op.to_string()));
+        p.insert("seen".into(), json!([c.op.to_string()]));
+    }
+    commit(store, &c.node, vec![op])
+}
+
 /// Several changes to one node, committed together by [`update`]: fields first, in order, then a move.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes {

@@ -49,6 +49,7 @@
 pub mod apply;
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod conflicts;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod edit;

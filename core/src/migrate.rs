@@ -137,6 +137,11 @@ pub const STORE: Schema = Schema::new(
             name: "0002_quarantine.sql",
             step: Step::Sql(include_str!("../migrations/store/0002_quarantine.sql")),
         },
+        Migration {
+            version: 3,
+            name: "0003_conflicts.sql",
+            step: Step::Sql(include_str!("../migrations/store/0003_conflicts.sql")),
+        },
     ],
 );
 

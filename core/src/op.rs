@@ -122,6 +122,12 @@ pub enum Body<'a> {
         field: &'a str,
         /// New value.
         value: &'a Value,
+        /// The stamp of the value the writer saw: `None` when the writer did not say (an older build,
+        /// a delete), `Some(None)` when the field had no value yet. Sets naming the same `prev` were
+        /// made concurrently; see [`crate::conflicts`].
+        prev: Option<Option<OpId>>,
+        /// Other concurrent edits of the field the writer resolved (restored or dismissed).
+        seen: Vec<OpId>,
     },
     /// `link.add`: the op id is the tag.
     LinkAdd {
@@ -318,12 +324,43 @@ impl Op {
                     Error::invalid(self.id, format!("{} payload is missing value", self.kind))
                 })?;
                 check_field(self, field, value)?;
-                Body::Set { node, field, value }
+                let prev = match p.get("prev") {
+                    None => None,
+                    Some(Value::Null) => Some(None),
+                    Some(v) => {
+                        Some(Some(v.as_str().and_then(|s| s.parse().ok()).ok_or_else(
+                            || Error::invalid(self.id, "prev must be an op id or null"),
+                        )?))
+                    }
+                };
+                let seen = match p.get("seen") {
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(Value::Array(a)) if a.len() <= 64 => a
+                        .iter()
+                        .map(|t| t.as_str().and_then(|s| s.parse().ok()))
+                        .collect::<Option<Vec<OpId>>>()
+                        .ok_or_else(|| Error::invalid(self.id, "seen must be an array of op ids"))?,
+                    Some(_) => {
+                        return Err(Error::invalid(
+                            self.id,
+                            "seen must be an array of at most 64 op ids",
+                        ));
+                    }
+                };
+                Body::Set {
+                    node,
+                    field,
+                    value,
+                    prev,
+                    seen,
+                }
             }
             kinds::NODE_DELETE => Body::Set {
                 node: id_field(self, p, "node")?,
                 field: "deleted",
                 value: &TRUE,
+                prev: None,
+                seen: Vec::new(),
             },
             kinds::LINK_ADD => Body::LinkAdd {
                 src: id_field(self, p, "src")?,
@@ -503,7 +540,9 @@ mod tests {
             Some(Body::Set {
                 node: "n",
                 field: "deleted",
-                value: &TRUE
+                value: &TRUE,
+                prev: None,
+                seen: Vec::new(),
             })
         );
     }

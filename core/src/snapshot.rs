@@ -76,6 +76,28 @@ pub enum Entry {
         /// The remove op.
         op: OpId,
     },
+    /// A head of a field's edits ([`crate::conflicts`]): a set that named the value it saw and that no
+    /// other set named; the winner or a concurrent edit kept beside it.
+    Head {
+        /// The node.
+        node: String,
+        /// The field.
+        field: String,
+        /// The set.
+        op: OpId,
+        /// The value it wrote.
+        value: Value,
+    },
+    /// A set that another set named as seen, whose own op has not arrived at the snapshot's seq: it
+    /// must not become a head when it does.
+    Seen {
+        /// The node.
+        node: String,
+        /// The field.
+        field: String,
+        /// The named set.
+        op: OpId,
+    },
     /// An op this build stores but does not apply, verbatim, with its seq when confirmed.
     Pending {
         /// Its seq on the hub.
@@ -114,7 +136,8 @@ pub fn read(conn: &Connection, seq: u64, epoch: u64) -> Result<Snapshot> {
 
 /// Visit every entry of a store's materialized state, one at a time, in the snapshot's deterministic
 /// order: the typed fields node by node, then the other fields by node and field, then links by tag,
-/// then tombstones, then the ops this build stores without applying (by id). Nothing is collected, so
+/// then tombstones, then the heads of fields' edits and the seen sets still to arrive, then the ops
+/// this build stores without applying (by id). Nothing is collected, so
 /// a space of any size streams in constant memory.
 pub fn for_each(conn: &Connection, mut visit: impl FnMut(Entry) -> Result<()>) -> Result<()> {
     {
@@ -180,6 +203,31 @@ pub fn for_each(conn: &Connection, mut visit: impl FnMut(Entry) -> Result<()>) -
                 dst: r.get(2)?,
                 ty: r.get(3)?,
                 op: r.get::<_, String>(4)?.parse()?,
+            })?;
+        }
+    }
+    {
+        let mut stmt = conn.prepare("SELECT node, field, op, value FROM heads ORDER BY node, field, op")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let value: String = r.get(3)?;
+            visit(Entry::Head {
+                node: r.get(0)?,
+                field: r.get(1)?,
+                op: r.get::<_, String>(2)?.parse()?,
+                value: serde_json::from_str(&value)?,
+            })?;
+        }
+    }
+    {
+        let mut stmt = conn
+            .prepare("SELECT node, field, op FROM superseded WHERE arrived = 0 ORDER BY node, field, op")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            visit(Entry::Seen {
+                node: r.get(0)?,
+                field: r.get(1)?,
+                op: r.get::<_, String>(2)?.parse()?,
             })?;
         }
     }

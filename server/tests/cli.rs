@@ -623,3 +623,73 @@ fn tokens_and_pairing_codes_never_reach_the_hubs_log() {
         "a guessed code is in the hub's log"
     );
 }
+
+#[test]
+fn the_same_title_edited_on_two_devices_offline_is_kept_as_a_conflict_and_restorable() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::start(&tmp.path().join("hub"), "127.0.0.1:0");
+    let (laptop, phone) = (tmp.path().join("laptop"), tmp.path().join("phone"));
+    for (home, name) in [(&laptop, "laptop"), (&phone, "phone")] {
+        let code = hub.invite("default");
+        ok(
+            home,
+            &["init", "--hub", &hub.url, "--code", &code, "--name", name],
+        );
+    }
+    ok(&laptop, &["task", "add", "Fix tap"]);
+    ok(&laptop, &["sync"]);
+    ok(&phone, &["sync"]);
+    let id = json(&phone, &["ls", "--json"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Both rename it without syncing in between; the phone's rename is the later one.
+    ok(&laptop, &["task", "edit", &id, "--title", "Fix the tap"]);
+    std::thread::sleep(Duration::from_millis(5));
+    ok(&phone, &["task", "edit", &id, "--title", "Fix kitchen tap"]);
+    ok(&laptop, &["sync"]);
+    let said = ok(&phone, &["sync"]);
+    assert!(
+        said.contains("hearth conflicts"),
+        "sync points at the conflict: {said}"
+    );
+    ok(&laptop, &["sync"]);
+
+    let on_laptop = json(&laptop, &["conflicts", "--json"]);
+    let on_phone = json(&phone, &["conflicts", "--json"]);
+    assert_eq!(on_laptop, on_phone, "the same conflict on both devices");
+    let list = on_laptop.as_array().expect("list");
+    assert_eq!(list.len(), 1, "{on_laptop}");
+    let c = &list[0];
+    assert_eq!(c["field"], "title");
+    assert_eq!(c["kept"], "Fix kitchen tap");
+    assert_eq!(c["value"], "Fix the tap");
+    assert_eq!(c["device_name"], "laptop");
+    assert_eq!(c["kept_device_name"], "phone");
+    let text = ok(&laptop, &["conflicts"]);
+    assert!(
+        text.contains("\"Fix the tap\"  from laptop") && text.contains(c["id"].as_str().expect("id")),
+        "{text}"
+    );
+    assert!(ok(&laptop, &["status"]).contains("Conflicts: 1"));
+
+    // Restore the laptop's title on the phone; after a sync both show it and no conflict.
+    let cid = c["id"].as_str().expect("id");
+    let said = ok(&phone, &["conflicts", "restore", cid]);
+    assert!(
+        said.contains("Restored title of \"Fix kitchen tap\"") && said.contains("\"Fix the tap\""),
+        "{said}"
+    );
+    ok(&phone, &["sync"]);
+    ok(&laptop, &["sync"]);
+    for home in [&laptop, &phone] {
+        assert_eq!(json(home, &["conflicts", "--json"]), serde_json::json!([]));
+        assert_eq!(json(home, &["ls", "--json"])[0]["title"], "Fix the tap");
+    }
+    assert_eq!(ok(&laptop, &["export"]), ok(&phone, &["export"]));
+    // Asking for what does not exist says so.
+    let out = hearth(&laptop, &["conflicts", "dismiss", cid]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no open conflict"), "{}", stderr(&out));
+    assert!(ok(&laptop, &["conflicts", "dismiss", "--all"]).contains("Dismissed 0"));
+}

@@ -41,6 +41,9 @@ pub mod keys {
     pub const TOKEN: &str = "token";
     /// The name a client paired with.
     pub const DEVICE_NAME: &str = "device_name";
+    /// The names of the space's devices as the hub last listed them (JSON object id → name), so that
+    /// conflicts can say which device made an edit while offline.
+    pub const PEER_NAMES: &str = "peer_names";
     /// When a client last completed a sync, ms since the Unix epoch.
     pub const LAST_SYNC: &str = "last_sync_ms";
     /// "1" when confirmed ops are kept in the local log.

@@ -271,19 +271,17 @@ impl Store {
         let device = self.device;
         let kinds = self.opts.kinds.clone();
         self.write(None, |tx, clock| {
-            let stamped: Vec<Op> = ops
-                .into_iter()
-                .map(|n| {
-                    n.stamp(OpId {
-                        ts: clock.tick(now),
-                        device,
-                    })
-                })
-                .collect();
-            for op in &stamped {
-                let prepared = apply::prepare(&kinds, op)?;
-                let applied = apply::apply_op(tx, op, &prepared)?;
-                log::write(tx, op, None, applied)?;
+            let mut stamped = Vec::with_capacity(ops.len());
+            for n in ops {
+                let mut op = n.stamp(OpId {
+                    ts: clock.tick(now),
+                    device,
+                });
+                name_what_was_seen(tx, &mut op)?;
+                let prepared = apply::prepare(&kinds, &op)?;
+                let applied = apply::apply_op(tx, &op, &prepared)?;
+                log::write(tx, &op, None, applied)?;
+                stamped.push(op);
             }
             Ok(stamped)
         })
@@ -479,6 +477,13 @@ impl Store {
                         ty,
                         op,
                     } => a.remove_link(*op, *tag, src, dst, ty)?,
+                    Entry::Head {
+                        node,
+                        field,
+                        op,
+                        value,
+                    } => a.add_head(node, field, *op, value)?,
+                    Entry::Seen { node, field, op } => a.supersede(node, field, *op)?,
                     Entry::Pending { seq, op } => log::settle(tx, op, *seq, false, keep, true)?,
                 }
             }
@@ -493,7 +498,7 @@ impl Store {
             && self.conn.query_row(
                 "SELECT NOT EXISTS (SELECT 1 FROM nodes) AND NOT EXISTS (SELECT 1 FROM fields) \
                  AND NOT EXISTS (SELECT 1 FROM links) AND NOT EXISTS (SELECT 1 FROM link_removals) \
-                 AND NOT EXISTS (SELECT 1 FROM ops)",
+                 AND NOT EXISTS (SELECT 1 FROM ops) AND NOT EXISTS (SELECT 1 FROM heads)",
                 [],
                 |r| r.get::<_, bool>(0),
             )?)
@@ -538,4 +543,35 @@ impl Store {
     pub fn export(&self) -> Result<String> {
         crate::query::export(&self.conn)
     }
+}
+
+/// A local set of a field says which value its writer saw: `prev` is the field's winning stamp on
+/// this replica (null when it has none), unless the caller named it already (a restore or dismiss of
+/// a conflict names it together with `seen`). See [`crate::conflicts`].
+fn name_what_was_seen(conn: &Connection, op: &mut Op) -> Result<()> {
+    if op.kind != crate::kinds::NODE_SET && op.kind != crate::kinds::TASK_SET {
+        return Ok(());
+    }
+    let serde_json::Value::Object(p) = &op.payload else {
+        return Ok(());
+    };
+    if p.contains_key("prev") {
+        return Ok(());
+    }
+    let (Some(node), Some(field)) = (
+        p.get("node").and_then(|v| v.as_str()),
+        p.get("field").and_then(|v| v.as_str()),
+    ) else {
+        return Ok(());
+    };
+    if !crate::conflicts::keeps_conflicts(field) {
+        return Ok(());
+    }
+    let prev = crate::conflicts::current(conn, node, field)?.map_or(serde_json::Value::Null, |(_, op)| {
+        serde_json::Value::String(op.to_string())
+    });
+    if let serde_json::Value::Object(p) = &mut op.payload {
+        p.insert("prev".to_owned(), prev);
+    }
+    Ok(())
 }

@@ -60,12 +60,21 @@ impl Store {
             *clock = Clock::new(new_clock, clock.max_drift_ms());
             for (op, (old, new)) in outbox.iter().zip(&mapping) {
                 let mut payload = op.payload.clone();
-                if let Some(tags) = payload.get_mut("tags").and_then(|t| t.as_array_mut()) {
-                    for t in tags.iter_mut() {
-                        if let Some(n) = t.as_str().and_then(|s| renamed.get(s)) {
-                            *t = serde_json::Value::String(n.clone());
+                // Payloads name other ops by id: the link tags a remove drops, and the values a set
+                // saw or resolved. Those of restamped ops take the new ids.
+                for key in ["tags", "seen"] {
+                    if let Some(ids) = payload.get_mut(key).and_then(|t| t.as_array_mut()) {
+                        for t in ids.iter_mut() {
+                            if let Some(n) = t.as_str().and_then(|s| renamed.get(s)) {
+                                *t = serde_json::Value::String(n.clone());
+                            }
                         }
                     }
+                }
+                if let Some(prev) = payload.get_mut("prev")
+                    && let Some(n) = prev.as_str().and_then(|s| renamed.get(s))
+                {
+                    *prev = serde_json::Value::String(n.clone());
                 }
                 log::rename(tx, *old, *new, &payload)?;
                 let rewritten = Op {

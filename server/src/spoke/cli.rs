@@ -116,6 +116,26 @@ pub enum Command {
         /// The op id (or an unambiguous prefix of 6+ characters), as listed.
         id: Option<String>,
     },
+    /// Edits two devices made to the same field without seeing each other's: the value shown and the
+    /// other one, kept.
+    ///
+    /// `hearth conflicts` lists them; `restore ID` brings the other value back and `dismiss ID` (or
+    /// `dismiss --all`) keeps the value shown. Both are ordinary changes: they sync, and the conflict
+    /// leaves the list on every device.
+    Conflicts {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+        /// `restore` or `dismiss`.
+        #[arg(value_parser = ["restore", "dismiss"])]
+        action: Option<String>,
+        /// The conflict's id, as listed.
+        id: Option<String>,
+        /// With `dismiss`: every open conflict.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
     /// Recent ops in the local log, newest first; unsent ones are marked.
     Log {
         #[command(flatten)]

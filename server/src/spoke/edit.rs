@@ -62,6 +62,109 @@ pub(super) fn restore(home: &HomeArg, key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A field's value as a person reads it.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".to_owned(),
+        Value::String(s) => format!("{s:?}"),
+        v => v.to_string(),
+    }
+}
+
+/// `hearth conflicts [restore ID | dismiss ID | dismiss --all]`.
+pub(super) fn conflicts(
+    s: &mut Store,
+    json: bool,
+    action: Option<&str>,
+    id: Option<&str>,
+    all: bool,
+) -> anyhow::Result<()> {
+    let open = hearth_core::conflicts::open(s.conn())?;
+    let who = |id: &str, name: &Option<String>| match name {
+        Some(n) => format!("{n} ({})", short(id)),
+        None => format!("device {}", short(id)),
+    };
+    match (action, id, all) {
+        (None, None, false) => {}
+        (None, _, _) => {
+            bail!("say what to do: `hearth conflicts restore ID` or `hearth conflicts dismiss ID`")
+        }
+        (Some("restore"), None, _) => bail!("name the conflict to restore: `hearth conflicts restore ID`"),
+        (Some(_), None, false) => {
+            bail!(
+                "name the conflict to dismiss (`hearth conflicts dismiss ID`), or dismiss every one with --all"
+            )
+        }
+        (Some("restore"), _, true) => bail!("--all goes with dismiss only: restore one conflict at a time"),
+        (Some(action), Some(key), _) => {
+            let c = hearth_core::conflicts::find(s.conn(), key).map_err(|e| match e {
+                Error::NotFound { .. } => anyhow!("no open conflict {key:?}; `hearth conflicts` lists them"),
+                e => e.into(),
+            })?;
+            let restore = action == "restore";
+            edit::resolve_conflict(s, &c.id, restore)?;
+            if restore {
+                println!(
+                    "Restored {} of {:?} ({}) to {}, from {}.",
+                    c.field,
+                    c.title,
+                    short(&c.node),
+                    shown(&c.value),
+                    who(&c.device, &c.device_name)
+                );
+            } else {
+                println!(
+                    "Kept {} of {:?} ({}) as {}; dismissed {} from {}.",
+                    c.field,
+                    c.title,
+                    short(&c.node),
+                    shown(&c.kept),
+                    shown(&c.value),
+                    who(&c.device, &c.device_name)
+                );
+            }
+            return Ok(());
+        }
+        (Some(_), None, true) => {
+            for c in &open {
+                edit::resolve_conflict(s, &c.id, false)?;
+            }
+            println!(
+                "Dismissed {} conflict(s); every field keeps the value it shows.",
+                open.len()
+            );
+            return Ok(());
+        }
+    }
+    if json {
+        return super::print_json(&open);
+    }
+    if open.is_empty() {
+        println!("No conflicts: no field was changed on two devices at once.");
+        return Ok(());
+    }
+    println!("{} field(s) changed on two devices at once:", open.len());
+    for c in &open {
+        println!("  {}  {:?} ({}), {}", c.id, c.title, short(&c.node), c.field);
+        println!(
+            "      shown: {}  from {}",
+            shown(&c.kept),
+            who(&c.kept_device, &c.kept_device_name)
+        );
+        println!(
+            "      also:  {}  from {}, {}",
+            shown(&c.value),
+            who(&c.device, &c.device_name),
+            dates::local_time(c.at_ms)
+        );
+    }
+    println!(
+        "Restore the other value with `hearth conflicts restore ID`, or keep what is shown with \
+         `hearth conflicts dismiss ID` (or `dismiss --all`)."
+    );
+    Ok(())
+}
+
 /// `hearth project …`.
 pub(super) fn project(cmd: ProjectCmd) -> anyhow::Result<()> {
     match cmd {

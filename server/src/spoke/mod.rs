@@ -6,7 +6,7 @@
 //! Laid out by what a user does:
 //!
 //! * [`cli`]: every clap definition ([`Command`] and its argument structs).
-//! * [`edit`]: `project add|mv|rename`, `task add|done|reopen|edit`, `rm`, `restore`: thin over
+//! * [`edit`]: `project add|mv|rename`, `task add|done|reopen|edit`, `rm`, `restore`, `conflicts`: thin over
 //!   [`hearth_core::edit`], which the browser client shares.
 //! * [`read`]: `ls`, `tree`, `agenda`, `search`, `export`, `log`, `status`, over [`hearth_core::query`].
 //! * [`sync`](mod@sync): `init` (pairing), `sync`, `sync --watch`, the sync round and its report.
@@ -49,6 +49,19 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
             action,
             id,
         } => read::quarantine(&mut home.open()?, json.json, action.as_deref(), id.as_deref()),
+        Command::Conflicts {
+            home,
+            json,
+            action,
+            id,
+            all,
+        } => edit::conflicts(
+            &mut home.open()?,
+            json.json,
+            action.as_deref(),
+            id.as_deref(),
+            all,
+        ),
     }
 }
 

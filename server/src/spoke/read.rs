@@ -131,6 +131,8 @@ struct Status {
     cursor: u64,
     log_rows: u64,
     quarantined: usize,
+    /// Open conflicts (see `hearth conflicts`).
+    conflicts: usize,
     last_recovery: Option<hearth_core::sync::Recovery>,
     /// The space's network view from the hub, when it answered.
     network: Option<hearth_core::wire::PeersResponse>,
@@ -147,7 +149,10 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
     let (network, network_error) = match &paired {
         Some((url, space, token)) => {
             match super::http::peers(url, space, token, std::time::Duration::from_secs(3)) {
-                Ok(view) => (Some(view), None),
+                Ok(view) => {
+                    hearth_core::conflicts::remember_names(&s, &view.peers)?;
+                    (Some(view), None)
+                }
                 Err(e) => (None, Some(format!("{e}"))),
             }
         }
@@ -163,6 +168,7 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         cursor: s.cursor()?,
         log_rows: s.log_rows()?,
         quarantined: s.quarantined()?.len(),
+        conflicts: hearth_core::conflicts::open(s.conn())?.len(),
         last_recovery: s
             .kv_get(hearth_core::store::keys::LAST_RECOVERY)?
             .and_then(|v| serde_json::from_str(&v).ok()),
@@ -180,15 +186,7 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         (Some(h), Some(sp)) => println!("Hub:       {h} (space {sp:?})"),
         _ => println!("Hub:       none (local only; pair with `hearth init --hub URL --code CODE`)"),
     }
-    let when = |ms: u64| {
-        chrono::DateTime::from_timestamp_millis(ms as i64)
-            .map(|t| {
-                t.with_timezone(&chrono::Local)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            })
-            .unwrap_or_default()
-    };
+    let when = super::dates::local_time;
     let last = st.last_sync_ms.map_or_else(|| "never".to_owned(), when);
     println!("Last sync: {last}");
     println!("Unsent:    {} change(s)", st.unsent);
@@ -197,6 +195,12 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         "Local log: {} row(s) (unsent changes and ops this version cannot apply yet)",
         st.log_rows
     );
+    if st.conflicts > 0 {
+        println!(
+            "Conflicts: {} field(s) changed on two devices at once (see `hearth conflicts`)",
+            st.conflicts
+        );
+    }
     if st.quarantined > 0 {
         println!(
             "Set aside: {} change(s) the hub refuses (see `hearth quarantine`)",

@@ -161,6 +161,28 @@ fn print_report(r: &SyncReport, json: bool) -> anyhow::Result<()> {
     }
 }
 
+/// After a sync: learn the names of devices that made open conflicts (so the list can say "phone"
+/// rather than an id), and point at `hearth conflicts` when there are any.
+fn note_conflicts(s: &Store, url: &str, space: &str, token: &str, json: bool) -> anyhow::Result<()> {
+    let open = hearth_core::conflicts::open(s.conn())?;
+    if open
+        .iter()
+        .any(|c| c.device_name.is_none() || c.kept_device_name.is_none())
+    {
+        match http::peers(url, space, token, Duration::from_secs(3)) {
+            Ok(view) => hearth_core::conflicts::remember_names(s, &view.peers)?,
+            Err(e) => tracing::debug!(error = %e, "device names not refreshed"),
+        }
+    }
+    if !open.is_empty() && !json {
+        println!(
+            "{} field(s) were changed on two devices at once: `hearth conflicts` shows both values.",
+            open.len()
+        );
+    }
+    Ok(())
+}
+
 pub(super) fn sync(args: SyncArgs) -> anyhow::Result<()> {
     let mut s = args.home.open()?;
     let Some((url, space, token)) = home::paired(&s)? else {
@@ -169,7 +191,8 @@ pub(super) fn sync(args: SyncArgs) -> anyhow::Result<()> {
     let hub = http::Hub::new(&url, &space, &token)?;
     if !args.watch {
         let report = sync_round(&mut s, &hub, SyncConfig::default())?;
-        return print_report(&report, args.json.json);
+        print_report(&report, args.json.json)?;
+        return note_conflicts(&s, &url, &space, &token, args.json.json);
     }
     // Watch: a round now, then one whenever the hub announces a head beyond our cursor; reconnect with
     // backoff when the stream drops; never give up (Ctrl-C stops).
