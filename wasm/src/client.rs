@@ -375,9 +375,10 @@ impl Client {
         Ok(self.inner.store.borrow().export().map_err(Error::from)?)
     }
 
-    /// `{device, name, storage, restored, paired, hub, space, cursor, unsent, quarantined, lastSyncMs,
-    /// sync, error, lastRecovery}`; `name` is the name this device was paired under, `quarantined` the
-    /// number of changes set aside (see `quarantined()`), `lastRecovery` is `{recovered, message}` of
+    /// `{device, name, storage, restored, paired, hub, space, cursor, unsent, quarantined, conflicts,
+    /// lastSyncMs, sync, error, lastRecovery}`; `name` is the name this device was paired under,
+    /// `quarantined` the number of changes set aside (see `quarantined()`), `conflicts` the number of
+    /// open conflicts (see `conflicts()`), `lastRecovery` is `{recovered, message}` of
     /// the last restore from the hub's snapshot (as in the change event), or null.
     pub fn status(&self) -> Result<JsValue, JsValue> {
         let s = self.inner.store.borrow();
@@ -392,6 +393,7 @@ impl Client {
             "cursor": s.cursor().map_err(Error::from)?,
             "unsent": s.outbox_len().map_err(Error::from)?,
             "quarantined": s.quarantined().map_err(Error::from)?.len(),
+            "conflicts": hearth_core::conflicts::open(s.conn()).map_err(Error::from)?.len(),
             "lastSyncMs": s.kv_get(keys::LAST_SYNC).map_err(Error::from)?.and_then(|v| v.parse::<u64>().ok()),
             "sync": *self.inner.sync_state.borrow(),
             "error": *self.inner.last_error.borrow(),
@@ -399,6 +401,27 @@ impl Client {
             "lastRecovery": last_recovery(&s)?,
         });
         Ok(to_js(&status)?)
+    }
+
+    /// Fields changed on two devices at once, the value shown and the other one kept: `[{id, op,
+    /// node, title, field, kept, kept_op, kept_device, kept_device_name, value, device, device_name,
+    /// at_ms}]` (device names as the hub last listed them, or null). With a node id, only its own.
+    pub fn conflicts(&self, node: JsValue) -> Result<JsValue, JsValue> {
+        let s = self.inner.store.borrow();
+        let rows = match opt_str(&node) {
+            Some(n) => hearth_core::conflicts::of_node(s.conn(), &n),
+            None => hearth_core::conflicts::open(s.conn()),
+        }
+        .map_err(Error::from)?;
+        Ok(to_js(&rows)?)
+    }
+
+    /// Restore the other value of a conflict (`restore`), or keep the value shown: an ordinary
+    /// change that syncs, after which the conflict leaves every device's list.
+    #[wasm_bindgen(js_name = resolveConflict)]
+    pub fn resolve_conflict(&self, id: String, restore: bool) -> Result<(), JsValue> {
+        self.edit(|s| edit::resolve_conflict(s, &id, restore))?;
+        Ok(())
     }
 
     /// This device's changes the hub refuses as they are (e.g. over its payload limit), set aside so
@@ -452,6 +475,7 @@ impl Client {
             ));
         };
         let view = crate::sync::peers(&hub, &space, &token).await?;
+        hearth_core::conflicts::remember_names(&self.inner.store.borrow(), &view.peers)?;
         let mut v = serde_json::to_value(&view)?;
         if let Some(o) = v.as_object_mut() {
             o.insert(

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 
-use crate::model::{RecoveryNote, SetAsideEvent, Status, TreeEntry};
+use crate::model::{Conflict, RecoveryNote, SetAsideEvent, Status, TreeEntry};
 use crate::store;
 
 /// What the main area shows (kept in the URL's hash, so reloads and the back button keep the place).
@@ -114,6 +114,8 @@ pub struct Ctx {
     pub recovery: RwSignal<Option<RecoveryNote>>,
     /// The sync details panel is open.
     pub sync_panel: RwSignal<bool>,
+    /// Open conflicts: fields changed on two devices at once.
+    pub conflicts: RwSignal<Vec<Conflict>>,
 }
 
 const COLLAPSED_KEY: &str = "hearth:collapsed";
@@ -151,6 +153,7 @@ impl Ctx {
             skip_pairing: RwSignal::new(stored(SKIP_PAIRING_KEY).is_some()),
             recovery: RwSignal::new(None),
             sync_panel: RwSignal::new(false),
+            conflicts: RwSignal::new(Vec::new()),
         }
     }
 
@@ -300,6 +303,36 @@ impl Ctx {
         });
     }
 
+    /// A conflict from a device whose name this device does not know yet: ask the hub's network view
+    /// once per device and session (the store remembers the names), then show the names.
+    fn learn_device_names(self, conflicts: &[Conflict]) {
+        thread_local! {
+            static ASKED: std::cell::RefCell<std::collections::HashSet<String>> = Default::default();
+        }
+        let unknown: Vec<String> = conflicts
+            .iter()
+            .filter(|c| c.device_name.is_none())
+            .map(|c| c.device.clone())
+            .filter(|d| ASKED.with(|a| !a.borrow().contains(d)))
+            .collect();
+        if unknown.is_empty() || !self.status.with_untracked(|s| s.paired) {
+            return;
+        }
+        ASKED.with(|a| a.borrow_mut().extend(unknown));
+        spawn_local(async move {
+            // Offline or the hub unreachable: the conflict still shows, as "another device".
+            if store::peers().await.is_ok() {
+                self.reload_sidebar().await;
+            }
+        });
+    }
+
+    /// The open conflicts of node `id`.
+    pub fn conflicts_of(&self, id: &str) -> Vec<Conflict> {
+        self.conflicts
+            .with(|c| c.iter().filter(|c| c.node == id).cloned().collect())
+    }
+
     /// The title of project `id`.
     pub fn project_title(&self, id: &str) -> Option<String> {
         self.tree
@@ -323,11 +356,21 @@ impl Ctx {
 
     /// Reload the sidebar (tree and counts) from the store.
     pub async fn reload_sidebar(self) {
-        let (tree, inbox, agenda) = (
+        let (tree, inbox, agenda, conflicts) = (
             store::tree().await,
             store::tasks(None).await,
             store::agenda().await,
+            store::conflicts().await,
         );
+        match conflicts {
+            Ok(c) => {
+                self.learn_device_names(&c);
+                if self.conflicts.with_untracked(|old| *old != c) {
+                    self.conflicts.set(c);
+                }
+            }
+            Err(e) => self.fail(&e),
+        }
         match tree {
             Ok(t) => self.tree.set(t),
             Err(e) => self.fail(&e),

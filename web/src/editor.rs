@@ -41,6 +41,21 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
     let save_notes = save;
     let move_id = id.clone();
     let delete_id = id.clone();
+    let conflicts_id = id.clone();
+    let resolve = move |conflict: String, restore: bool| {
+        ctx.act(async move {
+            store::resolve_conflict(&conflict, restore).await?;
+            ctx.say(
+                if restore {
+                    "Restored the other value."
+                } else {
+                    "Kept the value shown."
+                },
+                None,
+            );
+            Ok(())
+        });
+    };
     let title_input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         if let Some(i) = title_input.get() {
@@ -89,6 +104,33 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
                     }
                 />
             </label>
+            {move || {
+                let list = ctx.conflicts_of(&conflicts_id);
+                (!list.is_empty()).then(|| view! {
+                    <ul class="conflicts" aria-label="Also changed on another device">
+                        {list.into_iter().map(|c| {
+                            let (restore_id, dismiss_id) = (c.id.clone(), c.id.clone());
+                            let line = format!(
+                                "Also changed on {}: {} {}",
+                                c.device_label(),
+                                c.field_label().to_lowercase(),
+                                c.value_label()
+                            );
+                            view! {
+                                <li class="conflict">
+                                    <span>{line}</span>
+                                    <span class="conflict-actions">
+                                        <button type="button" class="button small"
+                                            on:click=move |_| resolve(restore_id.clone(), true)>"Restore"</button>
+                                        <button type="button" class="button small"
+                                            on:click=move |_| resolve(dismiss_id.clone(), false)>"Dismiss"</button>
+                                    </span>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                })
+            }}
             <div class="editor-row">
                 <label>
                     <span>"Due"</span>

@@ -91,6 +91,9 @@ pub struct Status {
     /// Changes of this device the hub refuses as they are, set aside (not counted in `unsent`).
     #[serde(default)]
     pub quarantined: u64,
+    /// Fields changed on two devices at once, the other value kept (see the store's `conflicts()`).
+    #[serde(default)]
+    pub conflicts: u64,
     /// The end of the last successful sync round, ms since the Unix epoch.
     #[serde(default)]
     pub last_sync_ms: Option<u64>,
@@ -192,4 +195,62 @@ pub struct Peer {
     pub app_version: String,
     /// `active`, `inactive` or `behind_horizon`.
     pub state: String,
+}
+
+/// A field changed on two devices at once: the value shown (`kept`) and the other one, kept so the
+/// person can restore it (one entry of the store's `conflicts()`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Conflict {
+    /// Its short id.
+    pub id: String,
+    /// The task (or project) it is on.
+    pub node: String,
+    /// `title`, `due`, `priority`, `status`, `notes`, …
+    pub field: String,
+    /// The value shown.
+    pub kept: serde_json::Value,
+    /// The other value.
+    pub value: serde_json::Value,
+    /// The device that wrote the other value.
+    pub device: String,
+    /// Its name, when known.
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+impl Conflict {
+    /// "Laptop", or "another device" when its name is not known here.
+    pub fn device_label(&self) -> String {
+        self.device_name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "another device".to_owned())
+    }
+
+    /// The field as a person names it.
+    pub fn field_label(&self) -> String {
+        match self.field.as_str() {
+            "title" => "Title".into(),
+            "due" => "Due".into(),
+            "priority" => "Priority".into(),
+            "status" => "Status".into(),
+            "notes" => "Notes".into(),
+            other => other.to_owned(),
+        }
+    }
+
+    /// The other value as a person reads it.
+    pub fn value_label(&self) -> String {
+        use serde_json::Value;
+        match (&self.value, self.field.as_str()) {
+            (Value::Null, "due") => "no due date".into(),
+            (Value::Null, "priority") => "no priority".into(),
+            (Value::Null, _) => "empty".into(),
+            (Value::Number(n), "priority") => format!("P{n}"),
+            (Value::String(s), "status") if s == "done" => "done".into(),
+            (Value::String(s), "status") if s == "open" => "not done".into(),
+            (Value::String(s), _) => format!("“{s}”"),
+            (v, _) => v.to_string(),
+        }
+    }
 }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::model::{AgendaRow, Hit, Peers, Quarantined, Status, Task, TreeEntry};
+use crate::model::{AgendaRow, Conflict, Hit, Peers, Quarantined, Status, Task, TreeEntry};
 
 #[wasm_bindgen(raw_module = "./store/hearth.js")]
 extern "C" {
@@ -156,6 +156,17 @@ pub async fn quarantined() -> Result<Vec<Quarantined>> {
 /// Put a set-aside change back in the outbox (`retry`) or drop it (its effect stays on this device).
 pub async fn release_quarantined(id: &str, retry: bool) -> Result<()> {
     call_raw("releaseQuarantined", &[id.into(), retry.into()]).await?;
+    Ok(())
+}
+
+/// Every open conflict (a field changed on two devices at once).
+pub async fn conflicts() -> Result<Vec<Conflict>> {
+    call("conflicts", &[JsValue::NULL]).await
+}
+
+/// Restore the other value of a conflict, or (`restore` false) keep the value shown.
+pub async fn resolve_conflict(id: &str, restore: bool) -> Result<()> {
+    call_raw("resolveConflict", &[id.into(), restore.into()]).await?;
     Ok(())
 }
 

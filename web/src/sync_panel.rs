@@ -192,6 +192,12 @@ pub fn SyncPanel() -> impl IntoView {
                 <dd data-fact="last-sync">{last}</dd>
                 <dt>"Unsent changes"</dt>
                 <dd data-fact="unsent">{s.unsent}</dd>
+                <dt>"Conflicts"</dt>
+                <dd data-fact="conflicts">{if s.conflicts == 0 {
+                    "None".to_owned()
+                } else {
+                    format!("{}: changed on two devices at once; open the task marked “Conflict” to choose", s.conflicts)
+                }}</dd>
             </dl>
             {s.error.map(|e| view! { <p class="muted small">"Last problem: " {e}</p> })}
         }

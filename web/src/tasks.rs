@@ -295,6 +295,7 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
     };
     let edit_id = id.clone();
     let drag_id = id.clone();
+    let conflict_id = id.clone();
     let editor_id = format!("edit-{id}");
     let editor_id2 = editor_id.clone();
     // When the editor closes with the focus inside it, the focus goes back to the task.
@@ -360,6 +361,9 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
                         }))}
                         {move || task().and_then(|t| t.notes).filter(|n| !n.trim().is_empty()).map(|_| view! {
                             <span class="chip notes" title="Has notes">"Notes"</span>
+                        })}
+                        {move || (!ctx.conflicts_of(&conflict_id).is_empty()).then(|| view! {
+                            <span class="chip conflict" title="Also changed on another device: open the task to choose">"Conflict"</span>
                         })}
                     </span>
                 </button>
