@@ -216,6 +216,147 @@ pub fn move_ops(store: &Store, node: &str, parent: Option<&str>) -> Result<Vec<N
     Ok(ops)
 }
 
+/// Where [`place`] puts a node: just before or just after another one of its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place<'a> {
+    /// Just before this node.
+    Before(&'a str),
+    /// Just after this node.
+    After(&'a str),
+}
+
+/// Put `node` (a task or a project) just before or after `place`'s node, in the order a person sees
+/// (tasks in their list, projects among the sub-projects of their parent); when that node is in
+/// another list or under another parent, `node` moves there too.
+///
+/// Positions are order keys in the `rank` field (a last-writer-wins field, so concurrent moves
+/// converge, and no migration: older builds keep it as any other field). A new key always fits between
+/// two neighbours, so nothing else is renumbered; only the first time a list is ordered, its nodes
+/// that have no key yet get one, in the order they were shown.
+///
+/// ```
+/// use std::sync::Arc;
+/// use hearth_core::{Options, Store, SystemEnv, edit, query};
+///
+/// let mut s = Store::open_in_memory(Arc::new(SystemEnv), Options::default()).unwrap();
+/// let add = |s: &mut Store, t: &str| {
+///     edit::create_task(s, edit::NewTask { title: t.into(), ..Default::default() }).unwrap().node
+/// };
+/// let (a, b, c) = (add(&mut s, "a"), add(&mut s, "b"), add(&mut s, "c"));
+/// edit::place(&mut s, &c, edit::Place::Before(&a)).unwrap();
+/// edit::place(&mut s, &a, edit::Place::After(&b)).unwrap();
+/// let order: Vec<String> = query::tasks(s.conn(), None).unwrap().into_iter().map(|t| t.title).collect();
+/// assert_eq!(order, ["c", "b", "a"]);
+/// ```
+pub fn place(store: &mut Store, node: &str, place: Place<'_>) -> Result<Edited> {
+    use fractional_index::FractionalIndex;
+    let target = match place {
+        Place::Before(t) | Place::After(t) => t,
+    };
+    let (ty, target_ty) = (node_type(store.conn(), node)?, node_type(store.conn(), target)?);
+    if ty != target_ty || !(ty == "task" || ty == "project") {
+        return Err(Error::WrongType {
+            key: target.to_owned(),
+            expected: if ty == "project" { "project" } else { "task" },
+            found: target_ty,
+        });
+    }
+    if node == target {
+        return commit(store, node, Vec::new());
+    }
+    // The target's siblings in the order shown, with their keys.
+    let (parent, siblings): (Option<String>, Vec<(String, Option<String>)>) = if ty == "task" {
+        let parent = crate::query::all_tasks(store.conn())?
+            .into_iter()
+            .find(|t| t.id == target)
+            .and_then(|t| t.parent);
+        let list = crate::query::tasks(store.conn(), parent.as_deref())?;
+        (parent, list.into_iter().map(|t| (t.id, t.rank)).collect())
+    } else {
+        let tree = crate::query::tree(store.conn())?;
+        let parent_of = |id: &str| tree.iter().find(|p| p.id == id).and_then(|p| p.parent.clone());
+        let parent = parent_of(target);
+        // Under its own subtree it would make a cycle.
+        let mut up = parent.clone();
+        while let Some(p) = up {
+            if p == node {
+                return Err(Error::IntoItself(title(store.conn(), node)?));
+            }
+            up = parent_of(&p);
+        }
+        let list = tree
+            .into_iter()
+            .filter(|p| p.parent == parent)
+            .map(|p| (p.id, p.rank))
+            .collect();
+        (parent, list)
+    };
+    let mut ops = Vec::new();
+    let mut order: Vec<(String, FractionalIndex)> = Vec::with_capacity(siblings.len());
+    for (id, rank) in siblings.into_iter().filter(|(id, _)| id != node) {
+        let rank = match rank.as_deref().map(FractionalIndex::from_string) {
+            Some(Ok(r)) => r,
+            // No key yet (or one this build cannot read): one after the previous sibling's.
+            _ => {
+                let r = order.last().map_or_else(FractionalIndex::default, |(_, prev)| {
+                    FractionalIndex::new_after(prev)
+                });
+                ops.push(NewOp::set(&id, "rank", Value::String(r.to_string())));
+                r
+            }
+        };
+        order.push((id, rank));
+    }
+    let at = order
+        .iter()
+        .position(|(id, _)| id == target)
+        .ok_or_else(|| Error::NotFound {
+            what: ty_name(&ty),
+            key: target.to_owned(),
+        })?;
+    let (lower, upper) = match place {
+        Place::Before(_) => (at.checked_sub(1).map(|i| &order[i].1), Some(&order[at].1)),
+        Place::After(_) => (Some(&order[at].1), order.get(at + 1).map(|(_, r)| r)),
+    };
+    // Equal neighbours (two devices gave the same key at once) leave no room between: go just past
+    // the lower one, which the id then orders.
+    let rank = FractionalIndex::new(lower, upper)
+        .or_else(|| lower.map(FractionalIndex::new_after))
+        .unwrap_or_default();
+    ops.push(NewOp::set(node, "rank", Value::String(rank.to_string())));
+    let now = match ty.as_str() {
+        "task" => crate::query::all_tasks(store.conn())?
+            .into_iter()
+            .find(|t| t.id == node)
+            .and_then(|t| t.parent),
+        _ => crate::query::tree(store.conn())?
+            .into_iter()
+            .find(|p| p.id == node)
+            .and_then(|p| p.parent),
+    };
+    if now != parent {
+        ops.extend(move_ops(store, node, parent.as_deref())?);
+    }
+    commit(store, node, ops)
+}
+
+fn ty_name(ty: &str) -> &'static str {
+    if ty == "project" { "project" } else { "task" }
+}
+
+fn node_type(conn: &Connection, id: &str) -> Result<String> {
+    conn.query_row(
+        "SELECT type FROM nodes WHERE id = ?1 AND type IS NOT NULL AND deleted = 0",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| Error::NotFound {
+        what: "node",
+        key: id.to_owned(),
+    })
+}
+
 /// Live parent-link tags of `node` (what a move must remove).
 pub fn parent_tags(conn: &Connection, node: &str) -> Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(

@@ -77,6 +77,9 @@ pub enum Error {
         /// Some of the matches, comma separated.
         candidates: String,
     },
+    /// A project cannot go inside itself or one of its own sub-projects.
+    #[error("{0:?} cannot go inside itself or one of its own sub-projects")]
+    IntoItself(String),
     /// The operation is not available on this kind of store.
     #[error("{0}")]
     Unsupported(String),

@@ -223,6 +223,12 @@ pub fn is_date(s: &str) -> bool {
     }
 }
 
+/// Is `s` an order key: the text form of a fractional index (lowercase hex, ending in the terminator
+/// byte `80`), at most 64 characters? Keys sort as strings.
+pub fn is_rank(s: &str) -> bool {
+    s.len() <= 64 && fractional_index::FractionalIndex::from_string(s).is_ok()
+}
+
 /// Validate the value of a field the read side types; other fields take any JSON.
 fn check_field(op: &Op, field: &str, value: &Value) -> Result<()> {
     if field.is_empty()
@@ -242,6 +248,7 @@ fn check_field(op: &Op, field: &str, value: &Value) -> Result<()> {
         "due" => value.is_null() || value.as_str().is_some_and(is_date),
         "priority" => value.is_null() || value.is_i64(),
         "deleted" => value.is_boolean(),
+        "rank" => value.is_null() || value.as_str().is_some_and(is_rank),
         _ => true,
     };
     if ok {
@@ -251,6 +258,7 @@ fn check_field(op: &Op, field: &str, value: &Value) -> Result<()> {
             "due" => "a date YYYY-MM-DD or null",
             "priority" => "an integer or null",
             "deleted" => "a boolean",
+            "rank" => "an order key (hex digits ending in 80, at most 64) or null",
             _ => "a string or null",
         };
         Err(Error::invalid(

@@ -111,9 +111,12 @@ pub struct TreeEntry {
     pub open: u64,
     /// Open tasks in this project and all its sub-projects.
     pub open_total: u64,
+    /// Its place among its siblings when ordered by hand (an order key).
+    pub rank: Option<String>,
 }
 
-/// The project tree with open-task counts (own, and own plus sub-projects), siblings by title.
+/// The project tree with open-task counts (own, and own plus sub-projects), siblings in their manual
+/// order (order keys; those without one after, by title).
 pub fn tree(conn: &Connection) -> Result<Vec<TreeEntry>> {
     let eff = effective_parents(conn)?;
     // Open tasks per raw parent by GROUP BY, corrected for the few tasks whose effective parent differs.
@@ -147,16 +150,27 @@ pub fn tree(conn: &Connection) -> Result<Vec<TreeEntry>> {
             }
         }
     }
-    let mut projects: Vec<(String, String)> = conn
-        .prepare_cached("SELECT id, coalesce(title, '') FROM nodes WHERE type = 'project' AND deleted = 0")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let mut projects: Vec<(String, String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT id, coalesce(title, ''), (SELECT json_extract(f.value, '$') FROM fields f \
+               WHERE f.node = nodes.id AND f.field = 'rank') FROM nodes WHERE type = 'project' AND deleted = 0",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     projects.sort_by(|a, b| {
-        a.1.to_lowercase()
-            .cmp(&b.1.to_lowercase())
+        (a.2.is_none(), &a.2)
+            .cmp(&(b.2.is_none(), &b.2))
+            .then_with(|| a.1.to_lowercase().cmp(&b.1.to_lowercase()))
             .then_with(|| a.0.cmp(&b.0))
     });
-    let is_project: HashMap<&str, &str> = projects.iter().map(|(id, t)| (id.as_str(), t.as_str())).collect();
+    let is_project: HashMap<&str, &str> = projects
+        .iter()
+        .map(|(id, t, _)| (id.as_str(), t.as_str()))
+        .collect();
+    let ranks: HashMap<&str, &str> = projects
+        .iter()
+        .filter_map(|(id, _, r)| Some((id.as_str(), r.as_deref()?)))
+        .collect();
     let parent_project = |id: &str| {
         eff.get(id)
             .cloned()
@@ -164,12 +178,13 @@ pub fn tree(conn: &Connection) -> Result<Vec<TreeEntry>> {
             .filter(|p| is_project.contains_key(p.as_str()))
     };
     let mut children: BTreeMap<Option<String>, Vec<&str>> = BTreeMap::new();
-    for (id, _) in &projects {
+    for (id, _, _) in &projects {
         children.entry(parent_project(id)).or_default().push(id);
     }
     let ctx = TreeCtx {
         children: &children,
         titles: &is_project,
+        ranks: &ranks,
         own: &own,
     };
     let mut out = Vec::with_capacity(projects.len());
@@ -182,6 +197,7 @@ pub fn tree(conn: &Connection) -> Result<Vec<TreeEntry>> {
 struct TreeCtx<'a> {
     children: &'a BTreeMap<Option<String>, Vec<&'a str>>,
     titles: &'a HashMap<&'a str, &'a str>,
+    ranks: &'a HashMap<&'a str, &'a str>,
     own: &'a HashMap<String, u64>,
 }
 
@@ -198,6 +214,7 @@ impl TreeCtx<'_> {
             parent,
             open: mine,
             open_total: 0,
+            rank: self.ranks.get(id).map(|r| (*r).to_owned()),
         });
         let mut total = mine;
         for c in self.children.get(&Some(id.to_owned())).into_iter().flatten() {
@@ -225,14 +242,19 @@ pub struct TaskRow {
     pub parent: Option<String>,
     /// Notes (free text), when set.
     pub notes: Option<String>,
+    /// Its place in a manually ordered list (an order key; none: after the ordered ones).
+    pub rank: Option<String>,
 }
 
 /// Notes live in the generic `fields` table (no typed column): read the JSON string, ignore other types.
 const TASK_COLUMNS: &str = "id, coalesce(title, ''), coalesce(status, 'open'), due, priority, \
      (SELECT CASE WHEN json_type(f.value) = 'text' THEN json_extract(f.value, '$') END \
-      FROM fields f WHERE f.node = nodes.id AND f.field = 'notes')";
-const TASK_ORDER: &str = "CASE WHEN status IN ('done', 'cancelled') THEN 1 ELSE 0 END, due IS NULL, due, \
-                          priority IS NULL, priority, lower(title), id";
+      FROM fields f WHERE f.node = nodes.id AND f.field = 'notes'), \
+     (SELECT json_extract(f.value, '$') FROM fields f WHERE f.node = nodes.id AND f.field = 'rank') AS rank";
+/// Open before done; the manual order (order keys sort as text; tasks without one after those with
+/// one), then due date, priority and title.
+const TASK_ORDER: &str = "CASE WHEN status IN ('done', 'cancelled') THEN 1 ELSE 0 END, rank IS NULL, rank, \
+                          due IS NULL, due, priority IS NULL, priority, lower(title), id";
 
 fn task_rows(
     conn: &Connection,
@@ -250,6 +272,7 @@ fn task_rows(
             priority: r.get(4)?,
             parent: None,
             notes: r.get(5)?,
+            rank: r.get(6)?,
         })
     })?;
     rows.map(|r| {
@@ -304,7 +327,8 @@ pub fn agenda(conn: &Connection, today: &str) -> Result<Vec<AgendaRow>> {
     let eff = effective_parents(conn)?;
     let sql = format!(
         "SELECT {TASK_COLUMNS} FROM nodes WHERE type = 'task' AND deleted = 0 AND due IS NOT NULL \
-         AND (status IS NULL OR status NOT IN ('done', 'cancelled')) ORDER BY {TASK_ORDER}"
+         AND (status IS NULL OR status NOT IN ('done', 'cancelled')) \
+         ORDER BY due, priority IS NULL, priority, lower(title), id"
     );
     Ok(task_rows(conn, &sql, [], &eff)?
         .into_iter()

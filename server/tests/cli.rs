@@ -693,3 +693,78 @@ fn the_same_title_edited_on_two_devices_offline_is_kept_as_a_conflict_and_restor
     assert!(stderr(&out).contains("no open conflict"), "{}", stderr(&out));
     assert!(ok(&laptop, &["conflicts", "dismiss", "--all"]).contains("Dismissed 0"));
 }
+
+#[test]
+fn tasks_keep_the_order_people_give_them_and_concurrent_moves_converge() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::start(&tmp.path().join("hub"), "127.0.0.1:0");
+    let (laptop, phone) = (tmp.path().join("laptop"), tmp.path().join("phone"));
+    paired(&hub, &laptop, "default");
+    paired(&hub, &phone, "default");
+    let ids: Vec<String> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|t| ok(&laptop, &["task", "add", t]).trim().to_owned())
+        .collect();
+    let order = |home: &Path| -> Vec<String> {
+        json(home, &["ls", "--json"])
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|t| t["title"].as_str().expect("title").to_owned())
+            .collect()
+    };
+    let said = ok(&laptop, &["task", "move", &ids[3], "--before", &ids[0]]);
+    assert!(
+        said.contains("Put \"d\"") && said.contains("just before \"a\""),
+        "{said}"
+    );
+    assert_eq!(order(&laptop), ["d", "a", "b", "c"]);
+    ok(&laptop, &["task", "move", &ids[0], "--after", &ids[2]]);
+    assert_eq!(order(&laptop), ["d", "b", "c", "a"]);
+    ok(&laptop, &["sync"]);
+    ok(&phone, &["sync"]);
+    assert_eq!(order(&phone), ["d", "b", "c", "a"], "the order syncs");
+
+    // Both reorder without syncing; after syncing both show one order, the same everywhere.
+    ok(&laptop, &["task", "move", &ids[1], "--before", &ids[3]]);
+    ok(&phone, &["task", "move", &ids[3], "--after", &ids[0]]);
+    ok(&phone, &["task", "move", &ids[2], "--before", &ids[1]]);
+    for _ in 0..2 {
+        ok(&laptop, &["sync"]);
+        ok(&phone, &["sync"]);
+    }
+    assert_eq!(order(&laptop), order(&phone));
+    assert_eq!(ok(&laptop, &["export"]), ok(&phone, &["export"]));
+    let mut sorted = order(&laptop);
+    sorted.sort();
+    assert_eq!(sorted, ["a", "b", "c", "d"], "nothing lost or doubled");
+    // Reordering is not a conflict to choose between.
+    assert_eq!(json(&laptop, &["conflicts", "--json"]), serde_json::json!([]));
+
+    // Projects too, among their siblings; never into their own subtree.
+    ok(&laptop, &["project", "add", "Home"]);
+    ok(&laptop, &["project", "add", "Work"]);
+    ok(&laptop, &["project", "add", "Garden", "--parent", "Home"]);
+    let top = |home: &Path| -> Vec<String> {
+        json(home, &["tree", "--json"])["projects"]
+            .as_array()
+            .expect("tree")
+            .iter()
+            .filter(|p| p["depth"] == 0)
+            .map(|p| p["title"].as_str().expect("title").to_owned())
+            .collect()
+    };
+    assert_eq!(top(&laptop), ["Home", "Work"]);
+    ok(&laptop, &["project", "mv", "Work", "--before", "Home"]);
+    assert_eq!(top(&laptop), ["Work", "Home"]);
+    let out = hearth(&laptop, &["project", "mv", "Home", "--after", "Garden"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot go inside itself"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&laptop, &["sync"]);
+    ok(&phone, &["sync"]);
+    assert_eq!(top(&phone), ["Work", "Home"]);
+}

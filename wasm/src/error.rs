@@ -76,9 +76,11 @@ impl From<hearth_core::Error> for Error {
             E::ClockSkew { .. } => codes::CLOCK_SKEW,
             E::NotFound { .. } => codes::NOT_FOUND,
             E::Ambiguous { .. } | E::SameName { .. } => codes::AMBIGUOUS,
-            E::WrongType { .. } | E::Deleted { .. } | E::BadNodeId(_) | E::ReadOnlyField(_) => {
-                codes::BAD_ARGUMENT
-            }
+            E::WrongType { .. }
+            | E::Deleted { .. }
+            | E::BadNodeId(_)
+            | E::ReadOnlyField(_)
+            | E::IntoItself(_) => codes::BAD_ARGUMENT,
             E::SchemaTooNew { .. } => codes::SCHEMA_TOO_NEW,
             E::Sqlite(_) | E::Migration { .. } | E::Io(_) => codes::STORAGE,
             E::Json(_) | E::Unsupported(_) | E::SnapshotMismatch { .. } => codes::INTERNAL,

@@ -178,18 +178,25 @@ pub enum ProjectCmd {
         #[arg(long)]
         parent: Option<String>,
     },
-    /// Move a project under another, or to the top level.
+    /// Move a project under another, to the top level, or just before or after another project
+    /// (then under that project's parent).
     Mv {
         #[command(flatten)]
         home: HomeArg,
         /// The project (name or id).
         project: String,
         /// New parent project (name or id).
-        #[arg(long, conflicts_with = "top", required_unless_present = "top")]
+        #[arg(long, conflicts_with_all = ["top", "before", "after"], required_unless_present_any = ["top", "before", "after"])]
         parent: Option<String>,
         /// Move to the top level.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["before", "after"])]
         top: bool,
+        /// Put it just before this project (name or id).
+        #[arg(long, conflicts_with = "after")]
+        before: Option<String>,
+        /// Put it just after this project (name or id).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Rename a project.
     Rename {
@@ -239,6 +246,24 @@ pub enum TaskCmd {
     },
     /// Change a task's title, due date, priority, notes or project.
     Edit(TaskEdit),
+    /// Put a task just before or after another one (in that task's list, moving it there if needed).
+    Move {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Task id or unambiguous prefix.
+        id: String,
+        /// Put it just before this task.
+        #[arg(
+            long,
+            conflicts_with = "after",
+            required_unless_present = "after",
+            value_name = "ID"
+        )]
+        before: Option<String>,
+        /// Put it just after this task.
+        #[arg(long, value_name = "ID")]
+        after: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -179,9 +179,27 @@ pub(super) fn project(cmd: ProjectCmd) -> anyhow::Result<()> {
             project,
             parent,
             top,
+            before,
+            after,
         } => {
             let mut s = home.open()?;
             let id = resolve_project(&s, &project)?;
+            if let Some((key, before)) = before.map(|b| (b, true)).or(after.map(|a| (a, false))) {
+                let other = resolve_project(&s, &key)?;
+                let place = if before {
+                    edit::Place::Before(&other)
+                } else {
+                    edit::Place::After(&other)
+                };
+                edit::place(&mut s, &id, place)?;
+                println!(
+                    "Put {:?} just {} {:?}.",
+                    title_of(&s, &id),
+                    if before { "before" } else { "after" },
+                    title_of(&s, &other)
+                );
+                return Ok(());
+            }
             let parent = if top {
                 None
             } else {
@@ -234,6 +252,35 @@ pub(super) fn task(cmd: TaskCmd) -> anyhow::Result<()> {
         TaskCmd::Done { home, id } => set_status(&home, &id, true)?,
         TaskCmd::Reopen { home, id } => set_status(&home, &id, false)?,
         TaskCmd::Edit(e) => edit_task(e)?,
+        TaskCmd::Move {
+            home,
+            id,
+            before,
+            after,
+        } => {
+            let mut s = home.open()?;
+            let id = resolve_task(&s, &id)?;
+            let (key, before) = match (before, after) {
+                (Some(b), _) => (b, true),
+                (None, Some(a)) => (a, false),
+                (None, None) => bail!("say where: --before ID or --after ID"),
+            };
+            let other = resolve_task(&s, &key)?;
+            let place = if before {
+                edit::Place::Before(&other)
+            } else {
+                edit::Place::After(&other)
+            };
+            edit::place(&mut s, &id, place)?;
+            println!(
+                "Put {:?} ({}) just {} {:?} ({}).",
+                title_of(&s, &id),
+                short(&id),
+                if before { "before" } else { "after" },
+                title_of(&s, &other),
+                short(&other)
+            );
+        }
     }
     Ok(())
 }
