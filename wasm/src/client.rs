@@ -316,6 +316,25 @@ impl Client {
         Ok(())
     }
 
+    /// Put a task (or project) just `"before"` or `"after"` another one, in that one's list (moving it
+    /// there if needed): its manual order, which syncs and converges.
+    pub fn place(&self, id: String, side: String, target: String) -> Result<(), JsValue> {
+        let id = self.resolve(&id)?;
+        let target = self.resolve(&target)?;
+        let place = match side.as_str() {
+            "before" => edit::Place::Before(&target),
+            "after" => edit::Place::After(&target),
+            other => {
+                return Err(Error::bad_argument(format!(
+                    "side must be \"before\" or \"after\", not {other:?}"
+                ))
+                .into());
+            }
+        };
+        self.edit(|s| edit::place(s, &id, place))?;
+        Ok(())
+    }
+
     /// Mark a task done.
     pub fn complete(&self, id: String) -> Result<(), JsValue> {
         let id = self.resolve(&id)?;

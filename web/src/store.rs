@@ -232,6 +232,13 @@ pub async fn move_to(id: &str, parent: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// Put a task just before (`before`) or after another one: its manual order.
+pub async fn place(id: &str, before: bool, target: &str) -> Result<()> {
+    let side = if before { "before" } else { "after" };
+    call_raw("place", &[id.into(), side.into(), target.into()]).await?;
+    Ok(())
+}
+
 /// Mark a task done, or open again.
 pub async fn set_done(id: &str, done: bool) -> Result<()> {
     call_raw(if done { "complete" } else { "reopen" }, &[id.into()]).await?;

@@ -296,10 +296,76 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
     let edit_id = id.clone();
     let drag_id = id.clone();
     let conflict_id = id.clone();
+    let main_button = NodeRef::<leptos::html::Button>::new();
+    // After a keyboard move the row moves in the list: keep the focus on it for the next keypress.
+    let refocus = RwSignal::new(false);
+    Effect::new(move |_| {
+        tasks.track();
+        if refocus.get_untracked() {
+            request_animation_frame(move || {
+                if let Some(b) = main_button.get_untracked() {
+                    let _ = b.focus();
+                }
+                refocus.set(false);
+            });
+        }
+    });
+    // Manual order (not in Today, which is ordered by date): Alt+↑/↓ on the task, or a drop on
+    // another task's row (its upper half: before it; lower half: after it).
+    let reorder = {
+        let id = id.clone();
+        move |before: bool, target: String| {
+            let id = id.clone();
+            refocus.set(true);
+            let (name, other) = (
+                title(),
+                tasks.with_untracked(|t| {
+                    t.iter()
+                        .find(|(t, _)| t.id == target)
+                        .map(|(t, _)| t.title.clone())
+                        .unwrap_or_default()
+                }),
+            );
+            ctx.act(async move {
+                store::place(&id, before, &target).await?;
+                ctx.say(
+                    format!(
+                        "Moved “{name}” {} “{other}”.",
+                        if before { "before" } else { "after" }
+                    ),
+                    None,
+                );
+                Ok(())
+            });
+        }
+    };
+    let key_reorder = reorder.clone();
+    let key_id = id.clone();
+    let on_key = move |ev: ev::KeyboardEvent| {
+        if show_project || !ev.alt_key() || !(ev.key() == "ArrowUp" || ev.key() == "ArrowDown") {
+            return;
+        }
+        ev.prevent_default();
+        let up = ev.key() == "ArrowUp";
+        let neighbour = tasks.with_untracked(|t| {
+            let at = t.iter().position(|(t, _)| t.id == key_id)?;
+            let other = if up { at.checked_sub(1)? } else { at + 1 };
+            t.get(other).map(|(t, _)| t.id.clone())
+        });
+        if let Some(other) = neighbour {
+            key_reorder(up, other);
+        }
+    };
+    let drop_side = RwSignal::new(None::<bool>);
+    let drop_id = id.clone();
+    let side_of = |ev: &ev::DragEvent| -> Option<bool> {
+        let el: web_sys::Element = wasm_bindgen::JsCast::dyn_into(ev.current_target()?).ok()?;
+        let rect = el.get_bounding_client_rect();
+        Some(f64::from(ev.client_y()) < rect.top() + rect.height() / 2.0)
+    };
     let editor_id = format!("edit-{id}");
     let editor_id2 = editor_id.clone();
     // When the editor closes with the focus inside it, the focus goes back to the task.
-    let main_button = NodeRef::<leptos::html::Button>::new();
     Effect::new(move |was_open: Option<bool>| {
         let open = editing.get();
         if was_open == Some(true) && !open {
@@ -318,6 +384,8 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
             class="task"
             class:done=done
             class:overdue=overdue
+            class:drop-before=move || drop_side.get() == Some(true)
+            class:drop-after=move || drop_side.get() == Some(false)
             draggable="true"
             on:dragstart=move |ev: ev::DragEvent| {
                 if let Some(dt) = ev.data_transfer() {
@@ -325,6 +393,33 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
                     let _ = dt.set_data("text/plain", &title());
                     dt.set_effect_allowed("move");
                 }
+            }
+            on:dragover=move |ev: ev::DragEvent| {
+                let carries_task = ev
+                    .data_transfer()
+                    .is_some_and(|dt| dt.types().includes(&DRAG_TYPE.into(), 0));
+                if carries_task && !show_project {
+                    ev.prevent_default();
+                    drop_side.set(side_of(&ev));
+                }
+            }
+            on:dragleave=move |_| drop_side.set(None)
+            on:drop=move |ev: ev::DragEvent| {
+                let side = drop_side.get_untracked().or_else(|| side_of(&ev));
+                drop_side.set(None);
+                if show_project {
+                    return;
+                }
+                let Some(dragged) = ev.data_transfer().and_then(|dt| dt.get_data(DRAG_TYPE).ok()) else {
+                    return;
+                };
+                ev.prevent_default();
+                if dragged.is_empty() || dragged == drop_id {
+                    return;
+                }
+                let before = side.unwrap_or(true);
+                let target = drop_id.clone();
+                ctx.act(async move { store::place(&dragged, before, &target).await });
             }
         >
             <div class="task-line">
@@ -339,7 +434,10 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
                 </label>
                 <button
                     node_ref=main_button
+                    id=format!("task-{id}")
                     class="task-main"
+                    aria-keyshortcuts=(!show_project).then_some("Alt+ArrowUp Alt+ArrowDown")
+                    on:keydown=on_key
                     aria-expanded=move || editing.get().to_string()
                     aria-controls=editor_id.clone()
                     on:click=move |_| {
