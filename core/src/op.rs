@@ -178,6 +178,26 @@ fn id_field<'a>(op: &Op, p: &'a Map<String, Value>, name: &str) -> Result<&'a st
     Ok(s)
 }
 
+/// An array of at most `max` op ids, as `tags` and `seen` hold.
+fn op_ids(op: &Op, name: &str, v: &Value, max: usize) -> Result<Vec<OpId>> {
+    let Value::Array(a) = v else {
+        return Err(Error::invalid(
+            op.id,
+            format!("{name} must be an array, got {}", type_name(v)),
+        ));
+    };
+    if a.len() > max {
+        return Err(Error::invalid(
+            op.id,
+            format!("{name} may name at most {max} op ids"),
+        ));
+    }
+    a.iter()
+        .map(|t| t.as_str().and_then(|s| s.parse().ok()))
+        .collect::<Option<Vec<OpId>>>()
+        .ok_or_else(|| Error::invalid(op.id, format!("{name} must be an array of op ids")))
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -343,17 +363,7 @@ impl Op {
                 };
                 let seen = match p.get("seen") {
                     None | Some(Value::Null) => Vec::new(),
-                    Some(Value::Array(a)) if a.len() <= 64 => a
-                        .iter()
-                        .map(|t| t.as_str().and_then(|s| s.parse().ok()))
-                        .collect::<Option<Vec<OpId>>>()
-                        .ok_or_else(|| Error::invalid(self.id, "seen must be an array of op ids"))?,
-                    Some(_) => {
-                        return Err(Error::invalid(
-                            self.id,
-                            "seen must be an array of at most 64 op ids",
-                        ));
-                    }
+                    Some(v) => op_ids(self, "seen", v, 64)?,
                 };
                 Body::Set {
                     node,
@@ -377,17 +387,7 @@ impl Op {
             },
             kinds::LINK_REMOVE => {
                 let tags = match p.get("tags") {
-                    Some(Value::Array(a)) => a
-                        .iter()
-                        .map(|t| t.as_str().and_then(|s| s.parse().ok()))
-                        .collect::<Option<Vec<OpId>>>()
-                        .ok_or_else(|| Error::invalid(self.id, "tags must be an array of op ids"))?,
-                    Some(other) => {
-                        return Err(Error::invalid(
-                            self.id,
-                            format!("tags must be an array, got {}", type_name(other)),
-                        ));
-                    }
+                    Some(v) => op_ids(self, "tags", v, usize::MAX)?,
                     None => return Err(Error::invalid(self.id, "link.remove payload is missing tags")),
                 };
                 Body::LinkRemove {

@@ -186,19 +186,7 @@ pub(super) fn project(cmd: ProjectCmd) -> anyhow::Result<()> {
             let id = resolve_project(&s, &project)?;
             if let Some((key, before)) = before.map(|b| (b, true)).or(after.map(|a| (a, false))) {
                 let other = resolve_project(&s, &key)?;
-                let place = if before {
-                    edit::Place::Before(&other)
-                } else {
-                    edit::Place::After(&other)
-                };
-                edit::place(&mut s, &id, place)?;
-                println!(
-                    "Put {:?} just {} {:?}.",
-                    title_of(&s, &id),
-                    if before { "before" } else { "after" },
-                    title_of(&s, &other)
-                );
-                return Ok(());
+                return place(&mut s, &id, &other, before);
             }
             let parent = if top {
                 None
@@ -266,22 +254,28 @@ pub(super) fn task(cmd: TaskCmd) -> anyhow::Result<()> {
                 (None, None) => bail!("say where: --before ID or --after ID"),
             };
             let other = resolve_task(&s, &key)?;
-            let place = if before {
-                edit::Place::Before(&other)
-            } else {
-                edit::Place::After(&other)
-            };
-            edit::place(&mut s, &id, place)?;
-            println!(
-                "Put {:?} ({}) just {} {:?} ({}).",
-                title_of(&s, &id),
-                short(&id),
-                if before { "before" } else { "after" },
-                title_of(&s, &other),
-                short(&other)
-            );
+            place(&mut s, &id, &other, before)?;
         }
     }
+    Ok(())
+}
+
+/// `task move` and `project mv --before/--after`: put `id` just before or after `other`, and say so.
+fn place(s: &mut Store, id: &str, other: &str, before: bool) -> anyhow::Result<()> {
+    let at = if before {
+        edit::Place::Before(other)
+    } else {
+        edit::Place::After(other)
+    };
+    edit::place(s, id, at)?;
+    println!(
+        "Put {:?} ({}) just {} {:?} ({}).",
+        title_of(s, id),
+        short(id),
+        if before { "before" } else { "after" },
+        title_of(s, other),
+        short(other)
+    );
     Ok(())
 }
 
