@@ -36,7 +36,9 @@ commands:
                       run benchmarks in release mode and print their figures
   bench wasm          apply 100,000 ops in headless Chromium (OPFS) and natively; print the ratio
   bench web           build the PWA; print its gzip -9 size and its cold start time to interactive
-                      in headless Chromium (median of 5)";
+                      in headless Chromium (median of 5)
+  bench live          a change made in the app reaching `hearth sync --watch` and a second browser
+                      context: p50/p99 over 200 changes on loopback";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -193,6 +195,7 @@ fn bench(which: &str) -> Result<()> {
         // The browser benchmarks need what the browser tests need.
         "wasm" => setup().and_then(|()| browser::bench()),
         "web" => setup().and_then(|()| web::bench()),
+        "live" => setup().and_then(|()| web::bench_live()),
         "apply" => apply(),
         "hub" => hub(),
         "sync" => sync(),
@@ -201,6 +204,8 @@ fn bench(which: &str) -> Result<()> {
             .and_then(|()| hub())
             .and_then(|()| sync())
             .and_then(|()| compact()),
-        other => bail!("unknown benchmark {other:?}: choose apply, hub, sync, compact, all, wasm or web"),
+        other => {
+            bail!("unknown benchmark {other:?}: choose apply, hub, sync, compact, all, wasm, web or live")
+        }
     }
 }

@@ -310,6 +310,37 @@ pub fn bench() -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask bench live`: build the bundle and the release hub, then time how long a change made in
+/// the app of one browser context takes to show in `hearth sync --watch` and in a second context
+/// (`web/tests/bench-live.mjs` says how each is read). The last line is exactly
+/// `live-cli: p50 <ms> ms p99 <ms> ms  live-web: p50 <ms> ms p99 <ms> ms`.
+pub fn bench_live() -> Result<()> {
+    let dist = build()?;
+    run(cargo().args(["build", "--release", "-p", "hearth-server", "--bin", "hearth"]))?;
+    let hearth = browser::target_dir().join("release/hearth");
+    let mut cmd = Command::new("node");
+    cmd.arg("tests/bench-live.mjs")
+        .current_dir(root().join("web"))
+        .env("HEARTH_BIN", &hearth)
+        .env("HEARTH_DIST", &dist)
+        .env("CHROMIUM", "/usr/bin/chromium")
+        .stderr(std::process::Stdio::inherit());
+    eprintln!("xtask: running {cmd:?}");
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start {cmd:?} (`cargo xtask setup` installs Node)"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    if !out.status.success() {
+        bail!("{cmd:?} failed with {}", out.status);
+    }
+    let last = stdout.lines().last().unwrap_or_default();
+    if !last.starts_with("live-cli: p50 ") || !last.contains("  live-web: p50 ") {
+        bail!("the browser run did not end with the live-latency line (got {last:?})");
+    }
+    Ok(())
+}
+
 /// Build the bundle and run the PWA's browser tests, once they exist (`web/tests/e2e/`).
 pub fn test() -> Result<()> {
     if !root().join("web/tests/e2e").is_dir() {
