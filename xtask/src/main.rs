@@ -91,13 +91,12 @@ fn output(cmd: &mut Command) -> String {
 /// Install the build prerequisites, each only when missing.
 fn setup() -> Result<()> {
     setup_build()?;
-    browser::setup()?;
-    web::setup()?;
-    Ok(())
+    browser::setup()
 }
 
 /// What building the app needs (`serve` and `web` run this; `setup` adds the test tools): the wasm32
-/// target, clang (SQLite's C for wasm32), wasm-bindgen-cli at the locked version and Trunk.
+/// target, clang (SQLite's C for wasm32), wasm-bindgen-cli at the locked version, Trunk, and Node with
+/// the app's npm packages (binaryen's wasm-opt shrinks both wasm modules of the bundle).
 fn setup_build() -> Result<()> {
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]));
     if !targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
@@ -107,7 +106,11 @@ fn setup_build() -> Result<()> {
         apt_install(&["clang"])?;
     }
     browser::install_wasm_bindgen()?;
-    web::install_trunk()
+    web::install_trunk()?;
+    if !succeeds(Command::new("node").arg("--version")) {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    web::setup()
 }
 
 fn apt_install(packages: &[&str]) -> Result<()> {

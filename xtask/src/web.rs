@@ -45,11 +45,12 @@ pub fn install_trunk() -> Result<()> {
     Ok(())
 }
 
-/// The npm packages of `web/package.json` (the app's browser tests), when missing. Runs after
-/// [`browser::setup`], which installs Node.
+/// The npm packages of `web/package.json` (binaryen for the bundle build, playwright-core for the app's
+/// browser tests), when missing. Needs Node.
 pub fn setup() -> Result<()> {
     let web = root().join("web");
-    if !web.join("node_modules/playwright-core").exists() {
+    let have = |p: &str| web.join("node_modules").join(p).join("package.json").is_file();
+    if !have("playwright-core") || !have("binaryen") {
         run(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&web))?;
@@ -101,6 +102,7 @@ pub fn post_build() -> Result<()> {
     )?;
     let started = Instant::now();
     add_store(&staging)?;
+    shrink_wasm(&staging)?;
     drop_dev_files(&staging)?;
     let version = stamp_sw(&staging)?;
     eprintln!(
@@ -132,6 +134,55 @@ fn add_store(staging: &Path) -> Result<()> {
         if !store.join(name).is_file() {
             bail!("the store has no {name}");
         }
+    }
+    Ok(())
+}
+
+/// binaryen's `wasm-opt` (npm's binaryen, pinned in `web/package.json`; Debian's older one writes
+/// broken modules) over both wasm modules of the bundle: the UI for size (`-Oz`, it is downloaded
+/// before the first paint) and the store for speed (`-O3`, where apply time matters; `-Oz` makes it
+/// no smaller).
+fn shrink_wasm(staging: &Path) -> Result<()> {
+    let wasm_opt = root().join("web/node_modules/binaryen/bin/wasm-opt");
+    if !wasm_opt.is_file() {
+        bail!(
+            "{} is missing: run `cargo xtask setup` (it installs web/package.json's packages)",
+            wasm_opt.display()
+        );
+    }
+    let mut modules = vec![(staging.join("store/pkg/hearth_wasm_bg.wasm"), "-O3")];
+    for entry in std::fs::read_dir(staging)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with("hearth-web-") && name.ends_with("_bg.wasm") {
+            modules.push((path, "-Oz"));
+        }
+    }
+    if modules.len() != 2 {
+        bail!(
+            "expected the UI's and the store's wasm modules in {}",
+            staging.display()
+        );
+    }
+    for (module, level) in modules {
+        let before = std::fs::metadata(&module)?.len();
+        run(Command::new("node")
+            .arg(&wasm_opt)
+            .arg(level)
+            .arg(&module)
+            .arg("-o")
+            .arg(&module))?;
+        let after = std::fs::metadata(&module)?.len();
+        eprintln!(
+            "xtask: wasm-opt {level} {}: {before} -> {after} bytes",
+            module
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -17,6 +17,11 @@ test('the app opens offline with its data and syncs what was written offline', a
   const { context } = watched;
   const page = await openPaired(context, hub, 'Offline browser');
   await addTask(page, 'Pack the tent');
+  // Synced for real: the hub has the task (the pill can still say "Synced" from before the add for a
+  // moment, and going offline then would leave the task unsent).
+  const early = cliReplica(hub, 'offline-early');
+  await early.syncUntil(() => early.ls(null).some((t) => t.title === 'Pack the tent'), '“Pack the tent”');
+  cleanup(early.home);
   await expectSynced(page);
   await waitForController(page);
 
