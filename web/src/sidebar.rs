@@ -11,6 +11,36 @@ use crate::store;
 
 /// The drag payload type of a task row.
 pub const DRAG_TYPE: &str = "application/x-hearth-task";
+/// The drag payload type of a project row (dropped on another project: placed before or after it).
+const DRAG_PROJECT: &str = "application/x-hearth-project";
+
+/// Put project `id` just before or after `target` (its manual order), then keep the focus on its row
+/// (the row is drawn anew once the tree reloads).
+fn place_project(ctx: Ctx, id: String, before: bool, target: String, refocus: bool) {
+    let name = |i: &str| ctx.project_title(i).unwrap_or_default();
+    let (moved, other) = (name(&id), name(&target));
+    ctx.act(async move {
+        store::place(&id, before, &target).await?;
+        ctx.reload_sidebar().await;
+        ctx.say(
+            format!(
+                "Moved “{moved}” {} “{other}”.",
+                if before { "before" } else { "after" }
+            ),
+            None,
+        );
+        if refocus {
+            request_animation_frame(move || {
+                if let Some(b) = document().get_element_by_id(&format!("nav-{id}"))
+                    && let Ok(b) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(b)
+                {
+                    let _ = b.focus();
+                }
+            });
+        }
+        Ok(())
+    });
+}
 
 /// Projects that are shown: those with no collapsed ancestor. Each with whether it has children.
 fn visible(tree: &[TreeEntry], collapsed: &[String]) -> Vec<(TreeEntry, bool)> {
@@ -170,6 +200,41 @@ fn ProjectItem(entry: TreeEntry, has_children: bool) -> impl IntoView {
     let count_label = format!("{} open", entry.open_total);
     let toggle_id = id.clone();
     let go_id = id.clone();
+    // Alt+↑/↓: before the previous or after the next project of the same parent.
+    let (key_id, parent) = (id.clone(), entry.parent.clone());
+    let on_key = move |ev: ev::KeyboardEvent| {
+        if !ev.alt_key() || !(ev.key() == "ArrowUp" || ev.key() == "ArrowDown") {
+            return;
+        }
+        ev.prevent_default();
+        let up = ev.key() == "ArrowUp";
+        let neighbour = ctx.tree.with_untracked(|t| {
+            let siblings: Vec<&str> = t
+                .iter()
+                .filter(|p| p.parent == parent)
+                .map(|p| p.id.as_str())
+                .collect();
+            let at = siblings.iter().position(|p| *p == key_id)?;
+            let other = if up { at.checked_sub(1)? } else { at + 1 };
+            siblings.get(other).map(|s| (*s).to_owned())
+        });
+        if let Some(other) = neighbour {
+            place_project(ctx, key_id.clone(), up, other, true);
+        }
+    };
+    let (drag_id, drop_id) = (id.clone(), id.clone());
+    let side_of = |ev: &ev::DragEvent| -> bool {
+        ev.current_target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_none_or(|el| {
+                let rect = el.get_bounding_client_rect();
+                f64::from(ev.client_y()) < rect.top() + rect.height() / 2.0
+            })
+    };
+    let carries_project = |ev: &ev::DragEvent| {
+        ev.data_transfer()
+            .is_some_and(|dt| dt.types().includes(&DRAG_PROJECT.into(), 0))
+    };
     view! {
         <li class="tree-item" style:--depth=entry.depth.to_string()>
             {has_children.then(|| view! {
@@ -185,12 +250,40 @@ fn ProjectItem(entry: TreeEntry, has_children: bool) -> impl IntoView {
                 </button>
             })}
             <button
+                id=format!("nav-{id}")
                 class="nav-item"
                 class:has-twisty=has_children
                 aria-current=move || current().then_some("page")
+                aria-keyshortcuts="Alt+ArrowUp Alt+ArrowDown"
+                draggable="true"
                 on:click=move |_| ctx.go(View::Project(go_id.clone()))
-                on:dragover=over
-                on:drop=drop
+                on:keydown=on_key
+                on:dragstart=move |ev: ev::DragEvent| {
+                    if let Some(dt) = ev.data_transfer() {
+                        let _ = dt.set_data(DRAG_PROJECT, &drag_id);
+                        dt.set_effect_allowed("move");
+                    }
+                }
+                on:dragover=move |ev: ev::DragEvent| {
+                    if carries_project(&ev) {
+                        ev.prevent_default();
+                    } else {
+                        over(ev);
+                    }
+                }
+                on:drop=move |ev: ev::DragEvent| {
+                    if !carries_project(&ev) {
+                        drop(ev);
+                        return;
+                    }
+                    ev.prevent_default();
+                    let Some(dragged) = ev.data_transfer().and_then(|dt| dt.get_data(DRAG_PROJECT).ok()) else {
+                        return;
+                    };
+                    if !dragged.is_empty() && dragged != drop_id {
+                        place_project(ctx, dragged, side_of(&ev), drop_id.clone(), false);
+                    }
+                }
             >
                 <span class="nav-title">{title}</span>
                 <span class="count" aria-label=count_label>{entry.open_total}</span>

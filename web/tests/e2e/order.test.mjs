@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startHub, launchBrowser, cleanup, cliReplica, newContext, assertClean, openPaired, addTask, editButton,
-  taskRow, expectSynced, until,
+  taskRow, expectSynced, until, createProject, navButton, openList,
 } from './helpers.mjs';
 
 let hub;
@@ -21,6 +21,9 @@ after(async () => {
 });
 
 const titles = (page) => page.locator('ul.tasks li.task .task-title').allTextContents();
+const projects = (page) => page.locator('nav .tree li.tree-item .nav-title').allTextContents();
+const expectProjects = (page, want, what) =>
+  until(async () => JSON.stringify(await projects(page)) === JSON.stringify(want), `${what}: ${want.join(', ')}`);
 const expectOrder = (page, want, what) =>
   until(async () => JSON.stringify(await titles(page)) === JSON.stringify(want), `${what}: ${want.join(', ')}`);
 
@@ -71,6 +74,26 @@ test('Alt+↑/↓ and drag reorder a list, and another device shows the same ord
     await expectOrder(other, ['Charlie', 'Bravo', 'Alpha', 'Delta'], 'Alpha up on the second browser');
     await expectOrder(page, ['Charlie', 'Bravo', 'Alpha', 'Delta'], 'the first browser, live');
     assert.deepEqual(await titles(page), await titles(other));
+
+    // Projects: Alt+↑/↓ on a project in the sidebar, and a project dropped on another.
+    for (const p of ['Errands', 'Home', 'Work']) await createProject(page, p);
+    await expectProjects(page, ['Errands', 'Home', 'Work'], 'by name before any is moved');
+    await navButton(page, 'Work').focus();
+    await page.keyboard.press('Alt+ArrowUp');
+    await expectProjects(page, ['Errands', 'Work', 'Home'], 'Work up once');
+    await until(async () => (await page.evaluate(() => document.activeElement?.querySelector('.nav-title')?.textContent)) === 'Work',
+      'the focus to stay on Work');
+    await page.keyboard.press('Alt+ArrowUp');
+    await expectProjects(page, ['Work', 'Errands', 'Home'], 'Work up twice');
+    await navButton(page, 'Home').dragTo(navButton(page, 'Errands'), { targetPosition: { x: 20, y: 3 } });
+    await expectProjects(page, ['Work', 'Home', 'Errands'], 'Home dropped before Errands');
+    await expectProjects(other, ['Work', 'Home', 'Errands'], 'the second browser');
+    await replica.syncUntil(() => JSON.stringify(replica.tree().projects.map((p) => p.title))
+      === JSON.stringify(['Work', 'Home', 'Errands']), 'the same project order');
+    // A task dropped on a project still moves it there.
+    await openList(page, 'Inbox');
+    await taskRow(page, 'Alpha').dragTo(navButton(page, 'Home'));
+    await until(async () => !(await titles(page)).includes('Alpha'), 'Alpha to leave the Inbox');
     assertClean('order one', one);
     assertClean('order two', two);
   } finally {
