@@ -140,8 +140,45 @@ enum DeviceCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse_from(hoist_home(std::env::args_os()));
+    // A failure is a sentence for a person (with its causes), never a backtrace, whatever
+    // RUST_BACKTRACE says: the command's own errors say what happened and what to do.
+    match dispatch(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--home DIR` belongs to the client commands, which all take it; accept it before the command too
+/// (`hearth --home DIR ls`) by moving it, with its value, behind the command.
+fn hoist_home(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut it = args;
+    let mut out: Vec<std::ffi::OsString> = it.next().into_iter().collect();
+    let mut hoisted = Vec::new();
+    // Only options before the first word that is not an option (the command) move.
+    while let Some(a) = it.next() {
+        let text = a.to_string_lossy();
+        if text == "--home" {
+            hoisted.push(a);
+            hoisted.extend(it.next());
+        } else if text.starts_with("--home=") {
+            hoisted.push(a);
+        } else if text.starts_with('-') {
+            out.push(a);
+        } else {
+            out.push(a);
+            out.extend(it.by_ref());
+        }
+    }
+    out.extend(hoisted);
+    out
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
     // The hub logs its work; client commands print results and keep the log for warnings.
     let default_level = match cli.command {
         Command::Serve(_) => "info",
@@ -210,7 +247,13 @@ fn invite(args: InviteArgs) -> anyhow::Result<()> {
         "space names are 1–64 of [a-z0-9_-]"
     );
     let dir = args.data.dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // A code from a hub database nobody serves would be refused by the running hub: never make one.
+    anyhow::ensure!(
+        dir.join("hub.db").is_file(),
+        "there is no hub in {}: start it with `hearth serve` first, or pass the --data DIR that \
+         `hearth serve` printed (\"data in …\")",
+        dir.display()
+    );
     let db = devices::Devices::open(&dir.join("hub.db"))
         .with_context(|| format!("cannot open the hub's data in {}", dir.display()))?;
     if db.create_space(&args.space)? {

@@ -768,3 +768,39 @@ fn tasks_keep_the_order_people_give_them_and_concurrent_moves_converge() {
     ok(&phone, &["sync"]);
     assert_eq!(top(&phone), ["Work", "Home"]);
 }
+
+#[test]
+fn home_goes_anywhere_errors_are_sentences_and_invite_needs_a_hub() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("a");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env_remove("HEARTH_HOME")
+            .env_remove("HEARTH_DATA")
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .expect("run hearth")
+    };
+    let h = home.to_str().expect("utf-8");
+    assert!(run(&["init", "--home", h]).status.success());
+    // --home before the command, as the help's "global" promises.
+    let out = run(&["--home", h, "task", "add", "Before the command"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&[&format!("--home={h}"), "ls", "--json"]);
+    assert!(stdout(&out).contains("Before the command"), "{}", stderr(&out));
+
+    // A user error: a clean sentence and a failing exit code, no backtrace even with RUST_BACKTRACE.
+    let out = run(&["--home", h, "task", "done", "zzzz"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("backtrace") && !err.contains("Stack"), "{err}");
+
+    // `invite` where no hub keeps its data: refused, and nothing is created there.
+    let nowhere = tmp.path().join("no-hub");
+    let out = run(&["invite", "--data", nowhere.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("there is no hub in"), "{}", stderr(&out));
+    assert!(!nowhere.exists(), "no empty hub database made");
+}
