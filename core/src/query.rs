@@ -351,13 +351,65 @@ pub struct Hit {
     pub title: String,
     /// Effective parent (the project a task or sub-project sits in).
     pub parent: Option<String>,
+    /// A task's status (`open` when unset); none for other nodes.
+    pub status: Option<String>,
+    /// A task's due date.
+    pub due: Option<String>,
+    /// A task's priority.
+    pub priority: Option<i64>,
+}
+
+/// A deleted node, as "Recently deleted" lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deleted {
+    /// Node id.
+    pub id: String,
+    /// `project`, `task`, `note`, …
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Title.
+    pub title: String,
+    /// When it was deleted (ms since the Unix epoch, by the deleting device's clock).
+    pub deleted_ms: u64,
+}
+
+/// Deleted nodes, most recently deleted first: what `restore` can bring back (deletes are tombstones,
+/// so nothing is lost until then).
+pub fn deleted(conn: &Connection) -> Result<Vec<Deleted>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, type, coalesce(title, ''), deleted_op FROM nodes \
+         WHERE type IS NOT NULL AND deleted = 1 ORDER BY deleted_op DESC, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, ty, title, op) = row?;
+        let deleted_ms = op
+            .map(|o| o.parse::<crate::OpId>())
+            .transpose()?
+            .map_or(0, |o| o.ts.ms);
+        Ok(Deleted {
+            id,
+            ty,
+            title,
+            deleted_ms,
+        })
+    })
+    .collect()
 }
 
 /// Live nodes whose title contains `text`, case-insensitively (Unicode-aware), by title.
 pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
     let needle = text.to_lowercase();
     let mut stmt = conn.prepare_cached(
-        "SELECT id, type, title FROM nodes WHERE type IS NOT NULL AND deleted = 0 AND title IS NOT NULL ORDER BY lower(title), id",
+        "SELECT id, type, title, CASE WHEN type = 'task' THEN coalesce(status, 'open') END, due, priority \
+         FROM nodes WHERE type IS NOT NULL AND deleted = 0 AND title IS NOT NULL ORDER BY lower(title), id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(Hit {
@@ -365,6 +417,9 @@ pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
             ty: r.get(1)?,
             title: r.get(2)?,
             parent: None,
+            status: r.get(3)?,
+            due: r.get(4)?,
+            priority: r.get(5)?,
         })
     })?;
     let mut hits = Vec::new();

@@ -804,3 +804,54 @@ fn home_goes_anywhere_errors_are_sentences_and_invite_needs_a_hub() {
     assert!(stderr(&out).contains("there is no hub in"), "{}", stderr(&out));
     assert!(!nowhere.exists(), "no empty hub database made");
 }
+
+#[test]
+fn search_marks_done_tasks_trash_lists_what_restore_brings_back_and_same_names_are_flagged() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("a");
+    ok(&home, &["init"]);
+    let milk = ok(
+        &home,
+        &[
+            "task",
+            "add",
+            "Buy milk",
+            "--due",
+            "2026-12-24",
+            "--priority",
+            "2",
+        ],
+    )
+    .trim()
+    .to_owned();
+    let oat = ok(&home, &["task", "add", "Buy oat milk"]).trim().to_owned();
+    ok(&home, &["task", "done", &oat]);
+    let found = ok(&home, &["search", "milk"]);
+    assert!(found.contains("[ ] Buy milk  due 2026-12-24  P2"), "{found}");
+    assert!(found.contains("[x] Buy oat milk"), "{found}");
+    let hits = json(&home, &["search", "milk", "--json"]);
+    assert_eq!(hits[1]["status"], "done", "{hits}");
+
+    assert!(ok(&home, &["trash"]).contains("Nothing is deleted."));
+    ok(&home, &["rm", &milk]);
+    let trash = json(&home, &["trash", "--json"]);
+    assert_eq!(trash.as_array().expect("list").len(), 1, "{trash}");
+    assert_eq!(
+        (trash[0]["title"].as_str(), trash[0]["type"].as_str()),
+        (Some("Buy milk"), Some("task"))
+    );
+    assert!(trash[0]["deleted_ms"].as_u64().expect("ms") > 1_700_000_000_000);
+    assert!(ok(&home, &["trash"]).contains("\"Buy milk\""));
+    ok(&home, &["restore", &milk]);
+    assert_eq!(json(&home, &["trash", "--json"]), serde_json::json!([]));
+    assert!(ok(&home, &["search", "milk"]).contains("Buy milk  due 2026-12-24"));
+
+    ok(&home, &["project", "add", "Home"]);
+    let out = hearth(&home, &["project", "add", "home"]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("1 other project(s) are called \"home\""),
+        "{}",
+        stderr(&out)
+    );
+}

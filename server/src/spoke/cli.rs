@@ -56,6 +56,13 @@ pub enum Command {
         /// Id (or an unambiguous prefix of at least 4 characters) or project name.
         id: String,
     },
+    /// Deleted tasks, projects and notes, most recent first (restore one with `hearth restore ID`).
+    Trash {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+    },
     /// Restore a deleted node.
     Restore {
         #[command(flatten)]
@@ -79,7 +86,7 @@ pub enum Command {
         #[command(flatten)]
         json: JsonArg,
     },
-    /// Find tasks, projects and notes by title (case-insensitive).
+    /// Find tasks, projects and notes by title (case-insensitive); tasks show [x] when done.
     Search {
         #[command(flatten)]
         home: HomeArg,

@@ -171,8 +171,21 @@ pub(super) fn project(cmd: ProjectCmd) -> anyhow::Result<()> {
         ProjectCmd::Add { home, name, parent } => {
             let mut s = home.open()?;
             let parent = parent.map(|p| resolve_project(&s, &p)).transpose()?;
+            let same: Vec<String> = hearth_core::query::tree(s.conn())?
+                .into_iter()
+                .filter(|p| p.title.trim().to_lowercase() == name.trim().to_lowercase())
+                .map(|p| short(&p.id).to_owned())
+                .collect();
             let id = edit::create_project(&mut s, &name, parent.as_deref(), None)?.node;
             println!("Added project {name:?} ({}).", short(&id));
+            if !same.is_empty() {
+                eprintln!(
+                    "Note: {} other project(s) are called {name:?} ({}); name this one by its id ({}).",
+                    same.len(),
+                    same.join(", "),
+                    short(&id)
+                );
+            }
         }
         ProjectCmd::Mv {
             home,

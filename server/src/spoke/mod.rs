@@ -35,6 +35,7 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Task(t) => edit::task(t),
         Command::Rm { home, id } => edit::rm(&home, &id),
         Command::Restore { home, id } => edit::restore(&home, &id),
+        Command::Trash { home, json } => read::trash(&home.open()?, json.json),
         Command::Ls(args) => read::ls(args),
         Command::Tree { home, json } => read::tree(&home.open()?, json.json),
         Command::Agenda { home, json } => read::agenda(&home.open()?, json.json),

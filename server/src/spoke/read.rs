@@ -109,7 +109,42 @@ pub(super) fn search(s: &Store, json: bool, text: &str) -> anyhow::Result<()> {
         println!("Nothing matches {text:?}.");
     }
     for h in hits {
-        println!("{}  {:<8} {}", short(&h.id), h.ty, h.title);
+        let mark = match h.status.as_deref() {
+            Some(st) if query::CLOSED.contains(&st) => "[x] ",
+            Some(_) => "[ ] ",
+            None => "    ",
+        };
+        let mut extra = String::new();
+        if let Some(d) = &h.due {
+            extra.push_str(&format!("  due {d}"));
+        }
+        if let Some(p) = h.priority {
+            extra.push_str(&format!("  P{p}"));
+        }
+        println!("{}  {:<8} {mark}{}{extra}", short(&h.id), h.ty, h.title);
+    }
+    Ok(())
+}
+
+/// `hearth trash`: deleted tasks, projects and notes, most recent first; `hearth restore ID` brings one back.
+pub(super) fn trash(s: &Store, json: bool) -> anyhow::Result<()> {
+    let rows = query::deleted(s.conn())?;
+    if json {
+        return print_json(&rows);
+    }
+    if rows.is_empty() {
+        println!("Nothing is deleted.");
+        return Ok(());
+    }
+    println!("Recently deleted (restore one with `hearth restore ID`):");
+    for d in rows {
+        println!(
+            "  {}  {:<8} {:?}  deleted {}",
+            short(&d.id),
+            d.ty,
+            d.title,
+            super::dates::local_time(d.deleted_ms)
+        );
     }
     Ok(())
 }
