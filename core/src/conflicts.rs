@@ -101,12 +101,8 @@ pub fn remember_names(store: &crate::Store, peers: &[crate::wire::PeerInfo]) -> 
 
 /// Device id → name: the names last remembered, and this device's own name.
 pub fn device_names(conn: &Connection) -> Result<std::collections::BTreeMap<String, String>> {
-    use crate::store::keys;
-    let get = |key: &str| -> Result<Option<String>> {
-        Ok(conn
-            .query_row("SELECT value FROM kv WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
-    };
+    use crate::store::{keys, kv_get};
+    let get = |key: &str| kv_get(conn, key);
     let mut names: std::collections::BTreeMap<String, String> = match get(keys::PEER_NAMES)? {
         Some(json) => serde_json::from_str(&json)?,
         None => Default::default(),

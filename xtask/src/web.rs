@@ -314,22 +314,8 @@ pub fn e2e(dist: &Path) -> Result<()> {
 pub fn bench() -> Result<()> {
     let dist = build()?;
     let hearth = browser::hearth_bin()?;
-    let mut cmd = Command::new("node");
-    cmd.arg("tests/bench.mjs")
-        .current_dir(root().join("web"))
-        .env("HEARTH_BIN", &hearth)
-        .env("HEARTH_DIST", &dist)
-        .env("CHROMIUM", "/usr/bin/chromium")
-        .stderr(std::process::Stdio::inherit());
-    eprintln!("xtask: running {cmd:?}");
-    let out = cmd
-        .output()
-        .with_context(|| format!("could not start {cmd:?} (`cargo xtask setup` installs Node)"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = node_bench("tests/bench.mjs", &hearth, &dist)?;
     eprint!("{stdout}");
-    if !out.status.success() {
-        bail!("{cmd:?} failed with {}", out.status);
-    }
     let ms: f64 = stdout
         .lines()
         .find_map(|l| l.strip_prefix("interactive: ")?.strip_suffix(" ms"))
@@ -361,6 +347,28 @@ pub fn bench() -> Result<()> {
     Ok(())
 }
 
+/// Run a browser benchmark script of `web/` (`script`) with the hub binary, the bundle and Chromium in
+/// its environment; its stderr goes straight through, its stdout comes back once it succeeded.
+fn node_bench(script: &str, hearth: &Path, dist: &Path) -> Result<String> {
+    let mut cmd = Command::new("node");
+    cmd.arg(script)
+        .current_dir(root().join("web"))
+        .env("HEARTH_BIN", hearth)
+        .env("HEARTH_DIST", dist)
+        .env("CHROMIUM", "/usr/bin/chromium")
+        .stderr(std::process::Stdio::inherit());
+    eprintln!("xtask: running {cmd:?}");
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start {cmd:?} (`cargo xtask setup` installs Node)"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        eprint!("{stdout}");
+        bail!("{cmd:?} failed with {}", out.status);
+    }
+    Ok(stdout)
+}
+
 /// `cargo xtask bench live`: build the bundle and the release hub, then time how long a change made in
 /// the app of one browser context takes to show in `hearth sync --watch` and in a second context
 /// (`web/tests/bench-live.mjs` says how each is read). The last line is exactly
@@ -369,22 +377,8 @@ pub fn bench_live() -> Result<()> {
     let dist = build()?;
     run(cargo().args(["build", "--release", "-p", "hearth-server", "--bin", "hearth"]))?;
     let hearth = browser::target_dir().join("release/hearth");
-    let mut cmd = Command::new("node");
-    cmd.arg("tests/bench-live.mjs")
-        .current_dir(root().join("web"))
-        .env("HEARTH_BIN", &hearth)
-        .env("HEARTH_DIST", &dist)
-        .env("CHROMIUM", "/usr/bin/chromium")
-        .stderr(std::process::Stdio::inherit());
-    eprintln!("xtask: running {cmd:?}");
-    let out = cmd
-        .output()
-        .with_context(|| format!("could not start {cmd:?} (`cargo xtask setup` installs Node)"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = node_bench("tests/bench-live.mjs", &hearth, &dist)?;
     print!("{stdout}");
-    if !out.status.success() {
-        bail!("{cmd:?} failed with {}", out.status);
-    }
     let last = stdout.lines().last().unwrap_or_default();
     if !last.starts_with("live-cli: p50 ") || !last.contains("  live-web: p50 ") {
         bail!("the browser run did not end with the live-latency line (got {last:?})");
