@@ -142,6 +142,51 @@ macro_rules! typed_upsert {
     };
 }
 
+/// Fields whose concurrent edits are kept. Not `deleted` (a delete and a restore are their own
+/// story, with Undo and the trash) and not `rank` (an order position: two concurrent moves are
+/// not two values a person would choose between).
+pub fn keeps_conflicts(field: &str) -> bool {
+    !matches!(field, "deleted" | "rank" | "type")
+}
+
+/// The winning value of `(node, field)` and its stamp, if the field has one.
+pub fn current(conn: &Connection, node: &str, field: &str) -> Result<Option<(Value, OpId)>> {
+    let typed = match field {
+        "type" => Some("SELECT type, type_op FROM nodes WHERE id = ?1 AND type_op IS NOT NULL"),
+        "title" => Some("SELECT title, title_op FROM nodes WHERE id = ?1 AND title_op IS NOT NULL"),
+        "status" => Some("SELECT status, status_op FROM nodes WHERE id = ?1 AND status_op IS NOT NULL"),
+        "due" => Some("SELECT due, due_op FROM nodes WHERE id = ?1 AND due_op IS NOT NULL"),
+        "priority" => {
+            Some("SELECT priority, priority_op FROM nodes WHERE id = ?1 AND priority_op IS NOT NULL")
+        }
+        "deleted" => Some("SELECT deleted, deleted_op FROM nodes WHERE id = ?1 AND deleted_op IS NOT NULL"),
+        _ => None,
+    };
+    let row: Option<(Value, String)> = match typed {
+        Some(sql) => conn
+            .prepare_cached(sql)?
+            .query_row([node], |r| {
+                let value = match r.get_ref(0)? {
+                    rusqlite::types::ValueRef::Null => Value::Null,
+                    rusqlite::types::ValueRef::Integer(i) if field == "deleted" => Value::Bool(i != 0),
+                    rusqlite::types::ValueRef::Integer(i) => Value::from(i),
+                    v => Value::String(v.as_str()?.to_owned()),
+                };
+                Ok((value, r.get(1)?))
+            })
+            .optional()?,
+        None => conn
+            .prepare_cached("SELECT value, op FROM fields WHERE node = ?1 AND field = ?2")?
+            .query_row(params![node, field], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()?
+            .map(|(v, op)| serde_json::from_str(&v).map(|v| (v, op)))
+            .transpose()?,
+    };
+    row.map(|(v, op)| Ok((v, op.parse()?))).transpose()
+}
+
 /// Is `field` stored in a typed `nodes` column (with a `<field>_op` column) rather than in `fields`?
 fn is_typed(field: &str) -> bool {
     typed_sql(field).is_some()
@@ -188,7 +233,7 @@ impl Apply<'_> {
             } => {
                 self.set_field(node, field, value, id)?;
                 if let Some(prev) = prev
-                    && crate::conflicts::keeps_conflicts(field)
+                    && keeps_conflicts(field)
                 {
                     for named in prev.iter().chain(seen) {
                         self.supersede(node, field, *named)?;

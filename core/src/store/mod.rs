@@ -564,10 +564,10 @@ fn name_what_was_seen(conn: &Connection, op: &mut Op) -> Result<()> {
     ) else {
         return Ok(());
     };
-    if !crate::conflicts::keeps_conflicts(field) {
+    if !apply::keeps_conflicts(field) {
         return Ok(());
     }
-    let prev = crate::conflicts::current(conn, node, field)?.map_or(serde_json::Value::Null, |(_, op)| {
+    let prev = apply::current(conn, node, field)?.map_or(serde_json::Value::Null, |(_, op)| {
         serde_json::Value::String(op.to_string())
     });
     if let serde_json::Value::Object(p) = &mut op.payload {
