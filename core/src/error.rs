@@ -86,6 +86,9 @@ pub enum Error {
     /// SQLite reported an error (disk full, I/O error, corruption…). The transaction was rolled back.
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Another log backend (a database server) reported an error; the transaction was rolled back.
+    #[error("database error: {0}")]
+    Database(String),
     /// A stored JSON value could not be read back.
     /// The state rebuilt from a snapshot is not the state the snapshot describes.
     #[error(

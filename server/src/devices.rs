@@ -1,9 +1,10 @@
-//! The hub's own database (`hub.db`): spaces (epoch, minimum schema version to write), paired devices
-//! (name, versions, acked seq, last seen), bearer tokens (stored only as SHA-256 hashes) and one-time
-//! pairing codes with their expiry (also hashed).
+//! The hub's own data: spaces (epoch, minimum schema version to write), paired devices (name,
+//! versions, acked seq, last seen), bearer tokens (stored only as SHA-256 hashes) and one-time pairing
+//! codes with their expiry (also hashed). Kept in `hub.db` (SQLite) under the data directory, or in the
+//! hub's PostgreSQL database ([`crate::pg::PgDevices`]); [`Devices`] is either.
 //!
-//! `hearth invite` and `hearth space set-min-version` write this database while the hub runs; SQLite
-//! serializes the writers (WAL, busy timeout) and the hub reads codes and spaces from it on each use.
+//! `hearth invite` and `hearth space set-min-version` write this data while the hub runs; the database
+//! serializes the writers and the hub reads codes and spaces from it on each use.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -35,7 +36,7 @@ pub fn hash_secret(secret: &str) -> String {
 }
 
 /// Canonical form of a code as typed: lower case, without dashes or spaces.
-fn normalize_code(code: &str) -> String {
+pub(crate) fn normalize_code(code: &str) -> String {
     code.chars()
         .filter(|c| !matches!(c, '-' | ' ' | '\t'))
         .flat_map(char::to_lowercase)
@@ -72,9 +73,137 @@ pub struct Paired {
     pub peer: PeerInfo,
 }
 
-/// The `hub.db` database: one connection for writes, one for reads (WAL lets them run side by side).
+/// A failure of the hub's own database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// `hub.db` (SQLite).
+    #[error("hub database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The hub's PostgreSQL database.
+    #[error("hub database: {}", crate::pg::describe_error(.0))]
+    Postgres(#[from] postgres::Error),
+}
+
+/// What the hub's own database answers.
+pub type DbResult<T> = std::result::Result<T, DbError>;
+
+/// A fresh pairing code: 12 letters in three groups (`abcd-efgh-jkmn`).
+pub(crate) fn new_code() -> String {
+    let mut rng = rand::rng();
+    let raw: String = (0..12)
+        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{}-{}", &raw[0..4], &raw[4..8], &raw[8..12])
+}
+
+/// A fresh bearer token.
+pub(crate) fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!("hth_{}", hex::encode(bytes))
+}
+
+/// The hub's own database: `hub.db`, or the tables of the hub's PostgreSQL database.
 #[derive(Debug)]
-pub struct Devices {
+pub struct Devices(Backend);
+
+#[derive(Debug)]
+enum Backend {
+    Sqlite(SqliteDevices),
+    Postgres(crate::pg::PgDevices),
+}
+
+macro_rules! dispatch {
+    ($self:ident.$method:ident($($arg:expr),*)) => {
+        match &$self.0 {
+            Backend::Sqlite(d) => Ok(d.$method($($arg),*)?),
+            Backend::Postgres(d) => d.$method($($arg),*),
+        }
+    };
+}
+
+impl Devices {
+    /// Open (or create) `hub.db` at `path`. A database from a newer build is refused, not touched.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Ok(Devices(Backend::Sqlite(SqliteDevices::open(path)?)))
+    }
+
+    /// The hub's tables on PostgreSQL (migrated first).
+    pub fn open_postgres(db: &crate::pg::Database) -> anyhow::Result<Self> {
+        db.migrate()?;
+        Ok(Devices(Backend::Postgres(crate::pg::PgDevices::open(db)?)))
+    }
+
+    /// Whether other hub processes share this data (PostgreSQL): then the peer records in memory are
+    /// merged with the database's before they are relied on.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, Backend::Postgres(_))
+    }
+
+    /// Create a space if it does not exist. Returns whether it was created.
+    pub fn create_space(&self, name: &str) -> DbResult<bool> {
+        dispatch!(self.create_space(name))
+    }
+
+    /// Every space with its epoch and minimum schema version.
+    pub fn spaces(&self) -> DbResult<Vec<(String, SpaceInfo)>> {
+        dispatch!(self.spaces())
+    }
+
+    /// One space.
+    pub fn space(&self, name: &str) -> DbResult<Option<SpaceInfo>> {
+        dispatch!(self.space(name))
+    }
+
+    /// Require at least `version` to push to `space`. Returns false if there is no such space.
+    pub fn set_min_version(&self, space: &str, version: i64) -> DbResult<bool> {
+        dispatch!(self.set_min_version(space, version))
+    }
+
+    /// A fresh one-time pairing code for `space`, valid for `ttl`. Expired codes are swept on the way.
+    pub fn create_code(&self, space: &str, ttl: Duration) -> DbResult<String> {
+        dispatch!(self.create_code(space, ttl))
+    }
+
+    /// Revoke every token of the device `who` (its full id or its name) in `space`. Returns the
+    /// device's id and how many tokens were removed; `None` if no such device is paired there. Its ops
+    /// stay in the log: revoking stops future requests, it does not erase history.
+    pub fn revoke(&self, space: &str, who: &str) -> DbResult<Option<(String, usize)>> {
+        dispatch!(self.revoke(space, who))
+    }
+
+    /// Redeem a pairing code: the code is consumed and the device gets a token, in one transaction.
+    /// `None` if the code is unknown, used or expired.
+    pub fn pair(
+        &self,
+        code: &str,
+        device: DeviceId,
+        name: &str,
+        app_version: &str,
+        schema_version: i64,
+    ) -> DbResult<Option<Paired>> {
+        dispatch!(self.pair(code, device, name, app_version, schema_version))
+    }
+
+    /// The space and device a token hash belongs to.
+    pub fn token(&self, hash: &str) -> DbResult<Option<(String, DeviceId)>> {
+        dispatch!(self.token(hash))
+    }
+
+    /// Every paired device of every space.
+    pub fn peers(&self) -> DbResult<Vec<(String, PeerInfo)>> {
+        dispatch!(self.peers())
+    }
+
+    /// Persist peers' acked seq, last seen and versions (the hub keeps them in memory between flushes).
+    /// Acks and last seen never move backwards.
+    pub fn save_peers(&self, peers: &[(String, PeerInfo)]) -> DbResult<()> {
+        dispatch!(self.save_peers(peers))
+    }
+}
+
+/// `hub.db`: one connection for writes, one for reads (WAL lets them run side by side).
+#[derive(Debug)]
+struct SqliteDevices {
     write: Mutex<Connection>,
     read: Mutex<Connection>,
 }
@@ -92,22 +221,20 @@ fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl Devices {
-    /// Open (or create) `hub.db` at `path`. A database from a newer build is refused, not touched.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+impl SqliteDevices {
+    fn open(path: &Path) -> anyhow::Result<Self> {
         let mut write = open_conn(path)?;
         SCHEMA
             .migrate(&mut write)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let read = open_conn(path)?;
-        Ok(Devices {
+        Ok(SqliteDevices {
             write: Mutex::new(write),
             read: Mutex::new(read),
         })
     }
 
-    /// Create a space if it does not exist. Returns whether it was created.
-    pub fn create_space(&self, name: &str) -> rusqlite::Result<bool> {
+    fn create_space(&self, name: &str) -> rusqlite::Result<bool> {
         let conn = lock(&self.write);
         let n = conn.execute(
             "INSERT INTO spaces (name, created_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
@@ -116,8 +243,7 @@ impl Devices {
         Ok(n == 1)
     }
 
-    /// Every space with its epoch and minimum schema version.
-    pub fn spaces(&self) -> rusqlite::Result<Vec<(String, SpaceInfo)>> {
+    fn spaces(&self) -> rusqlite::Result<Vec<(String, SpaceInfo)>> {
         let conn = lock(&self.read);
         let mut stmt =
             conn.prepare_cached("SELECT name, epoch, min_schema_version FROM spaces ORDER BY name")?;
@@ -133,8 +259,7 @@ impl Devices {
         rows.collect()
     }
 
-    /// One space.
-    pub fn space(&self, name: &str) -> rusqlite::Result<Option<SpaceInfo>> {
+    fn space(&self, name: &str) -> rusqlite::Result<Option<SpaceInfo>> {
         let conn = lock(&self.read);
         conn.prepare_cached("SELECT epoch, min_schema_version FROM spaces WHERE name = ?1")?
             .query_row([name], |r| {
@@ -146,8 +271,7 @@ impl Devices {
             .optional()
     }
 
-    /// Require at least `version` to push to `space`. Returns false if there is no such space.
-    pub fn set_min_version(&self, space: &str, version: i64) -> rusqlite::Result<bool> {
+    fn set_min_version(&self, space: &str, version: i64) -> rusqlite::Result<bool> {
         let conn = lock(&self.write);
         Ok(conn.execute(
             "UPDATE spaces SET min_schema_version = ?2 WHERE name = ?1",
@@ -155,13 +279,8 @@ impl Devices {
         )? == 1)
     }
 
-    /// A fresh one-time pairing code for `space`, valid for `ttl`. Expired codes are swept on the way.
-    pub fn create_code(&self, space: &str, ttl: Duration) -> rusqlite::Result<String> {
-        let mut rng = rand::rng();
-        let raw: String = (0..12)
-            .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
-            .collect();
-        let code = format!("{}-{}-{}", &raw[0..4], &raw[4..8], &raw[8..12]);
+    fn create_code(&self, space: &str, ttl: Duration) -> rusqlite::Result<String> {
+        let code = new_code();
         let now = now_ms();
         let expires = now.saturating_add(ttl.as_millis() as u64);
         let conn = lock(&self.write);
@@ -173,10 +292,7 @@ impl Devices {
         Ok(code)
     }
 
-    /// Revoke every token of the device `who` (its full id or its name) in `space`. Returns the
-    /// device's id and how many tokens were removed; `None` if no such device is paired there. Its ops
-    /// stay in the log: revoking stops future requests, it does not erase history.
-    pub fn revoke(&self, space: &str, who: &str) -> rusqlite::Result<Option<(String, usize)>> {
+    fn revoke(&self, space: &str, who: &str) -> rusqlite::Result<Option<(String, usize)>> {
         let conn = lock(&self.write);
         let ids: Vec<String> = conn
             .prepare("SELECT id FROM devices WHERE space = ?1 AND (id = ?2 OR name = ?2) ORDER BY id")?
@@ -190,9 +306,7 @@ impl Devices {
         Ok(Some((id.clone(), n)))
     }
 
-    /// Redeem a pairing code: the code is consumed and the device gets a token, in one transaction.
-    /// `None` if the code is unknown, used or expired.
-    pub fn pair(
+    fn pair(
         &self,
         code: &str,
         device: DeviceId,
@@ -214,10 +328,7 @@ impl Devices {
         let Some(space) = space else {
             return Ok(None);
         };
-        let token = {
-            let bytes: [u8; 32] = rand::random();
-            format!("hth_{}", hex::encode(bytes))
-        };
+        let token = new_token();
         let id = device.to_string();
         // Re-pairing an existing device keeps its acked seq and replaces its name and versions.
         tx.execute(
@@ -254,8 +365,7 @@ impl Devices {
         }))
     }
 
-    /// The space and device a token hash belongs to.
-    pub fn token(&self, hash: &str) -> rusqlite::Result<Option<(String, DeviceId)>> {
+    fn token(&self, hash: &str) -> rusqlite::Result<Option<(String, DeviceId)>> {
         let conn = lock(&self.read);
         let row: Option<(String, String)> = conn
             .prepare_cached("SELECT space, device FROM tokens WHERE hash = ?1")?
@@ -264,8 +374,7 @@ impl Devices {
         Ok(row.and_then(|(space, device)| device.parse().ok().map(|d| (space, d))))
     }
 
-    /// Every paired device of every space.
-    pub fn peers(&self) -> rusqlite::Result<Vec<(String, PeerInfo)>> {
+    fn peers(&self) -> rusqlite::Result<Vec<(String, PeerInfo)>> {
         let conn = lock(&self.read);
         let mut stmt = conn.prepare(
             "SELECT space, id, name, acked, last_seen_ms, app_version, schema_version FROM devices ORDER BY space, id",
@@ -300,8 +409,7 @@ impl Devices {
         Ok(out)
     }
 
-    /// Persist peers' acked seq, last seen and versions (the hub keeps them in memory between flushes).
-    pub fn save_peers(&self, peers: &[(String, PeerInfo)]) -> rusqlite::Result<()> {
+    fn save_peers(&self, peers: &[(String, PeerInfo)]) -> rusqlite::Result<()> {
         if peers.is_empty() {
             return Ok(());
         }

@@ -230,6 +230,12 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
+impl From<crate::devices::DbError> for ApiError {
+    fn from(e: crate::devices::DbError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
 impl From<hearth_core::Error> for ApiError {
     fn from(e: hearth_core::Error) -> Self {
         ApiError::internal(e)

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod config;
 pub mod devices;
 pub mod error;
+pub mod pg;
 pub mod rate;
 pub mod routes;
 pub mod space;

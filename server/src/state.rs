@@ -130,7 +130,7 @@ impl AppState {
     /// Run blocking work on `hub.db` off the async threads.
     pub async fn db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Devices) -> rusqlite::Result<T> + Send + 'static,
+        f: impl FnOnce(&Devices) -> devices::DbResult<T> + Send + 'static,
     ) -> Result<T> {
         let hub = self.0.clone();
         Ok(tokio::task::spawn_blocking(move || f(&hub.devices)).await??)
@@ -348,7 +348,7 @@ impl AppState {
     }
 
     /// Write changed peer records to `hub.db`.
-    pub fn flush_peers(&self) -> rusqlite::Result<()> {
+    pub fn flush_peers(&self) -> devices::DbResult<()> {
         let dirty: Vec<(String, PeerInfo)> = {
             let mut peers = lock(&self.0.peers);
             peers

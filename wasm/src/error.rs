@@ -82,7 +82,7 @@ impl From<hearth_core::Error> for Error {
             | E::ReadOnlyField(_)
             | E::IntoItself(_) => codes::BAD_ARGUMENT,
             E::SchemaTooNew { .. } => codes::SCHEMA_TOO_NEW,
-            E::Sqlite(_) | E::Migration { .. } | E::Io(_) => codes::STORAGE,
+            E::Sqlite(_) | E::Database(_) | E::Migration { .. } | E::Io(_) => codes::STORAGE,
             E::Json(_) | E::Unsupported(_) | E::SnapshotMismatch { .. } => codes::INTERNAL,
         };
         Error::new(code, e.to_string())

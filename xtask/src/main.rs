@@ -91,7 +91,21 @@ fn output(cmd: &mut Command) -> String {
 /// Install the build prerequisites, each only when missing.
 fn setup() -> Result<()> {
     setup_build()?;
+    if !has_postgres() {
+        apt_install(&["postgresql"])?;
+    }
     browser::setup()
+}
+
+/// Whether PostgreSQL's server programs are here: the hub-log tests start a throwaway cluster with
+/// them (`initdb`, `pg_ctl`) on a unix socket.
+fn has_postgres() -> bool {
+    let versions = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten();
+    versions.into_iter().any(|e| e.path().join("bin/initdb").exists())
+        || succeeds(Command::new("pg_config").arg("--bindir"))
 }
 
 /// What building the app needs (`serve` and `web` run this; `setup` adds the test tools): the wasm32

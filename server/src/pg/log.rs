@@ -1,0 +1,686 @@
+//! A space's log on PostgreSQL: [`PgHubLog`] (the writer), [`PgLogReader`] (pulls) and
+//! [`PgCompactor`] (snapshots and pruning). See the module above for the ordering rule.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hearth_core::store::{
+    CompactReport, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SnapshotChunk,
+};
+use hearth_core::{AppendOutcome, DeviceId, Env, Error, Op, OpId, Options, Result, Role, SeqOp, Store};
+use postgres::{Client, GenericClient, IsolationLevel};
+
+use super::{CHANNEL, Database, db_err};
+
+/// Rows one prune step deletes at most (a few ms of the space's counter-row lock).
+const STEP_ROWS: i64 = 2_000;
+/// The pause after each prune step, so that waiting appends get the counter row between steps.
+const STEP_PAUSE: Duration = Duration::from_millis(3);
+/// Ops applied to the compactor's replica per page read.
+const CATCH_UP_PAGE: i64 = 5_000;
+/// Snapshot entries inserted per statement.
+const ENTRIES_PER_INSERT: usize = 1_000;
+
+fn u(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+fn position(c: &mut impl GenericClient, space: &str) -> Result<LogPosition> {
+    let row = c
+        .query_opt(
+            "SELECT head, horizon, epoch, snapshot FROM spaces WHERE name = $1",
+            &[&space],
+        )
+        .map_err(db_err)?;
+    Ok(match row {
+        Some(r) => LogPosition {
+            head: u(r.get(0)),
+            horizon: u(r.get(1)),
+            epoch: u(r.get(2)),
+            snapshot: u(r.get(3)),
+        },
+        None => LogPosition {
+            head: 0,
+            horizon: 0,
+            epoch: 1,
+            snapshot: 0,
+        },
+    })
+}
+
+/// A page and the position, in one statement (one snapshot of the database).
+fn page(c: &mut impl GenericClient, space: &str, after: u64, limit: usize) -> Result<LogPage> {
+    let rows = c
+        .query(
+            "SELECT s.head, s.horizon, s.epoch, s.snapshot, o.seq, o.body FROM spaces s \
+             LEFT JOIN LATERAL (SELECT seq, body FROM ops WHERE space = s.name AND seq > $2 ORDER BY seq LIMIT $3) o \
+             ON true WHERE s.name = $1 ORDER BY o.seq",
+            &[&space, &(after as i64), &(limit as i64)],
+        )
+        .map_err(db_err)?;
+    let mut json = String::from("[");
+    let (mut count, mut last) = (0usize, None);
+    let mut pos = LogPosition {
+        head: 0,
+        horizon: 0,
+        epoch: 1,
+        snapshot: 0,
+    };
+    for r in &rows {
+        pos = LogPosition {
+            head: u(r.get(0)),
+            horizon: u(r.get(1)),
+            epoch: u(r.get(2)),
+            snapshot: u(r.get(3)),
+        };
+        let Some(seq) = r.get::<_, Option<i64>>(4) else {
+            continue;
+        };
+        if count > 0 {
+            json.push(',');
+        }
+        json.push_str(r.get::<_, &str>(5));
+        count += 1;
+        last = Some(u(seq));
+    }
+    json.push(']');
+    Ok(LogPage {
+        json,
+        count,
+        last,
+        head: pos.head,
+        horizon: pos.horizon,
+        epoch: pos.epoch,
+        snapshot: pos.snapshot,
+    })
+}
+
+fn log_rows(c: &mut impl GenericClient, space: &str) -> Result<u64> {
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM ops WHERE space = $1", &[&space])
+        .map_err(db_err)?
+        .get(0);
+    Ok(u(n))
+}
+
+fn snapshot_page(
+    c: &mut Client,
+    space: &str,
+    seq: Option<u64>,
+    after: u64,
+    limit: usize,
+) -> Result<Option<SnapshotChunk>> {
+    let mut tx = c
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(db_err)?;
+    let seq = match seq {
+        Some(s) => s,
+        None => position(&mut tx, space)?.snapshot,
+    };
+    if seq == 0 {
+        return Ok(None);
+    }
+    let Some(meta) = tx
+        .query_opt(
+            "SELECT epoch, digest, total FROM snapshots WHERE space = $1 AND seq = $2",
+            &[&space, &(seq as i64)],
+        )
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let total = u(meta.get(2));
+    let rows = tx
+        .query(
+            "SELECT i, entry FROM snapshot_entries WHERE space = $1 AND seq = $2 AND i > $3 ORDER BY i LIMIT $4",
+            &[&space, &(seq as i64), &(after as i64), &(limit as i64)],
+        )
+        .map_err(db_err)?;
+    let mut entries_json = String::from("[");
+    let (mut count, mut last) = (0usize, after);
+    for r in &rows {
+        if count > 0 {
+            entries_json.push(',');
+        }
+        entries_json.push_str(r.get::<_, &str>(1));
+        last = u(r.get(0));
+        count += 1;
+    }
+    entries_json.push(']');
+    tx.commit().map_err(db_err)?;
+    Ok(Some(SnapshotChunk {
+        seq,
+        epoch: u(meta.get(0)),
+        digest: meta.get(1),
+        total,
+        entries_json,
+        count,
+        next: (last < total).then_some(last),
+    }))
+}
+
+/// The op as a pull serves it: `{seq, id, kind, v, payload}`.
+fn body(seq: u64, op: &Op) -> Result<String> {
+    Ok(format!(
+        "{{\"seq\":{seq},\"id\":\"{}\",\"kind\":{},\"v\":{},\"payload\":{}}}",
+        op.id,
+        serde_json::to_string(&op.kind)?,
+        op.v,
+        serde_json::to_string(&op.payload)?
+    ))
+}
+
+/// A space's log on PostgreSQL, for the hub's writer thread.
+pub struct PgHubLog {
+    db: Database,
+    client: Client,
+    space: String,
+    /// Validates pushes with the core's rules (an empty in-memory hub store: nothing is written to it).
+    validator: Store,
+    compactor: Arc<PgCompactor>,
+}
+
+impl std::fmt::Debug for PgHubLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgHubLog")
+            .field("db", &self.db)
+            .field("space", &self.space)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgHubLog {
+    /// Open the log of `space` (its counter row is created if missing). The schema must be migrated
+    /// ([`Database::migrate`]).
+    pub fn open(db: &Database, space: &str, env: Arc<dyn Env>, opts: HubOptions) -> Result<Self> {
+        let mut client = db.connect().map_err(db_err)?;
+        client
+            .execute(
+                "INSERT INTO spaces (name, created_ms) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&space, &(env.now_ms() as i64)],
+            )
+            .map_err(db_err)?;
+        let validator = Store::open_in_memory(
+            env.clone(),
+            Options {
+                role: Role::Hub,
+                max_drift_ms: opts.max_drift_ms,
+                ..Options::default()
+            },
+        )?;
+        Ok(PgHubLog {
+            db: db.clone(),
+            client,
+            space: space.to_owned(),
+            validator,
+            compactor: Arc::new(PgCompactor::new(db.clone(), space, env)),
+        })
+    }
+}
+
+impl LogRead for PgHubLog {
+    fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
+        page(&mut self.client, &self.space, after, limit)
+    }
+    fn position(&mut self) -> Result<LogPosition> {
+        position(&mut self.client, &self.space)
+    }
+    fn log_rows(&mut self) -> Result<u64> {
+        log_rows(&mut self.client, &self.space)
+    }
+    fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotChunk>> {
+        snapshot_page(&mut self.client, &self.space, seq, after, limit)
+    }
+}
+
+impl HubLog for PgHubLog {
+    fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>> {
+        let mut outcomes: Vec<Result<AppendOutcome>> = Vec::with_capacity(batches.len());
+        let mut valid: Vec<(usize, Vec<bool>)> = Vec::new();
+        for (i, batch) in batches.iter().enumerate() {
+            match self.validator.validate(batch) {
+                Ok(applied) => {
+                    valid.push((i, applied));
+                    outcomes.push(Ok(AppendOutcome {
+                        accepted: 0,
+                        duplicates: 0,
+                        seqs: vec![],
+                        head: 0,
+                    }));
+                }
+                Err(e) => outcomes.push(Err(e)),
+            }
+        }
+        if valid.is_empty() {
+            return Ok(outcomes);
+        }
+        let space = self.space.as_str();
+        let mut tx = self.client.transaction().map_err(db_err)?;
+        // The counter row: appends to this space, through any hub, commit one after another.
+        let row = tx
+            .query_one(
+                "SELECT head, horizon FROM spaces WHERE name = $1 FOR UPDATE",
+                &[&space],
+            )
+            .map_err(db_err)?;
+        let (mut head, horizon) = (u(row.get(0)), u(row.get(1)));
+        let ids: Vec<String> = valid
+            .iter()
+            .flat_map(|(i, _)| batches[*i].iter().map(|op| op.id.to_string()))
+            .collect();
+        let mut known: HashMap<String, u64> = HashMap::new();
+        for r in tx
+            .query(
+                "SELECT id, seq FROM ops WHERE space = $1 AND id = ANY($2)",
+                &[&space, &ids],
+            )
+            .map_err(db_err)?
+        {
+            known.insert(r.get(0), u(r.get(1)));
+        }
+        // Per device, the greatest op id compaction removed: an op at or below it was accepted before.
+        let mut marks: HashMap<DeviceId, OpId> = HashMap::new();
+        if horizon > 0 {
+            for r in tx
+                .query("SELECT device, max_id FROM compacted WHERE space = $1", &[&space])
+                .map_err(db_err)?
+            {
+                let device: DeviceId = r.get::<_, &str>(0).parse()?;
+                marks.insert(device, r.get::<_, &str>(1).parse()?);
+            }
+        }
+        let (mut seq_col, mut id_col, mut dev_col, mut applied_col, mut body_col) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, applied) in &valid {
+            let Ok(outcome) = &mut outcomes[*i] else { continue };
+            for (op, applied) in batches[*i].iter().zip(applied) {
+                let id = op.id.to_string();
+                if let Some(seq) = known.get(&id) {
+                    outcome.duplicates += 1;
+                    outcome.seqs.push(*seq);
+                    continue;
+                }
+                if marks.get(&op.id.device).is_some_and(|m| op.id <= *m) {
+                    // Its row was compacted away; it sits at or below the horizon.
+                    outcome.duplicates += 1;
+                    outcome.seqs.push(horizon);
+                    continue;
+                }
+                head += 1;
+                seq_col.push(head as i64);
+                body_col.push(body(head, op)?);
+                dev_col.push(op.id.device.to_string());
+                applied_col.push(*applied);
+                known.insert(id.clone(), head);
+                id_col.push(id);
+                outcome.accepted += 1;
+                outcome.seqs.push(head);
+            }
+        }
+        if !seq_col.is_empty() {
+            tx.execute(
+                "INSERT INTO ops (space, seq, id, device, applied, body) \
+                 SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bool[], $6::text[])",
+                &[&space, &seq_col, &id_col, &dev_col, &applied_col, &body_col],
+            )
+            .map_err(db_err)?;
+            tx.execute(
+                "UPDATE spaces SET head = $2 WHERE name = $1",
+                &[&space, &(head as i64)],
+            )
+            .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)?;
+        if !seq_col.is_empty() {
+            // After the commit: inside the transaction NOTIFY serializes every committing hub.
+            let payload = format!("{space} {head}");
+            if let Err(e) = self
+                .client
+                .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+            {
+                tracing::warn!(space, head, error = %e, "could not notify other hubs of the new head");
+            }
+        }
+        for o in outcomes.iter_mut().flatten() {
+            o.head = head;
+        }
+        Ok(outcomes)
+    }
+
+    fn readers(&self) -> Result<Readers> {
+        let (db, space) = (self.db.clone(), self.space.clone());
+        Ok(Arc::new(move || {
+            Ok(Box::new(PgLogReader::open(&db, &space)?) as Box<dyn LogRead>)
+        }))
+    }
+
+    fn compact(&mut self, horizon: u64) -> Result<CompactReport> {
+        self.compactor.compact(horizon)
+    }
+
+    fn compactor(&self) -> Result<Compactor> {
+        let compactor = self.compactor.clone();
+        Ok(Arc::new(move |horizon| compactor.compact(horizon)))
+    }
+}
+
+/// A reader of a space's log on PostgreSQL (its own connection).
+pub struct PgLogReader {
+    client: Client,
+    space: String,
+}
+
+impl std::fmt::Debug for PgLogReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLogReader")
+            .field("space", &self.space)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgLogReader {
+    /// Connect a reader of `space`.
+    pub fn open(db: &Database, space: &str) -> Result<Self> {
+        Ok(PgLogReader {
+            client: db.connect().map_err(db_err)?,
+            space: space.to_owned(),
+        })
+    }
+}
+
+impl LogRead for PgLogReader {
+    fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
+        page(&mut self.client, &self.space, after, limit)
+    }
+    fn position(&mut self) -> Result<LogPosition> {
+        position(&mut self.client, &self.space)
+    }
+    fn log_rows(&mut self) -> Result<u64> {
+        log_rows(&mut self.client, &self.space)
+    }
+    fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotChunk>> {
+        snapshot_page(&mut self.client, &self.space, seq, after, limit)
+    }
+}
+
+/// Compacts a space's log on PostgreSQL. It keeps a replica of the space in SQLite, which
+/// `hearth-core`'s apply path brings up to the head before each snapshot (from the current snapshot
+/// and the log above it, the first time), and holds an advisory lock per space while it works, so
+/// that among all hubs one compacts a space at a time.
+pub struct PgCompactor {
+    db: Database,
+    space: String,
+    env: Arc<dyn Env>,
+    replica: Mutex<Option<Store>>,
+}
+
+impl std::fmt::Debug for PgCompactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgCompactor")
+            .field("space", &self.space)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgCompactor {
+    /// A compactor of `space`.
+    pub fn new(db: Database, space: &str, env: Arc<dyn Env>) -> Self {
+        PgCompactor {
+            db,
+            space: space.to_owned(),
+            env,
+            replica: Mutex::new(None),
+        }
+    }
+
+    fn lock_key(&self) -> i64 {
+        use sha2::{Digest, Sha256};
+        let hash = Sha256::digest(format!("hearth-compact:{}", self.space).as_bytes());
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&hash[..8]);
+        i64::from_be_bytes(bytes)
+    }
+
+    /// Snapshot the state at the head (unless the current snapshot is already there), then prune the
+    /// log up to `min(horizon, snapshot)`. The horizon never moves backwards.
+    pub fn compact(&self, horizon: u64) -> Result<CompactReport> {
+        let mut replica = self.replica.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = self.db.connect().map_err(db_err)?;
+        let key = self.lock_key();
+        c.execute("SELECT pg_advisory_lock($1)", &[&key])
+            .map_err(db_err)?;
+        let out = self.compact_locked(&mut c, &mut replica, horizon);
+        if out.is_err() {
+            // The replica may be half caught up; the next compaction builds it anew.
+            *replica = None;
+        }
+        let _ = c.execute("SELECT pg_advisory_unlock($1)", &[&key]);
+        out
+    }
+
+    fn compact_locked(
+        &self,
+        c: &mut Client,
+        replica: &mut Option<Store>,
+        horizon: u64,
+    ) -> Result<CompactReport> {
+        let space = self.space.as_str();
+        let pos = position(c, space)?;
+        let log_rows_before = log_rows(c, space)?;
+        let existing = if pos.snapshot == pos.head && pos.head > 0 {
+            c.query_opt(
+                "SELECT total FROM snapshots WHERE space = $1 AND seq = $2",
+                &[&space, &(pos.snapshot as i64)],
+            )
+            .map_err(db_err)?
+            .map(|r| u(r.get(0)))
+        } else {
+            None
+        };
+        let (snapshot_seq, snapshot_entries) = match existing {
+            Some(total) => (pos.snapshot, total),
+            None => {
+                let store = self.catch_up(c, replica, pos)?;
+                (pos.head, self.write_snapshot(c, store, pos)?)
+            }
+        };
+        let cut = horizon.min(snapshot_seq) as i64;
+        let (mut steps, mut longest) = (0usize, 0u64);
+        loop {
+            let mut tx = c.transaction().map_err(db_err)?;
+            let started = Instant::now();
+            let h: i64 = tx
+                .query_one("SELECT horizon FROM spaces WHERE name = $1 FOR UPDATE", &[&space])
+                .map_err(db_err)?
+                .get(0);
+            if h >= cut {
+                tx.commit().map_err(db_err)?;
+                break;
+            }
+            let upto: i64 = tx
+                .query_opt(
+                    "SELECT seq FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 AND applied \
+                     ORDER BY seq LIMIT 1 OFFSET $4",
+                    &[&space, &h, &cut, &(STEP_ROWS - 1)],
+                )
+                .map_err(db_err)?
+                .map_or(cut, |r| r.get(0));
+            tx.execute(
+                "INSERT INTO compacted (space, device, max_id) \
+                 SELECT $1, device, max(id) FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 AND applied GROUP BY device \
+                 ON CONFLICT (space, device) DO UPDATE SET max_id = GREATEST(compacted.max_id, excluded.max_id)",
+                &[&space, &h, &upto],
+            )
+            .map_err(db_err)?;
+            tx.execute(
+                "DELETE FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 AND applied",
+                &[&space, &h, &upto],
+            )
+            .map_err(db_err)?;
+            tx.execute("UPDATE spaces SET horizon = $2 WHERE name = $1", &[&space, &upto])
+                .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            steps += 1;
+            let took = started.elapsed();
+            longest = longest.max(took.as_millis() as u64);
+            std::thread::sleep(STEP_PAUSE.max(took / 4));
+        }
+        Ok(CompactReport {
+            horizon: position(c, space)?.horizon,
+            snapshot_seq,
+            log_rows_before,
+            log_rows_after: log_rows(c, space)?,
+            snapshot_entries,
+            steps,
+            longest_step_ms: longest,
+        })
+    }
+
+    /// Bring the replica to exactly `pos.head`: from where it is, or (the first time, or when the log
+    /// rows it needs are gone) from the current snapshot, checked against its digest.
+    fn catch_up<'a>(
+        &self,
+        c: &mut Client,
+        replica: &'a mut Option<Store>,
+        pos: LogPosition,
+    ) -> Result<&'a mut Store> {
+        let usable = match replica.as_ref() {
+            Some(r) => {
+                let at = r.cursor()?;
+                at >= pos.horizon && at <= pos.head
+            }
+            None => false,
+        };
+        if !usable {
+            let mut store = Store::open_in_memory(self.env.clone(), Options::default())?;
+            if pos.snapshot > 0 {
+                let mut after = 0;
+                let digest = loop {
+                    let Some(chunk) = snapshot_page(c, &self.space, Some(pos.snapshot), after, 2_000)? else {
+                        return Err(Error::Database(format!(
+                            "the snapshot at seq {} of space {} is missing",
+                            pos.snapshot, self.space
+                        )));
+                    };
+                    let page = chunk.page()?;
+                    store.merge_snapshot_entries(&page.entries)?;
+                    match page.next {
+                        Some(n) => after = n,
+                        None => break page.digest,
+                    }
+                };
+                let found = hearth_core::snapshot::digest(store.conn())?;
+                if found != digest {
+                    return Err(Error::SnapshotMismatch {
+                        seq: pos.snapshot,
+                        expected: digest,
+                        found,
+                    });
+                }
+                store.apply_pulled(&[], pos.snapshot)?;
+            }
+            *replica = Some(store);
+        }
+        let Some(store) = replica.as_mut() else {
+            unreachable!("the replica was just set")
+        };
+        loop {
+            let at = store.cursor()?;
+            if at >= pos.head {
+                break;
+            }
+            let rows = c
+                .query(
+                    "SELECT body FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
+                    &[&self.space, &(at as i64), &(pos.head as i64), &CATCH_UP_PAGE],
+                )
+                .map_err(db_err)?;
+            let ops = rows
+                .iter()
+                .map(|r| serde_json::from_str::<SeqOp>(r.get::<_, &str>(0)))
+                .collect::<serde_json::Result<Vec<_>>>()?;
+            let next = ops.last().map_or(pos.head, |s| s.seq);
+            store.apply_pulled(&ops, next)?;
+        }
+        Ok(store)
+    }
+
+    /// Store the replica's state as the snapshot at `pos.head`, make it the current one and drop the
+    /// snapshots older than the one before it, in one transaction. Returns its entry count.
+    fn write_snapshot(&self, c: &mut Client, store: &Store, pos: LogPosition) -> Result<u64> {
+        let space = self.space.as_str();
+        let seq = pos.head as i64;
+        let mut tx = c.transaction().map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM snapshot_entries WHERE space = $1 AND seq = $2",
+            &[&space, &seq],
+        )
+        .map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE space = $1 AND seq = $2",
+            &[&space, &seq],
+        )
+        .map_err(db_err)?;
+        let mut total = 0i64;
+        let (mut is, mut entries) = (Vec::new(), Vec::new());
+        hearth_core::snapshot::for_each(store.conn(), |entry| {
+            total += 1;
+            is.push(total);
+            entries.push(serde_json::to_string(&entry)?);
+            if is.len() >= ENTRIES_PER_INSERT {
+                insert_entries(&mut tx, space, seq, &mut is, &mut entries)?;
+            }
+            Ok(())
+        })?;
+        insert_entries(&mut tx, space, seq, &mut is, &mut entries)?;
+        let digest = hearth_core::snapshot::digest(store.conn())?;
+        tx.execute(
+            "INSERT INTO snapshots (space, seq, epoch, digest, total) VALUES ($1, $2, $3, $4, $5)",
+            &[&space, &seq, &(pos.epoch as i64), &digest, &total],
+        )
+        .map_err(db_err)?;
+        tx.execute(
+            "UPDATE spaces SET snapshot = GREATEST(snapshot, $2) WHERE name = $1",
+            &[&space, &seq],
+        )
+        .map_err(db_err)?;
+        // Keep the new snapshot and the one before it (a device may be paging through it).
+        let keep_from = (pos.snapshot as i64).min(seq);
+        tx.execute(
+            "DELETE FROM snapshot_entries WHERE space = $1 AND seq < $2",
+            &[&space, &keep_from],
+        )
+        .map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE space = $1 AND seq < $2",
+            &[&space, &keep_from],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(u(total))
+    }
+}
+
+fn insert_entries(
+    tx: &mut postgres::Transaction<'_>,
+    space: &str,
+    seq: i64,
+    is: &mut Vec<i64>,
+    entries: &mut Vec<String>,
+) -> Result<()> {
+    if is.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO snapshot_entries (space, seq, i, entry) SELECT $1, $2, * FROM unnest($3::bigint[], $4::text[])",
+        &[&space, &seq, &*is, &*entries],
+    )
+    .map_err(db_err)?;
+    is.clear();
+    entries.clear();
+    Ok(())
+}
