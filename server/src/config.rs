@@ -127,6 +127,9 @@ pub struct Config {
     pub web_dir: Option<PathBuf>,
     /// The limits.
     pub limits: Limits,
+    /// Keep everything in this PostgreSQL database instead of SQLite files under `data_dir`, so that
+    /// several hub processes can serve the same spaces.
+    pub database: Option<crate::pg::Database>,
 }
 
 impl Config {
@@ -136,6 +139,7 @@ impl Config {
             data_dir: data_dir.into(),
             web_dir: None,
             limits: Limits::default(),
+            database: None,
         }
     }
 

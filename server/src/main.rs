@@ -8,6 +8,7 @@ mod spoke;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use hearth_server::pg::Database;
 use hearth_server::{AppState, Config, DEFAULT_SPACE, Limits, config, devices, run, shutdown_signal};
 
 /// Hearth: an offline-first task and project hub. One binary is both the hub and a full offline client.
@@ -22,7 +23,8 @@ use hearth_server::{AppState, Config, DEFAULT_SPACE, Limits, config, devices, ru
   hearth tree / ls / agenda / search TEXT         read (add --json for scripts)
   hearth sync [--watch]                           push and pull
 
-Client commands use --home DIR (or HEARTH_HOME); hub commands use --data DIR (or HEARTH_DATA)."
+Client commands use --home DIR (or HEARTH_HOME); hub commands use --data DIR (or HEARTH_DATA), or
+--database postgres://… (or HEARTH_DATABASE) for several hubs on one PostgreSQL."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -53,11 +55,49 @@ struct DataArgs {
     /// The hub's data directory (default: the user's data directory, e.g. ~/.local/share/hearth).
     #[arg(long, env = "HEARTH_DATA", value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Keep the hub's data in this PostgreSQL database instead (postgres://user@host/db, or
+    /// postgres://user@%2Frun%2Fpostgresql/db for a unix socket), so several hubs can serve it.
+    #[arg(long, env = "HEARTH_DATABASE", value_name = "URL", conflicts_with = "data")]
+    database: Option<String>,
 }
 
 impl DataArgs {
     fn dir(&self) -> PathBuf {
         self.data.clone().unwrap_or_else(config::default_data_dir)
+    }
+
+    /// The PostgreSQL database, when one is given.
+    fn database(&self) -> anyhow::Result<Option<Database>> {
+        self.database.as_deref().map(Database::parse).transpose()
+    }
+
+    /// Where the hub's data is, for messages.
+    fn place(&self) -> String {
+        match &self.database {
+            Some(url) => match Database::parse(url) {
+                Ok(db) => format!("{db:?}"),
+                Err(_) => url.clone(),
+            },
+            None => self.dir().display().to_string(),
+        }
+    }
+
+    /// The hub's devices, tokens, codes and spaces: in PostgreSQL, or `hub.db` under the data dir
+    /// (which must exist: a code from a hub database nobody serves would be refused by the hub).
+    fn devices(&self) -> anyhow::Result<devices::Devices> {
+        if let Some(db) = self.database()? {
+            return devices::Devices::open_postgres(&db)
+                .with_context(|| format!("cannot open the hub's data in {db:?}"));
+        }
+        let dir = self.dir();
+        anyhow::ensure!(
+            dir.join("hub.db").is_file(),
+            "there is no hub in {}: start it with `hearth serve` first, or pass the --data DIR that \
+             `hearth serve` printed (\"data in …\")",
+            dir.display()
+        );
+        devices::Devices::open(&dir.join("hub.db"))
+            .with_context(|| format!("cannot open the hub's data in {}", dir.display()))
     }
 }
 
@@ -213,24 +253,25 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data.dir(),
         web_dir,
         limits: args.limits,
+        database: args.data.database()?,
     };
+    let place = args.data.place();
+    // Opening the data (and PostgreSQL's blocking client) happens before the async runtime starts.
+    let state =
+        AppState::open(config.clone()).with_context(|| format!("cannot open the hub's data in {place}"))?;
+    let first_code = state.bootstrap()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let state = AppState::open(config.clone())
-            .with_context(|| format!("cannot open the hub's data in {}", config.data_dir.display()))?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
-        println!(
-            "Hearth hub serving http://{addr} (data in {})",
-            config.data_dir.display()
-        );
+        println!("Hearth hub serving http://{addr} (data in {place})");
         match &config.web_dir {
             Some(dir) => println!("App bundle: {}", dir.display()),
             None => println!("App bundle: not built yet (pass --web DIR)"),
         }
-        if let Some((space, code)) = state.bootstrap()? {
+        if let Some((space, code)) = first_code {
             println!(
                 "Created space {space:?}. One-time pairing code (valid {} min):",
                 config.limits.code_ttl_secs / 60
@@ -246,16 +287,7 @@ fn invite(args: InviteArgs) -> anyhow::Result<()> {
         devices::valid_space_name(&args.space),
         "space names are 1–64 of [a-z0-9_-]"
     );
-    let dir = args.data.dir();
-    // A code from a hub database nobody serves would be refused by the running hub: never make one.
-    anyhow::ensure!(
-        dir.join("hub.db").is_file(),
-        "there is no hub in {}: start it with `hearth serve` first, or pass the --data DIR that \
-         `hearth serve` printed (\"data in …\")",
-        dir.display()
-    );
-    let db = devices::Devices::open(&dir.join("hub.db"))
-        .with_context(|| format!("cannot open the hub's data in {}", dir.display()))?;
+    let db = args.data.devices()?;
     if db.create_space(&args.space)? {
         eprintln!("Created space {:?}.", args.space);
     }
@@ -285,20 +317,33 @@ fn invite(args: InviteArgs) -> anyhow::Result<()> {
 }
 
 fn compact(args: CompactArgs) -> anyhow::Result<()> {
-    let dir = args.data.dir();
-    let config = Config::new(&dir);
-    let db = devices::Devices::open(&config.hub_db())
-        .with_context(|| format!("cannot open the hub's data in {}", dir.display()))?;
+    let db = args.data.devices()?;
     anyhow::ensure!(
         db.space(&args.space)?.is_some(),
         "there is no space {:?} in {}",
         args.space,
-        dir.display()
+        args.data.place()
     );
-    let path = config.space_db(&args.space);
-    let compactor = hearth_core::store::SqliteCompactor::open(&path)
-        .with_context(|| format!("cannot open the log of space {:?}", args.space))?;
-    let at = compactor.position()?;
+    let (at, compact): (_, hearth_core::store::Compactor) = match args.data.database()? {
+        Some(pg) => {
+            use hearth_core::store::HubLog;
+            let log = hearth_server::pg::PgHubLog::open(
+                &pg,
+                &args.space,
+                std::sync::Arc::new(hearth_core::SystemEnv),
+                hearth_core::store::HubOptions::default(),
+            )?;
+            let at = (log.readers()?)()?.position()?;
+            (at, log.compactor()?)
+        }
+        None => {
+            let path = Config::new(args.data.dir()).space_db(&args.space);
+            let compactor = hearth_core::store::SqliteCompactor::open(&path)
+                .with_context(|| format!("cannot open the log of space {:?}", args.space))?;
+            let at = compactor.position()?;
+            (at, std::sync::Arc::new(move |h| compactor.compact(h)))
+        }
+    };
     let peers: Vec<_> = db
         .peers()?
         .into_iter()
@@ -307,7 +352,7 @@ fn compact(args: CompactArgs) -> anyhow::Result<()> {
         .collect();
     let peers = hearth_server::state::classify(peers, at.horizon, args.peer_ttl, devices::now_ms());
     let horizon = hearth_server::state::horizon(&peers, at.head);
-    let report = compactor.compact(horizon)?;
+    let report = compact(horizon)?;
     if args.json {
         // The documented keys first, in this order; then the details.
         #[derive(serde::Serialize)]
@@ -362,22 +407,18 @@ fn compact(args: CompactArgs) -> anyhow::Result<()> {
 }
 
 fn set_min_version(data: DataArgs, space: &str, version: i64) -> anyhow::Result<()> {
-    let dir = data.dir();
-    let db = devices::Devices::open(&dir.join("hub.db"))
-        .with_context(|| format!("cannot open the hub's data in {}", dir.display()))?;
+    let db = data.devices()?;
     anyhow::ensure!(
         db.set_min_version(space, version)?,
         "there is no space {space:?} in {}",
-        dir.display()
+        data.place()
     );
     println!("Space {space:?} now requires schema version {version} or newer to push.");
     Ok(())
 }
 
 fn revoke(data: DataArgs, space: &str, who: &str) -> anyhow::Result<()> {
-    let dir = data.dir();
-    let db = devices::Devices::open(&dir.join("hub.db"))
-        .with_context(|| format!("cannot open the hub's data in {}", dir.display()))?;
+    let db = data.devices()?;
     match db.revoke(space, who)? {
         Some((id, n)) => {
             println!("Revoked device {id} in space {space:?} ({n} token(s)); it must pair again to sync.");

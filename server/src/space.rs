@@ -1,7 +1,7 @@
 //! One space on the hub: a writer thread that group-commits pushes, a pool of read connections for
 //! pulls, and a watch channel that tells live listeners the new head.
 //!
-//! The space's log is a [`HubLog`] (SQLite today, one file per space): the writer thread holds it, and
+//! The space's log is a [`HubLog`] (SQLite, one file per space, or PostgreSQL): the writer thread holds it, and
 //! readers are the log's own [`LogRead`]ers, so a second backend changes nothing here.
 //!
 //! **Seq order is commit order.** Only the writer thread appends, and the log assigns seqs inside the
@@ -41,6 +41,7 @@ pub struct Space {
     name: String,
     jobs: mpsc::Sender<Job>,
     head: watch::Receiver<u64>,
+    head_tx: Arc<watch::Sender<u64>>,
     /// Opens another reader of the log (called when the pool is empty).
     open_reader: Readers,
     readers: Mutex<Vec<Box<dyn LogRead>>>,
@@ -58,33 +59,47 @@ impl std::fmt::Debug for Space {
 }
 
 impl Space {
-    /// Open (or create) the space's database and start its writer thread.
+    /// Open (or create) the space's SQLite database and start its writer thread.
     pub fn open(name: &str, path: &Path, max_drift_ms: u64) -> Result<Arc<Space>> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| ApiError::internal(format!("create {}: {e}", dir.display())))?;
         }
-        let mut log = SqliteHubLog::open(path, Arc::new(SystemEnv), HubOptions { max_drift_ms })?;
+        let log = SqliteHubLog::open(path, Arc::new(SystemEnv), HubOptions { max_drift_ms })?;
+        tracing::info!(space = name, path = %path.display(), "opening space");
+        Space::start(name, Box::new(log))
+    }
+
+    /// Start the writer thread of a space over any [`HubLog`].
+    pub fn start(name: &str, mut log: Box<dyn HubLog>) -> Result<Arc<Space>> {
         let head = log.head()?;
         let open_reader = log.readers()?;
         let compactor = log.compactor()?;
-        let (head_tx, head_rx) = watch::channel(head);
+        let head_tx = Arc::new(watch::Sender::new(head));
+        let head_rx = head_tx.subscribe();
         let (jobs, rx) = mpsc::channel(QUEUE);
         let thread_name = format!("writer-{name}");
+        let writer_head = head_tx.clone();
         std::thread::Builder::new()
             .name(thread_name)
-            .spawn(move || writer(Box::new(log), rx, head_tx))
+            .spawn(move || writer(log, rx, &writer_head))
             .map_err(|e| ApiError::internal(format!("spawn writer: {e}")))?;
-        tracing::info!(space = name, head, path = %path.display(), "opened space");
+        tracing::info!(space = name, head, "opened space");
         Ok(Arc::new(Space {
             name: name.to_owned(),
             jobs,
             head: head_rx,
+            head_tx,
             open_reader,
             readers: Mutex::new(Vec::new()),
             compactor,
             compacting: Mutex::new(()),
         }))
+    }
+
+    /// Another hub on the same database committed up to `head`: wake this hub's live listeners.
+    pub fn saw_head(&self, head: u64) {
+        raise(&self.head_tx, head);
     }
 
     /// The space's name.
@@ -184,7 +199,7 @@ impl Space {
 }
 
 /// The writer: drain queued pushes, append them as one group, answer each, publish the new head.
-fn writer(mut log: Box<dyn HubLog>, mut rx: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
+fn writer(mut log: Box<dyn HubLog>, mut rx: mpsc::Receiver<Job>, head: &watch::Sender<u64>) {
     while let Some(first) = rx.blocking_recv() {
         let mut ops = first.ops.len();
         let mut jobs = vec![first];
@@ -221,17 +236,22 @@ fn writer(mut log: Box<dyn HubLog>, mut rx: mpsc::Receiver<Job>, head: watch::Se
             Err(e) => vec![Err(ApiError::internal(e))],
         };
         if let Ok(h) = log.head() {
-            head.send_if_modified(|old| {
-                let moved = h > *old;
-                if moved {
-                    *old = h;
-                }
-                moved
-            });
+            raise(head, h);
         }
         for (job, outcome) in jobs.into_iter().zip(outcomes) {
             // The pusher may have gone away (client disconnected); its ops are committed regardless.
             let _ = job.reply.send(outcome);
         }
     }
+}
+
+/// Publish `h` as the head if it is past the one published (heads never move back).
+fn raise(head: &watch::Sender<u64>, h: u64) {
+    head.send_if_modified(|old| {
+        let moved = h > *old;
+        if moved {
+            *old = h;
+        }
+        moved
+    });
 }

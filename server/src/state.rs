@@ -61,8 +61,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl AppState {
     /// Open the hub's data directory: `hub.db` and every space already in it.
     pub fn open(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)?;
-        let devices = Devices::open(&config.hub_db())?;
+        let devices = match &config.database {
+            Some(db) => Devices::open_postgres(db)?,
+            None => {
+                std::fs::create_dir_all(&config.data_dir)?;
+                Devices::open(&config.hub_db())?
+            }
+        };
         let mut peers: HashMap<String, BTreeMap<DeviceId, Peer>> = HashMap::new();
         for (space, info) in devices.peers()? {
             peers
@@ -72,13 +77,13 @@ impl AppState {
         }
         let mut spaces = HashMap::new();
         for (name, _) in devices.spaces()? {
-            let space = Space::open(&name, &config.space_db(&name), config.limits.max_drift_ms)
-                .map_err(|e| anyhow::anyhow!("open space {name}: {e}"))?;
+            let space = open_space(&config, &name).map_err(|e| anyhow::anyhow!("open space {name}: {e}"))?;
             spaces.insert(name, space);
         }
         let rate = rate::RateLimiter::new(config.limits.rate_per_sec, config.limits.rate_burst);
         let (shutdown, _) = watch::channel(false);
-        Ok(AppState(Arc::new(Hub {
+        let database = config.database.clone();
+        let state = AppState(Arc::new(Hub {
             config,
             devices,
             spaces: Mutex::new(spaces),
@@ -88,7 +93,21 @@ impl AppState {
             rate,
             pair_failures: Mutex::new(HashMap::new()),
             shutdown,
-        })))
+        }));
+        if let Some(db) = database {
+            // Pushes committed through other hubs wake this hub's live listeners.
+            let hub = Arc::downgrade(&state.0);
+            crate::pg::listen(db, move |space, head| {
+                let Some(hub) = hub.upgrade() else {
+                    return false;
+                };
+                if let Some(open) = lock(&hub.spaces).get(space) {
+                    open.saw_head(head);
+                }
+                true
+            })?;
+        }
+        Ok(state)
     }
 
     /// The configuration.
@@ -151,12 +170,8 @@ impl AppState {
                 "there is no space {name:?} on this hub"
             )));
         }
-        let (owned, path, drift) = (
-            name.to_owned(),
-            self.0.config.space_db(name),
-            self.0.config.limits.max_drift_ms,
-        );
-        let space = tokio::task::spawn_blocking(move || Space::open(&owned, &path, drift)).await??;
+        let (owned, hub) = (name.to_owned(), self.0.clone());
+        let space = tokio::task::spawn_blocking(move || open_space(&hub.config, &owned)).await??;
         lock(&self.0.spaces).insert(name.to_owned(), space.clone());
         Ok(space)
     }
@@ -322,6 +337,9 @@ impl AppState {
     /// head, the horizon, what the log has compacted and how many rows it holds.
     pub async fn network_view(&self, space: &str) -> Result<PeersResponse> {
         let open = self.space(space).await?;
+        if self.0.devices.is_shared() {
+            self.refresh_peers(space).await?;
+        }
         let at = open.position().await?;
         let log_rows = open.log_rows().await?;
         let peers = self.peers(space, at.horizon);
@@ -340,6 +358,37 @@ impl AppState {
         let open = self.space(space).await?;
         let view = self.network_view(space).await?;
         open.compact(view.horizon).await
+    }
+
+    /// Other hubs on the same database record acks and visits too: write ours, then take theirs (acks
+    /// and last-seen only move forward), so the horizon counts every device of the space.
+    async fn refresh_peers(&self, space: &str) -> Result<()> {
+        let hub = self.0.clone();
+        let owned = space.to_owned();
+        let stored = tokio::task::spawn_blocking(move || {
+            let state = AppState(hub);
+            state.flush_peers()?;
+            state.0.devices.peers()
+        })
+        .await??;
+        let mut peers = lock(&self.0.peers);
+        let mine = peers.entry(owned.clone()).or_default();
+        for (_, info) in stored.into_iter().filter(|(s, _)| *s == owned) {
+            let peer = mine.entry(info.device).or_insert_with(|| Peer {
+                info: info.clone(),
+                dirty: false,
+            });
+            peer.info.acked = peer.info.acked.max(info.acked);
+            peer.info.last_seen_ms = peer.info.last_seen_ms.max(info.last_seen_ms);
+            if peer.info.name.is_empty() {
+                peer.info.name = info.name;
+            }
+            if peer.info.app_version.is_empty() {
+                peer.info.app_version = info.app_version;
+                peer.info.schema_version = info.schema_version;
+            }
+        }
+        Ok(())
     }
 
     /// The names of the open spaces.
@@ -377,6 +426,24 @@ impl AppState {
     /// Tell live streams the hub is going down.
     pub(crate) fn begin_shutdown(&self) {
         self.0.shutdown.send_replace(true);
+    }
+}
+
+/// Open a space's log where the configuration keeps it: PostgreSQL, or its SQLite file.
+fn open_space(config: &Config, name: &str) -> Result<Arc<Space>> {
+    match &config.database {
+        Some(db) => {
+            let log = crate::pg::PgHubLog::open(
+                db,
+                name,
+                Arc::new(hearth_core::SystemEnv),
+                hearth_core::store::HubOptions {
+                    max_drift_ms: config.limits.max_drift_ms,
+                },
+            )?;
+            Space::start(name, Box::new(log))
+        }
+        None => Space::open(name, &config.space_db(name), config.limits.max_drift_ms),
     }
 }
 
