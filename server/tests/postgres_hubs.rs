@@ -298,6 +298,55 @@ async fn a_push_through_one_hub_is_a_live_event_on_the_other() {
         delays[delays.len() / 2],
         delays[delays.len() - 1]
     );
+
+    // Acks recorded by either hub count for the horizon wherever it is computed.
+    let head = 60;
+    for (dev, hub) in [(&listener, &b.url), (&writer, &a.url)] {
+        let res = dev
+            .client
+            .post(format!("{hub}/v1/spaces/{}/ack", dev.space))
+            .bearer_auth(&dev.token)
+            .json(&json!({"seq": head}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    }
+    let view: hearth_core::wire::PeersResponse = writer
+        .client
+        .get(format!("{}/v1/spaces/{}/peers", a.url, writer.space))
+        .bearer_auth(&writer.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let acked: HashMap<_, _> = view.peers.iter().map(|p| (p.device, p.acked)).collect();
+    assert_eq!(
+        acked.get(&listener.device),
+        Some(&head),
+        "hub A knows the ack made on hub B"
+    );
+    assert_eq!(view.horizon, head);
+
+    // `hearth compact --database` compacts the shared log; both hubs serve what is left.
+    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["compact", "--json", "--database", &db])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["horizon"], head, "{report}");
+    assert_eq!(report["snapshot_seq"], head, "{report}");
+    assert_eq!(report["log_rows_before"], head, "{report}");
+    assert!(report["log_rows_after"].as_u64().unwrap() < head, "{report}");
+    writer.push(&writer.ops(1, "after")).await;
+    for hub in [&a.url, &b.url] {
+        let page = pull_via(hub, &listener, head).await.unwrap();
+        assert_eq!(page.ops.len(), 1, "the op pushed after the compaction");
+        assert_eq!(page.ops[0].seq, head + 1);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -48,7 +48,10 @@ fn main() -> ExitCode {
         Some("web") => setup_build().and_then(|()| web::build()).map(drop),
         Some("web-post-build") => web::post_build(),
         Some("serve") => serve(&args[1..]),
-        Some("bench") => bench(args.get(1).map(String::as_str).unwrap_or("all")),
+        Some("bench") => bench(
+            args.get(1).map(String::as_str).unwrap_or("all"),
+            args.get(2..).unwrap_or_default(),
+        ),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -195,11 +198,19 @@ fn serve(args: &[String]) -> Result<()> {
     run(&mut cmd)
 }
 
-fn bench(which: &str) -> Result<()> {
-    let example =
-        |name: &str| run(cargo().args(["run", "--release", "-p", "hearth-server", "--example", name]));
+fn bench(which: &str, extra: &[String]) -> Result<()> {
+    let example = |name: &str| {
+        run(cargo()
+            .args(["run", "--release", "-p", "hearth-server", "--example", name, "--"])
+            .args(extra))
+    };
     let apply = || run(cargo().args(["bench", "-p", "hearth-core", "--bench", "apply"]));
-    let hub = || example("bench_hub");
+    let hub = || {
+        if extra.iter().any(|a| a == "--postgres") && !has_postgres() {
+            apt_install(&["postgresql"])?;
+        }
+        example("bench_hub")
+    };
     let sync = || {
         run(cargo().args(["build", "--release", "-p", "hearth-server", "--bin", "hearth"]))?;
         example("bench_sync")

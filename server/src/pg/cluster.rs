@@ -96,8 +96,18 @@ pub struct TempCluster {
 }
 
 impl TempCluster {
-    /// Initialize and start a server in a new directory under `/tmp` (about a second).
+    /// Initialize and start a server in a new directory under `/tmp` (about a second), without fsync
+    /// (for tests: a crash of the machine is not what they test).
     pub fn start() -> anyhow::Result<Self> {
+        Self::launch(false)
+    }
+
+    /// The same, with fsync on, as a deployment runs it (for benchmarks of durable commits).
+    pub fn start_durable() -> anyhow::Result<Self> {
+        Self::launch(true)
+    }
+
+    fn launch(durable: bool) -> anyhow::Result<Self> {
         let bin = bin_dir().context(
             "PostgreSQL's server binaries are not installed (Debian: apt-get install postgresql; \
              `cargo xtask setup` installs it)",
@@ -137,8 +147,9 @@ impl TempCluster {
             bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         let opts = format!(
-            "-c listen_addresses='' -k {} -p 5432 -c fsync=off -c max_connections=300",
-            dir.display()
+            "-c listen_addresses='' -k {} -p 5432 -c fsync={} -c max_connections=300",
+            dir.display(),
+            if durable { "on" } else { "off" }
         );
         let out = as_owner(&bin.join("pg_ctl"), root)
             .arg("-D")

@@ -4,9 +4,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::pg::Conn as Client;
 use hearth_core::DeviceId;
 use hearth_core::wire::{PeerInfo, PeerState, SpaceInfo};
-use postgres::Client;
 
 use super::Database;
 use crate::devices::{DbResult, Paired, hash_secret, new_code, new_token, normalize_code, now_ms};
@@ -244,8 +244,8 @@ impl PgDevices {
             let mut tx = c.transaction()?;
             let stmt = tx.prepare(
                 "UPDATE devices SET acked = GREATEST(acked, $3), last_seen_ms = GREATEST(last_seen_ms, $4), \
-                 app_version = CASE WHEN $5 = '' THEN app_version ELSE $5 END, \
-                 schema_version = CASE WHEN $6 = 0 THEN schema_version ELSE $6 END \
+                 app_version = CASE WHEN $5::text = '' THEN app_version ELSE $5::text END, \
+                 schema_version = CASE WHEN $6::bigint = 0 THEN schema_version ELSE $6::bigint END \
                  WHERE space = $1 AND id = $2",
             )?;
             for (space, p) in peers {

@@ -177,7 +177,7 @@ fn body(seq: u64, op: &Op) -> Result<String> {
 /// A space's log on PostgreSQL, for the hub's writer thread.
 pub struct PgHubLog {
     db: Database,
-    client: Client,
+    client: super::Conn,
     space: String,
     /// Validates pushes with the core's rules (an empty in-memory hub store: nothing is written to it).
     validator: Store,
@@ -224,13 +224,13 @@ impl PgHubLog {
 
 impl LogRead for PgHubLog {
     fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
-        page(&mut self.client, &self.space, after, limit)
+        page(&mut *self.client, &self.space, after, limit)
     }
     fn position(&mut self) -> Result<LogPosition> {
-        position(&mut self.client, &self.space)
+        position(&mut *self.client, &self.space)
     }
     fn log_rows(&mut self) -> Result<u64> {
-        log_rows(&mut self.client, &self.space)
+        log_rows(&mut *self.client, &self.space)
     }
     fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotChunk>> {
         snapshot_page(&mut self.client, &self.space, seq, after, limit)
@@ -370,7 +370,7 @@ impl HubLog for PgHubLog {
 
 /// A reader of a space's log on PostgreSQL (its own connection).
 pub struct PgLogReader {
-    client: Client,
+    client: super::Conn,
     space: String,
 }
 
@@ -394,13 +394,13 @@ impl PgLogReader {
 
 impl LogRead for PgLogReader {
     fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
-        page(&mut self.client, &self.space, after, limit)
+        page(&mut *self.client, &self.space, after, limit)
     }
     fn position(&mut self) -> Result<LogPosition> {
-        position(&mut self.client, &self.space)
+        position(&mut *self.client, &self.space)
     }
     fn log_rows(&mut self) -> Result<u64> {
-        log_rows(&mut self.client, &self.space)
+        log_rows(&mut *self.client, &self.space)
     }
     fn snapshot_page(&mut self, seq: Option<u64>, after: u64, limit: usize) -> Result<Option<SnapshotChunk>> {
         snapshot_page(&mut self.client, &self.space, seq, after, limit)

@@ -40,6 +40,48 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[(
 /// The advisory lock key the schema migrations hold (compaction locks use one per space).
 const MIGRATE_LOCK: i64 = 0x4845_4152_5448_0001;
 
+/// A connection to the database. The blocking client runs a small runtime of its own, which must not
+/// be dropped on an async thread: a connection dropped there (a hub shutting down) closes on a thread
+/// of its own.
+pub struct Conn(Option<Client>);
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Conn")
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("taken only on drop"))
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("taken only on drop"))
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::Builder::new()
+                    .name("pg-close".into())
+                    .spawn(move || drop(client));
+            } else {
+                drop(client);
+            }
+        }
+    }
+}
+
 /// The channel hubs notify new heads on.
 pub const CHANNEL: &str = "hearth";
 
@@ -75,8 +117,8 @@ impl Database {
     }
 
     /// A new connection.
-    pub fn connect(&self) -> Result<Client, postgres::Error> {
-        self.config.connect(NoTls)
+    pub fn connect(&self) -> Result<Conn, postgres::Error> {
+        Ok(Conn(Some(self.config.connect(NoTls)?)))
     }
 
     /// Bring the schema up to this build's version (under an advisory lock, so hubs starting together
