@@ -6,14 +6,12 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Device, pair_with_code};
-use futures_util::StreamExt;
+use common::{Device, HubProcess, next_event, pair_with_code};
 use hearth_core::wire::PullResponse;
 use hearth_core::{Op, SeqOp};
 use hearth_server::pg::cluster;
@@ -32,53 +30,16 @@ fn database() -> String {
     .unwrap()
 }
 
-/// A running `hearth serve --database`, killed on drop.
-struct Hub {
-    child: Child,
-    url: String,
-}
+/// `hearth serve --database` on a free port, killed on drop.
+struct Hub;
 
 impl Hub {
-    fn start(database: &str) -> Hub {
+    fn start(database: &str) -> HubProcess {
         Hub::start_on(database, "127.0.0.1:0")
     }
 
-    fn start_on(database: &str, listen: &str) -> Hub {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(["serve", "--listen", listen, "--database", database])
-            .env_remove("HEARTH_DATA")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if let Some(i) = line.find("http://") {
-                    let url: String = line[i..].split_whitespace().next().unwrap().to_owned();
-                    let _ = tx.send(url);
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the hub prints the URL it serves");
-        Hub { child, url }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL on unix
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start_on(database: &str, listen: &str) -> HubProcess {
+        HubProcess::spawn(listen, ["--database", database])
     }
 }
 
@@ -241,24 +202,6 @@ async fn writers_over_two_hubs_make_one_dense_log_that_readers_see_in_order() {
     );
     for op in &via_a {
         assert_eq!(confirmed.get(&op.op.id.to_string()), Some(&op.seq));
-    }
-}
-
-/// Read SSE `data:` lines from a response.
-async fn next_event(
-    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
-    buf: &mut String,
-) -> serde_json::Value {
-    loop {
-        if let Some(i) = buf.find("\n\n") {
-            let event: String = buf.drain(..i + 2).collect();
-            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
-                return serde_json::from_str(data).unwrap();
-            }
-            continue;
-        }
-        let chunk = stream.next().await.unwrap().unwrap();
-        buf.push_str(std::str::from_utf8(&chunk).unwrap());
     }
 }
 

@@ -2,28 +2,9 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::common::TestHub;
-
-/// Read SSE `data:` lines from a response.
-async fn next_event(
-    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
-    buf: &mut String,
-) -> serde_json::Value {
-    loop {
-        if let Some(i) = buf.find("\n\n") {
-            let event: String = buf.drain(..i + 2).collect();
-            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
-                return serde_json::from_str(data).unwrap();
-            }
-            continue;
-        }
-        let chunk = stream.next().await.unwrap().unwrap();
-        buf.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-}
+use crate::common::{TestHub, next_event};
 
 #[tokio::test]
 async fn live_events_tell_the_new_head_within_milliseconds() {

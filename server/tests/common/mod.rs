@@ -2,7 +2,11 @@
 //! over real HTTP.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hearth_core::wire::{PairRequest, PairResponse, PeersResponse, PullResponse, PushResponse};
@@ -290,4 +294,72 @@ pub async fn expect_error(res: Response, status: u16, code: &str) -> serde_json:
         "a message that says what to do: {body}"
     );
     body
+}
+
+/// A running `hearth serve` process, killed on drop.
+pub struct HubProcess {
+    pub child: Child,
+    pub url: String,
+}
+
+impl HubProcess {
+    /// `hearth serve --listen LISTEN` with `args` (where its data is, limits…); returns once it prints
+    /// the URL it serves.
+    pub fn spawn<A: AsRef<OsStr>>(listen: &str, args: impl IntoIterator<Item = A>) -> HubProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .args(["serve", "--listen", listen])
+            .args(args)
+            .env_remove("HEARTH_DATA")
+            .env_remove("HEARTH_DATABASE")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("http://") {
+                    let _ = tx.send(line[i..].split_whitespace().next().unwrap_or("").to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the hub prints the URL it serves");
+        HubProcess { child, url }
+    }
+
+    /// SIGKILL, and wait for it to be gone.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The next SSE event's `data:` as JSON, from a response's byte stream.
+pub async fn next_event(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buf: &mut String,
+) -> serde_json::Value {
+    use futures_util::StreamExt;
+    loop {
+        if let Some(i) = buf.find("\n\n") {
+            let event: String = buf.drain(..i + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return serde_json::from_str(data).unwrap();
+            }
+            continue;
+        }
+        let chunk = stream.next().await.unwrap().unwrap();
+        buf.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
 }
