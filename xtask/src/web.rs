@@ -6,7 +6,9 @@
 //!    glue `store/{hearth,worker,dispatch}.js` (the UI imports `./store/hearth.js`);
 //! 2. development files that `copy-dir` brought along (`icons/render.mjs`) are dropped;
 //! 3. `sw.js` is stamped: `'__HEARTH_VERSION__'` becomes this build's version and
-//!    `['__HEARTH_ASSETS__']` the list of every file of the bundle (see [`stamp_sw`]).
+//!    `['__HEARTH_ASSETS__']` the list of every file of the bundle (see [`stamp_sw`]);
+//! 4. every text and wasm file gets `name.br` (brotli, quality 11) and `name.gz` (gzip -9) beside it,
+//!    which the hub serves to browsers that accept them (see [`precompress`]).
 //!
 //! So `trunk build --release` alone yields a complete bundle; `cargo xtask web` runs it and prints the
 //! sizes, `cargo xtask serve` builds it and serves it.
@@ -67,14 +69,18 @@ pub fn build() -> Result<PathBuf> {
     .context("building the PWA with Trunk (`cargo xtask setup` installs it)")?;
     let dist = dist_dir();
     let mut total = (0, 0);
-    eprintln!("xtask: {:>9} {:>9}  file", "bytes", "gzip -9");
+    let mut served = 0;
+    eprintln!("xtask: {:>9} {:>9} {:>9}  file", "bytes", "gzip -9", "served");
     for (rel, path) in bundle_files(&dist)? {
         let raw = std::fs::metadata(&path)?.len();
         let gz = gzip_size(&path);
+        // What a browser that accepts brotli downloads.
+        let br = std::fs::metadata(encoded(&path, "br")).map_or(raw, |m| m.len());
         total = (total.0 + raw, total.1 + gz);
-        eprintln!("xtask: {raw:>9} {gz:>9}  {rel}");
+        served += br;
+        eprintln!("xtask: {raw:>9} {gz:>9} {br:>9}  {rel}");
     }
-    eprintln!("xtask: {:>9} {:>9}  (total)", total.0, total.1);
+    eprintln!("xtask: {:>9} {:>9} {served:>9}  (total)", total.0, total.1);
     eprintln!(
         "xtask: PWA bundle in {} ({:.0} s)",
         dist.display(),
@@ -105,6 +111,7 @@ pub fn post_build() -> Result<()> {
     shrink_wasm(&staging)?;
     drop_dev_files(&staging)?;
     let version = stamp_sw(&staging)?;
+    precompress(&staging)?;
     eprintln!(
         "xtask: store added and sw.js stamped (version {version}) in {} ({:.0} s)",
         staging.display(),
@@ -187,6 +194,65 @@ fn shrink_wasm(staging: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Is this file worth compressing (text and wasm; images are compressed already)?
+fn compressible(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        matches!(
+            e,
+            "html" | "js" | "mjs" | "css" | "wasm" | "json" | "webmanifest" | "svg" | "txt"
+        )
+    })
+}
+
+/// `path` with `.br` or `.gz` appended.
+fn encoded(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// `name.br` and `name.gz` beside every compressible file of the bundle at `dir`, kept only when
+/// smaller than the file itself. They are encodings of the files, not files of the bundle: the service
+/// worker's list and the version leave them out (see [`bundle_files`]).
+pub fn precompress(dir: &Path) -> Result<()> {
+    use std::io::Write;
+    let started = Instant::now();
+    let (mut raw_total, mut br_total) = (0, 0);
+    for (_, path) in bundle_files(dir)? {
+        if !compressible(&path) {
+            continue;
+        }
+        let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let mut br = Vec::new();
+        {
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 11,
+                lgwin: 24,
+                ..Default::default()
+            };
+            brotli::BrotliCompress(&mut raw.as_slice(), &mut br, &params)
+                .with_context(|| format!("brotli over {}", path.display()))?;
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&raw)?;
+        let gz = gz.finish()?;
+        for (suffix, bytes) in [("br", &br), ("gz", &gz)] {
+            if bytes.len() < raw.len() {
+                let out = encoded(&path, suffix);
+                std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+            }
+        }
+        raw_total += raw.len();
+        br_total += br.len().min(raw.len());
+    }
+    eprintln!(
+        "xtask: precompressed the bundle: {raw_total} -> {br_total} bytes with brotli ({:.0} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Copy the files of `from` (recursively) that `keep` accepts into `to`.
 fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
@@ -221,14 +287,15 @@ fn drop_dev_files(staging: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Every file under `dir` (hidden ones left out, as the hub does not serve them), as (relative path with
-/// `/` separators, path), sorted by relative path.
+/// Every file under `dir` (hidden ones left out, as the hub does not serve them, and the precompressed
+/// `.br`/`.gz` copies, which are encodings of other files), as (relative path with `/` separators,
+/// path), sorted by relative path.
 fn bundle_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
         for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
+            if name.starts_with('.') || name.ends_with(".br") || name.ends_with(".gz") {
                 continue;
             }
             let rel = format!("{prefix}{name}");

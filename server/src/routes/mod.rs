@@ -36,6 +36,9 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(web::static_files)
         .layer(axum::middleware::map_response(hub_headers))
+        // JSON answers (pull pages, snapshots) to clients that accept it; never the live events
+        // (text/event-stream) nor what is already encoded (the app's precompressed files).
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 

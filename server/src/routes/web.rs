@@ -3,12 +3,17 @@
 //! Caching: `sw.js`, the manifest and `index.html` are `no-cache` (an update must reach the service worker
 //! at once); Trunk's content-hashed assets (`name-<hash>.ext`) are immutable for a year; anything else
 //! is revalidated.
+//!
+//! Compression: the bundle build writes `name.br` and `name.gz` beside each text and wasm file; a
+//! request that accepts brotli (or gzip) gets that file with `Content-Encoding`, so the hub never
+//! compresses the app on the fly. Other responses (the API's JSON) are compressed by the router's
+//! compression layer.
 
 use std::path::{Path, PathBuf};
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
@@ -80,8 +85,61 @@ fn not_found() -> Response {
         .into_response()
 }
 
-async fn serve_file(path: &Path) -> Option<Response> {
-    let bytes = tokio::fs::read(path).await.ok()?;
+/// The precompressed encodings a request accepts, best first (`Accept-Encoding`; `q=0` refuses one,
+/// `*` stands for those not named).
+pub fn accepted_encodings(headers: &HeaderMap) -> Vec<&'static str> {
+    let mut named: Vec<(String, bool)> = Vec::new();
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            if name.is_empty() {
+                continue;
+            }
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            named.push((name, !refused));
+        }
+    }
+    let wildcard = named.iter().find(|(n, _)| n == "*").map(|(_, ok)| *ok);
+    ["br", "gzip"]
+        .into_iter()
+        .filter(|enc| {
+            named
+                .iter()
+                .find(|(n, _)| n == enc)
+                .map(|(_, ok)| *ok)
+                .or(wildcard)
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// The file's suffix for a precompressed encoding.
+fn suffix(encoding: &str) -> &'static str {
+    if encoding == "br" { "br" } else { "gz" }
+}
+
+async fn serve_file(path: &Path, headers: &HeaderMap) -> Option<Response> {
+    let mut body = None;
+    for encoding in accepted_encodings(headers) {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".");
+        name.push(suffix(encoding));
+        if let Ok(bytes) = tokio::fs::read(PathBuf::from(name)).await {
+            body = Some((bytes, Some(encoding)));
+            break;
+        }
+    }
+    let (bytes, encoding) = match body {
+        Some(found) => found,
+        None => (tokio::fs::read(path).await.ok()?, None),
+    };
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let mut res = bytes.into_response();
     let h = res.headers_mut();
@@ -90,11 +148,20 @@ async fn serve_file(path: &Path) -> Option<Response> {
         header::CACHE_CONTROL,
         HeaderValue::from_static(cache_control(name)),
     );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(encoding) = encoding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
     Some(res)
 }
 
 /// Everything that is not the API: files of the bundle, the index for app routes.
-pub async fn static_files(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
+pub async fn static_files(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response();
     }
@@ -116,7 +183,7 @@ pub async fn static_files(State(state): State<AppState>, method: Method, uri: Ur
         dir.join(rel)
     };
     if tokio::fs::metadata(&file).await.is_ok_and(|m| m.is_file())
-        && let Some(res) = serve_file(&file).await
+        && let Some(res) = serve_file(&file, &headers).await
     {
         return res;
     }
@@ -124,14 +191,32 @@ pub async fn static_files(State(state): State<AppState>, method: Method, uri: Ur
         return not_found();
     }
     // An app route (`/projects/42`): the app's index handles it.
-    serve_file(&dir.join("index.html"))
+    serve_file(&dir.join("index.html"), &headers)
         .await
         .unwrap_or_else(not_found)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn accept(value: &str) -> Vec<&'static str> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+        accepted_encodings(&h)
+    }
+
+    #[test]
+    fn accepted_encodings_best_first() {
+        assert_eq!(accept("gzip, deflate, br, zstd"), ["br", "gzip"]);
+        assert_eq!(accept("gzip"), ["gzip"]);
+        assert_eq!(accept("br;q=0, gzip;q=0.5"), ["gzip"]);
+        assert_eq!(accept("*"), ["br", "gzip"]);
+        assert_eq!(accept("*, br;q=0"), ["gzip"]);
+        assert_eq!(accept("identity"), Vec::<&str>::new());
+        assert_eq!(accepted_encodings(&HeaderMap::new()), Vec::<&str>::new());
+    }
 
     #[test]
     fn hashed_names() {

@@ -106,3 +106,96 @@ async fn serves_the_pwa_bundle_with_fallback_types_and_cache_headers() {
     assert!(res.text().await.unwrap().contains("not built yet"));
     hub.stop().await.unwrap();
 }
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn precompressed_files_go_to_browsers_that_accept_them_and_json_is_compressed() {
+    let web = tempfile::tempdir().unwrap();
+    let dir = web.path().to_path_buf();
+    let wasm = "\0asm".repeat(5000);
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(wasm.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>Hearth</title>").unwrap();
+    std::fs::write(dir.join("app-0123456789abcdef_bg.wasm"), &wasm).unwrap();
+    std::fs::write(dir.join("app-0123456789abcdef_bg.wasm.gz"), &gz).unwrap();
+    // Stands for brotli output: what matters is which file is sent, with which header.
+    std::fs::write(dir.join("app-0123456789abcdef_bg.wasm.br"), "brotli bytes").unwrap();
+    let hub = TestHub::start_with(move |c| c.web_dir = Some(dir)).await;
+    let get = |accept: Option<&'static str>| {
+        let mut req = hub.client().get(hub.at("/app-0123456789abcdef_bg.wasm"));
+        if let Some(a) = accept {
+            req = req.header("accept-encoding", a);
+        }
+        req.send()
+    };
+
+    let res = get(Some("gzip, deflate, br, zstd")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert_eq!(res.headers()["content-type"], "application/wasm");
+    assert_eq!(res.headers()["vary"], "accept-encoding");
+    assert_eq!(
+        res.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(&res.bytes().await.unwrap()[..], b"brotli bytes");
+
+    let res = get(Some("gzip")).await.unwrap();
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert_eq!(gunzip(&res.bytes().await.unwrap()), wasm.as_bytes());
+
+    for accept in [None, Some("identity"), Some("br;q=0, gzip;q=0")] {
+        let res = get(accept).await.unwrap();
+        assert!(res.headers().get("content-encoding").is_none(), "{accept:?}");
+        assert_eq!(&res.bytes().await.unwrap()[..], wasm.as_bytes(), "{accept:?}");
+    }
+
+    // A file without precompressed copies is compressed on the fly for a client that accepts it.
+    let res = hub
+        .client()
+        .get(hub.at("/"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert!(
+        String::from_utf8(gunzip(&res.bytes().await.unwrap()))
+            .unwrap()
+            .contains("<title>Hearth</title>")
+    );
+
+    // The API's JSON: a pull page of 300 ops arrives gzip'ed and decodes to the same answer.
+    let dev = hub.pair("home", "Laptop").await;
+    dev.push(&dev.ops(300, "compress")).await;
+    let plain = dev.get("pull?after=0&limit=300").await.bytes().await.unwrap();
+    let res = dev
+        .request(reqwest::Method::GET, "pull?after=0&limit=300")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    let body = res.bytes().await.unwrap();
+    assert!(
+        body.len() * 3 < plain.len(),
+        "{} bytes gzip'ed of {}",
+        body.len(),
+        plain.len()
+    );
+    let page: serde_json::Value = serde_json::from_slice(&gunzip(&body)).unwrap();
+    assert_eq!(page, serde_json::from_slice::<serde_json::Value>(&plain).unwrap());
+    assert_eq!(page["ops"].as_array().unwrap().len(), 300);
+    hub.stop().await.unwrap();
+}
