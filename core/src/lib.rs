@@ -52,6 +52,7 @@ pub mod bench;
 pub mod conflicts;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod dates;
 pub mod edit;
 pub mod error;
 pub mod hlc;

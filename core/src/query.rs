@@ -256,6 +256,20 @@ const TASK_COLUMNS: &str = "id, coalesce(title, ''), coalesce(status, 'open'), d
 const TASK_ORDER: &str = "CASE WHEN status IN ('done', 'cancelled') THEN 1 ELSE 0 END, rank IS NULL, rank, \
                           due IS NULL, due, priority IS NULL, priority, lower(title), id";
 
+/// A [`TaskRow`] from the first columns of a row selected with [`TASK_COLUMNS`] (no parent yet).
+fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+    Ok(TaskRow {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        status: r.get(2)?,
+        due: r.get(3)?,
+        priority: r.get(4)?,
+        parent: None,
+        notes: r.get(5)?,
+        rank: r.get(6)?,
+    })
+}
+
 fn task_rows(
     conn: &Connection,
     sql: &str,
@@ -263,18 +277,7 @@ fn task_rows(
     eff: &HashMap<String, Option<String>>,
 ) -> Result<Vec<TaskRow>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(args, |r| {
-        Ok(TaskRow {
-            id: r.get(0)?,
-            title: r.get(1)?,
-            status: r.get(2)?,
-            due: r.get(3)?,
-            priority: r.get(4)?,
-            parent: None,
-            notes: r.get(5)?,
-            rank: r.get(6)?,
-        })
-    })?;
+    let rows = stmt.query_map(args, task_row)?;
     rows.map(|r| {
         let mut t = r?;
         t.parent = eff.get(&t.id).cloned().flatten();
@@ -357,6 +360,8 @@ pub struct Hit {
     pub due: Option<String>,
     /// A task's priority.
     pub priority: Option<i64>,
+    /// The text was found in the notes, not in the title.
+    pub in_notes: bool,
 }
 
 /// A deleted node, as "Recently deleted" lists it.
@@ -404,29 +409,38 @@ pub fn deleted(conn: &Connection) -> Result<Vec<Deleted>> {
     .collect()
 }
 
-/// Live nodes whose title contains `text`, case-insensitively (Unicode-aware), by title.
+/// Live nodes whose title or notes contain `text`, case-insensitively (Unicode-aware), by title; a hit
+/// found only in the notes says so (`in_notes`).
 pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
     let needle = text.to_lowercase();
     let mut stmt = conn.prepare_cached(
-        "SELECT id, type, title, CASE WHEN type = 'task' THEN coalesce(status, 'open') END, due, priority \
+        "SELECT id, type, title, CASE WHEN type = 'task' THEN coalesce(status, 'open') END, due, priority, \
+         (SELECT CASE WHEN json_type(f.value) = 'text' THEN json_extract(f.value, '$') END \
+          FROM fields f WHERE f.node = nodes.id AND f.field = 'notes') \
          FROM nodes WHERE type IS NOT NULL AND deleted = 0 AND title IS NOT NULL ORDER BY lower(title), id",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(Hit {
-            id: r.get(0)?,
-            ty: r.get(1)?,
-            title: r.get(2)?,
-            parent: None,
-            status: r.get(3)?,
-            due: r.get(4)?,
-            priority: r.get(5)?,
-        })
+        Ok((
+            Hit {
+                id: r.get(0)?,
+                ty: r.get(1)?,
+                title: r.get(2)?,
+                parent: None,
+                status: r.get(3)?,
+                due: r.get(4)?,
+                priority: r.get(5)?,
+                in_notes: false,
+            },
+            r.get::<_, Option<String>>(6)?,
+        ))
     })?;
     let mut hits = Vec::new();
     let mut eff = None;
-    for h in rows {
-        let mut h = h?;
-        if h.title.to_lowercase().contains(&needle) {
+    for row in rows {
+        let (mut h, notes) = row?;
+        let in_title = h.title.to_lowercase().contains(&needle);
+        h.in_notes = !in_title && notes.is_some_and(|n| n.to_lowercase().contains(&needle));
+        if in_title || h.in_notes {
             if eff.is_none() {
                 eff = Some(effective_parents(conn)?);
             }
@@ -435,6 +449,37 @@ pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
         }
     }
     Ok(hits)
+}
+
+/// A finished task, as the logbook lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finished {
+    /// The task.
+    #[serde(flatten)]
+    pub task: TaskRow,
+    /// When it was marked done or cancelled (ms since the Unix epoch, by the marking device's clock).
+    pub done_ms: u64,
+}
+
+/// Done and cancelled tasks, most recently finished first: the logbook.
+pub fn logbook(conn: &Connection) -> Result<Vec<Finished>> {
+    let eff = effective_parents(conn)?;
+    let sql = format!(
+        "SELECT {TASK_COLUMNS}, status_op FROM nodes WHERE type = 'task' AND deleted = 0 \
+         AND status IN ('done', 'cancelled') ORDER BY status_op DESC, id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], |r| Ok((task_row(r)?, r.get::<_, Option<String>>(7)?)))?;
+    rows.map(|row| {
+        let (mut task, op) = row?;
+        task.parent = eff.get(&task.id).cloned().flatten();
+        let done_ms = op
+            .map(|o| o.parse::<crate::OpId>())
+            .transpose()?
+            .map_or(0, |o| o.ts.ms);
+        Ok(Finished { task, done_ms })
+    })
+    .collect()
 }
 
 /// Resolving a key to a node, and a node's parent tags (what a move removes), live with the edits.

@@ -121,6 +121,16 @@ fn run_ok(cmd: &mut Command) -> Output {
     out
 }
 
+/// `hearth task add ARGS… --json`: the new task's id.
+fn added(home: &Path, args: &[&str]) -> String {
+    let mut all = vec!["task", "add"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let v = json(home, &all);
+    assert_eq!(v["title"], args[0], "{v}");
+    v["id"].as_str().expect("id").to_owned()
+}
+
 fn hearth(home: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
@@ -703,7 +713,7 @@ fn tasks_keep_the_order_people_give_them_and_concurrent_moves_converge() {
     paired(&hub, &phone, "default");
     let ids: Vec<String> = ["a", "b", "c", "d"]
         .iter()
-        .map(|t| ok(&laptop, &["task", "add", t]).trim().to_owned())
+        .map(|t| added(&laptop, &[t]))
         .collect();
     let order = |home: &Path| -> Vec<String> {
         json(home, &["ls", "--json"])
@@ -810,7 +820,7 @@ fn search_marks_done_tasks_trash_lists_what_restore_brings_back_and_same_names_a
     let tmp = tempfile::tempdir().expect("tmp");
     let home = tmp.path().join("a");
     ok(&home, &["init"]);
-    let milk = ok(
+    let out = ok(
         &home,
         &[
             "task",
@@ -820,17 +830,55 @@ fn search_marks_done_tasks_trash_lists_what_restore_brings_back_and_same_names_a
             "2026-12-24",
             "--priority",
             "2",
+            "--notes",
+            "the oat kind is for Sam",
         ],
-    )
-    .trim()
-    .to_owned();
-    let oat = ok(&home, &["task", "add", "Buy oat milk"]).trim().to_owned();
+    );
+    assert!(
+        out.starts_with("Added \"Buy milk\" (")
+            && out.trim_end().ends_with(") to the Inbox, due 2026-12-24, P2."),
+        "{out}"
+    );
+    let milk = out[out.find('(').expect("id") + 1..out.find(')').expect("id")].to_owned();
+    let oat = added(&home, &["Buy oat milk", "--due", "2026-12-20"]);
+    added(&home, &["Call Sam"]);
     ok(&home, &["task", "done", &oat]);
     let found = ok(&home, &["search", "milk"]);
     assert!(found.contains("[ ] Buy milk  due 2026-12-24  P2"), "{found}");
     assert!(found.contains("[x] Buy oat milk"), "{found}");
     let hits = json(&home, &["search", "milk", "--json"]);
     assert_eq!(hits[1]["status"], "done", "{hits}");
+    // Notes are searched too, and such a hit says where the text was.
+    let found = ok(&home, &["search", "oat kind"]);
+    assert!(
+        found.contains("Buy milk  due 2026-12-24  P2  (in its notes)"),
+        "{found}"
+    );
+    let hits = json(&home, &["search", "sam", "--json"]);
+    let hits: Vec<(&str, bool)> = hits
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|h| {
+            (
+                h["title"].as_str().expect("title"),
+                h["in_notes"].as_bool().expect("flag"),
+            )
+        })
+        .collect();
+    assert_eq!(hits, [("Buy milk", true), ("Call Sam", false)]);
+    // The agenda leaves finished tasks out unless asked, and marks them.
+    let agenda = ok(&home, &["agenda"]);
+    assert!(!agenda.contains("Buy oat milk"), "{agenda}");
+    assert!(agenda.contains("[ ] Buy milk"), "{agenda}");
+    let agenda = ok(&home, &["agenda", "--done"]);
+    let lines: Vec<&str> = agenda.lines().collect();
+    assert_eq!(lines.len(), 2, "{agenda}");
+    assert!(
+        lines[0].contains("2026-12-20") && lines[0].ends_with("[x] Buy oat milk"),
+        "{agenda}"
+    );
+    assert!(lines[1].ends_with("[ ] Buy milk"), "{agenda}");
 
     assert!(ok(&home, &["trash"]).contains("Nothing is deleted."));
     ok(&home, &["rm", &milk]);
@@ -842,7 +890,8 @@ fn search_marks_done_tasks_trash_lists_what_restore_brings_back_and_same_names_a
     );
     assert!(trash[0]["deleted_ms"].as_u64().expect("ms") > 1_700_000_000_000);
     assert!(ok(&home, &["trash"]).contains("\"Buy milk\""));
-    ok(&home, &["restore", &milk]);
+    let said = ok(&home, &["restore", &milk]);
+    assert_eq!(said.trim(), format!("Restored \"Buy milk\" ({milk})."));
     assert_eq!(json(&home, &["trash", "--json"]), serde_json::json!([]));
     assert!(ok(&home, &["search", "milk"]).contains("Buy milk  due 2026-12-24"));
 

@@ -389,6 +389,29 @@ impl Client {
         Ok(to_js(&rows)?)
     }
 
+    /// Deleted tasks, projects and notes, most recently deleted first (`restore` brings one back):
+    /// `[{id, type, title, deleted_ms}]`.
+    pub fn trash(&self) -> Result<JsValue, JsValue> {
+        let rows = query::deleted(self.inner.store.borrow().conn()).map_err(Error::from)?;
+        Ok(to_js(&rows)?)
+    }
+
+    /// Done and cancelled tasks, most recently finished first: the tasks' fields as `tasks()` gives
+    /// them, and `done_ms`.
+    pub fn logbook(&self) -> Result<JsValue, JsValue> {
+        let rows = query::logbook(self.inner.store.borrow().conn()).map_err(Error::from)?;
+        Ok(to_js(&rows)?)
+    }
+
+    /// A due date as typed (`fri`, `tomorrow`, `+3`, `2026-12-24`, …) as `YYYY-MM-DD`, relative to
+    /// `day` (`YYYY-MM-DD`; default: the local date), by the parser the CLI uses. Throws
+    /// `bad_argument` with a sentence saying what is accepted.
+    #[wasm_bindgen(js_name = parseDue)]
+    pub fn parse_due(&self, input: String, day: JsValue) -> Result<String, JsValue> {
+        let day = opt_str(&day).unwrap_or_else(today);
+        Ok(hearth_core::dates::parse_due_iso(&input, &day).map_err(Error::bad_argument)?)
+    }
+
     /// The canonical export (identical bytes on converged replicas).
     pub fn export(&self) -> Result<String, JsValue> {
         Ok(self.inner.store.borrow().export().map_err(Error::from)?)

@@ -79,14 +79,17 @@ pub enum Command {
         #[command(flatten)]
         json: JsonArg,
     },
-    /// Open tasks with a due date, overdue first.
+    /// Open tasks with a due date, overdue first; `--done` adds the finished ones, marked [x].
     Agenda {
         #[command(flatten)]
         home: HomeArg,
+        /// Also the done and cancelled tasks with a due date, marked [x].
+        #[arg(long)]
+        done: bool,
         #[command(flatten)]
         json: JsonArg,
     },
-    /// Find tasks, projects and notes by title (case-insensitive); tasks show [x] when done.
+    /// Find tasks, projects and notes by title or notes (case-insensitive); tasks show [x] when done.
     Search {
         #[command(flatten)]
         home: HomeArg,
@@ -236,6 +239,8 @@ pub enum TaskCmd {
         /// Notes.
         #[arg(long)]
         notes: Option<String>,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Mark a task done.
     Done {

@@ -58,7 +58,7 @@ pub(super) fn restore(home: &HomeArg, key: &str) -> anyhow::Result<()> {
     let mut s = home.open()?;
     let id = edit::resolve(s.conn(), key)?;
     edit::restore(&mut s, &id)?;
-    println!("Restored {}.", short(&id));
+    println!("Restored {:?} ({}).", title_of(&s, &id), short(&id));
     Ok(())
 }
 
@@ -210,16 +210,18 @@ pub(super) fn project(cmd: ProjectCmd) -> anyhow::Result<()> {
                 bail!("a project cannot be its own parent");
             }
             edit::move_node(&mut s, &id, parent.as_deref())?;
+            let moved = format!("{:?} ({})", title_of(&s, &id), short(&id));
             match parent {
-                Some(p) => println!("Moved {:?} under {:?}.", title_of(&s, &id), title_of(&s, &p)),
-                None => println!("Moved {:?} to the top level.", title_of(&s, &id)),
+                Some(p) => println!("Moved {moved} under {:?} ({}).", title_of(&s, &p), short(&p)),
+                None => println!("Moved {moved} to the top level."),
             }
         }
         ProjectCmd::Rename { home, project, name } => {
             let mut s = home.open()?;
             let id = resolve_project(&s, &project)?;
+            let old = title_of(&s, &id);
             edit::set_field(&mut s, &id, "title", json!(name))?;
-            println!("Renamed to {name:?}.");
+            println!("Renamed {old:?} ({}) to {name:?}.", short(&id));
         }
     }
     Ok(())
@@ -235,20 +237,37 @@ pub(super) fn task(cmd: TaskCmd) -> anyhow::Result<()> {
             due,
             priority,
             notes,
+            json: out,
         } => {
             let mut s = home.open()?;
             let project = project.map(|p| resolve_project(&s, &p)).transpose()?;
             let due = due.as_deref().map(dates::due).transpose()?;
             let task = NewTask {
-                title,
-                project,
-                due,
+                title: title.clone(),
+                project: project.clone(),
+                due: due.clone(),
                 priority,
                 notes,
                 id: None,
             };
             let id = edit::create_task(&mut s, task)?.node;
-            println!("{}", short(&id));
+            if out.json {
+                return super::print_json(&json!({
+                    "id": id, "title": title, "project": project, "due": due, "priority": priority,
+                }));
+            }
+            let place = match &project {
+                Some(p) => format!(" to {:?}", title_of(&s, p)),
+                None => " to the Inbox".into(),
+            };
+            let mut extra = String::new();
+            if let Some(d) = &due {
+                extra.push_str(&format!(", due {d}"));
+            }
+            if let Some(p) = priority {
+                extra.push_str(&format!(", P{p}"));
+            }
+            println!("Added {title:?} ({}){place}{extra}.", short(&id));
         }
         TaskCmd::Done { home, id } => set_status(&home, &id, true)?,
         TaskCmd::Reopen { home, id } => set_status(&home, &id, false)?,

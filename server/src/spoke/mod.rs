@@ -38,7 +38,7 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Trash { home, json } => read::trash(&home.open()?, json.json),
         Command::Ls(args) => read::ls(args),
         Command::Tree { home, json } => read::tree(&home.open()?, json.json),
-        Command::Agenda { home, json } => read::agenda(&home.open()?, json.json),
+        Command::Agenda { home, done, json } => read::agenda(&home.open()?, done, json.json),
         Command::Search { home, json, text } => read::search(&home.open()?, json.json, &text),
         Command::Sync(args) => sync::sync(args),
         Command::Status { home, json } => read::status(&home, json.json),

@@ -77,8 +77,22 @@ pub(super) fn tree(s: &Store, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn agenda(s: &Store, json: bool) -> anyhow::Result<()> {
-    let rows = query::agenda(s.conn(), &today().to_string())?;
+pub(super) fn agenda(s: &Store, done: bool, json: bool) -> anyhow::Result<()> {
+    let today = today().to_string();
+    let mut rows = query::agenda(s.conn(), &today)?;
+    if done {
+        rows.extend(
+            query::logbook(s.conn())?
+                .into_iter()
+                .filter(|f| f.task.due.is_some())
+                .map(|f| query::AgendaRow {
+                    overdue: false,
+                    task: f.task,
+                }),
+        );
+        // Stable: within a day, open tasks (by priority) before finished ones.
+        rows.sort_by(|a, b| a.task.due.cmp(&b.task.due));
+    }
     if json {
         return print_json(&rows);
     }
@@ -87,14 +101,22 @@ pub(super) fn agenda(s: &Store, json: bool) -> anyhow::Result<()> {
     }
     for r in rows {
         let when = r.task.due.as_deref().unwrap_or("");
-        let mark = if r.overdue {
+        let closed = query::CLOSED.contains(&r.task.status.as_str());
+        let mark = if closed {
+            ""
+        } else if r.overdue {
             "overdue"
-        } else if when == today().to_string() {
+        } else if when == today {
             "today"
         } else {
             ""
         };
-        println!("{}  {when}  {:<7}  {}", short(&r.task.id), mark, r.task.title);
+        let check = if closed { "[x]" } else { "[ ]" };
+        println!(
+            "{}  {when}  {mark:<7}  {check} {}",
+            short(&r.task.id),
+            r.task.title
+        );
     }
     Ok(())
 }
@@ -120,6 +142,9 @@ pub(super) fn search(s: &Store, json: bool, text: &str) -> anyhow::Result<()> {
         }
         if let Some(p) = h.priority {
             extra.push_str(&format!("  P{p}"));
+        }
+        if h.in_notes {
+            extra.push_str("  (in its notes)");
         }
         println!("{}  {:<8} {mark}{}{extra}", short(&h.id), h.ty, h.title);
     }

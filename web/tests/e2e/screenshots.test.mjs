@@ -34,7 +34,7 @@ before(async () => {
   r('project', 'add', 'Q4 launch', '--parent', 'Work');
   r('project', 'add', 'Press kit', '--parent', 'Q4 launch');
   r('project', 'add', 'Errands');
-  const task = (title, ...opts) => r('task', 'add', title, ...opts).trim().split('\n').pop().trim();
+  const task = (title, ...opts) => JSON.parse(r('task', 'add', title, ...opts, '--json')).id;
   task('Call the plumber about the leak', '--due', localDate(0), '--priority', '2');
   task('Renew passport', '--due', localDate(12));
   task('Write thank-you notes to everyone who helped with the move last month');
