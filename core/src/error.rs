@@ -60,7 +60,7 @@ pub enum Error {
         source: rusqlite::Error,
     },
     /// A lookup by id or name found nothing.
-    #[error("no {what} matches {key:?}")]
+    #[error("no {what} matches {key:?}{}", short_key_hint(.key))]
     NotFound {
         /// What was looked up ("node", "project", …).
         what: &'static str,
@@ -163,5 +163,14 @@ impl Error {
             op: op.to_string(),
             reason: reason.into(),
         }
+    }
+}
+
+/// Said after "no … matches KEY" when KEY is too short to be matched as an id prefix.
+pub fn short_key_hint(key: &str) -> &'static str {
+    if key.len() < 4 {
+        " (ids are matched by their first 4 or more characters)"
+    } else {
+        ""
     }
 }

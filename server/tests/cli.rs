@@ -404,6 +404,11 @@ fn hub_down_or_killed_mid_push_loses_nothing() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("unreachable"), "{}", stderr(&out));
     assert!(
+        !stdout(&out).contains("at seq"),
+        "no position against a head the hub never told: {}",
+        stdout(&out)
+    );
+    assert!(
         started.elapsed() < Duration::from_secs(30),
         "gives up in reasonable time"
     );
@@ -428,6 +433,8 @@ fn hub_down_or_killed_mid_push_loses_nothing() {
     let hub = HubProcess::start(&data, &format!("127.0.0.1:{port}"));
     let report = json(&home, &["sync", "--json"]);
     assert_eq!(report["unsent"], 0, "{report}");
+    // Only this device wrote: what came back is its own, not "pulled".
+    assert_eq!(report["pulled"], 0, "{report}");
     assert_eq!(
         hub.op_count("default"),
         unsent as i64,
@@ -893,6 +900,16 @@ fn search_marks_done_tasks_trash_lists_what_restore_brings_back_and_same_names_a
     let said = ok(&home, &["restore", &milk]);
     assert_eq!(said.trim(), format!("Restored \"Buy milk\" ({milk})."));
     assert_eq!(json(&home, &["trash", "--json"]), serde_json::json!([]));
+    // A key too short to be an id prefix says so.
+    for args in [&["task", "done", &milk[..3]][..], &["rm", &milk[..3]][..]] {
+        let out = hearth(&home, args);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("(ids are matched by their first 4 or more characters)"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
     assert!(ok(&home, &["search", "milk"]).contains("Buy milk  due 2026-12-24"));
 
     ok(&home, &["project", "add", "Home"]);

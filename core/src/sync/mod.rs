@@ -255,8 +255,10 @@ impl std::fmt::Display for Recovery {
 pub struct SyncReport {
     /// Ops the hub accepted (including ones it already had).
     pub pushed: usize,
-    /// Ops pulled and applied.
+    /// Ops of other devices pulled and applied.
     pub pulled: usize,
+    /// This device's own ops that came back in the pull (already applied here; not counted as pulled).
+    pub echoed: usize,
     /// Unsent ops left on the device.
     pub unsent: usize,
     /// The cursor at the end.
@@ -417,7 +419,13 @@ impl Sync {
             (Request::Pull { after, .. }, Reply::Pulled(page)) => {
                 let next = page.next.max(after);
                 store.apply_pulled(&page.ops, next)?;
-                self.report.pulled += page.ops.len();
+                let own = page
+                    .ops
+                    .iter()
+                    .filter(|o| o.op.id.device == store.device())
+                    .count();
+                self.report.pulled += page.ops.len() - own;
+                self.report.echoed += own;
                 self.report.head = page.head;
                 if page.ops.is_empty() || next >= page.head {
                     self.phase = Phase::Ack;

@@ -16,7 +16,10 @@ fn title_of(s: &Store, id: &str) -> String {
 }
 
 fn no_project(key: &str) -> anyhow::Error {
-    anyhow!("no project is called {key:?}; see `hearth tree`")
+    anyhow!(
+        "no project is called {key:?}{}; see `hearth tree`",
+        hearth_core::error::short_key_hint(key)
+    )
 }
 
 /// A live node by id or prefix; for projects also by name.

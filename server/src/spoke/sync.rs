@@ -115,7 +115,7 @@ fn sync_round(store: &mut Store, hub: &http::Hub, cfg: SyncConfig) -> anyhow::Re
         let r = sync.report();
         if r.head > start_cursor {
             bar.set_length(r.head - start_cursor);
-            bar.set_position(r.pulled as u64);
+            bar.set_position((r.pulled + r.echoed) as u64);
         }
         match step {
             Some(Step::Sleep(ms)) => std::thread::sleep(Duration::from_millis(ms)),
@@ -138,10 +138,11 @@ fn print_report(r: &SyncReport, json: bool) -> anyhow::Result<()> {
                 r.restamped
             ));
         }
-        line.push_str(&format!(
-            "; at seq {} of {}; {} unsent.",
-            r.cursor, r.head, r.unsent
-        ));
+        // The hub's head is known only once it answered.
+        if r.head >= r.cursor && (r.problem.is_none() || r.head > 0) {
+            line.push_str(&format!("; at seq {} of {}", r.cursor, r.head));
+        }
+        line.push_str(&format!("; {} unsent.", r.unsent));
         for (op, reason) in &r.quarantined {
             println!(
                 "Sync: set aside change {op}: the hub refuses it ({reason}). The rest synced; see `hearth quarantine`."

@@ -267,7 +267,7 @@ async fn ack_and_peers_record_seq_last_seen_and_versions() {
         html.contains(&dev.device.to_string()) && html.contains("laptop") && html.contains("0.9.0"),
         "{html}"
     );
-    assert!(html.contains("head 3"), "{html}");
+    assert!(html.contains("<dt>Changes recorded</dt><dd>3</dd>"), "{html}");
 
     // Acks and versions survive a restart of the hub.
     let mut hub = hub;
@@ -317,13 +317,17 @@ async fn the_horizon_is_the_lowest_ack_of_active_devices() {
     assert_eq!(phone.peers().await.horizon, 2);
     let html = hub.get("/admin").await.text().await.unwrap();
     assert!(
-        html.contains("horizon 2 ") && html.contains("log rows 5"),
+        html.contains("<dt>Every active device has up to</dt><dd>change 2</dd>")
+            && html.contains("<dt>Changes kept in the log</dt><dd>5</dd>"),
         "{html}"
     );
 
     // Nobody seen within the TTL: the horizon is the head, every device inactive.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let html = hub.get("/admin").await.text().await.unwrap();
-    assert!(html.contains("horizon 5 "), "{html}");
+    assert!(
+        html.contains("<dt>Every active device has up to</dt><dd>change 5</dd>"),
+        "{html}"
+    );
     assert_eq!(html.matches("<td>inactive</td>").count(), 2, "{html}");
 }
