@@ -117,17 +117,22 @@ pub async fn pair(hub: &str, code: &str, name: &str, device: DeviceId) -> Result
         schema_version: hearth_core::migrate::LATEST,
         device: Some(device),
     };
+    // The browser's own words ("TypeError: Failed to fetch") say nothing to a person: they go to the log.
     let reply = http(hub, &HttpRequest::pair(&req)?, None).await.map_err(|e| {
+        web_sys::console::debug_2(&"hearth: the pairing request failed:".into(), &e.into());
         Error::new(
             codes::NETWORK,
-            format!("cannot reach the hub at {hub} ({e}); is it running?"),
+            format!(
+                "The hub at {hub} cannot be reached. Check that it is running and reachable from this device; \
+                 the code stays valid until it expires."
+            ),
         )
     })?;
     pair_reply(reply.status, &reply.body).map_err(|message| {
         if reply.status < 300 {
             Error::new(codes::HUB, message)
         } else {
-            Error::new(codes::HUB, format!("pairing failed: {message}"))
+            Error::new(codes::HUB, format!("That code did not work: {message}."))
         }
     })
 }

@@ -206,7 +206,7 @@ fn Pairing() -> impl IntoView {
     };
 
     view! {
-        <div class="pairing">
+        <main class="pairing">
             <form class="card" on:submit=submit aria-labelledby="pair-title">
                 <img class="logo" src="icons/favicon.svg" alt="" width="56" height="56"/>
                 <h1 id="pair-title">"Pair this device"</h1>
@@ -224,11 +224,20 @@ fn Pairing() -> impl IntoView {
                     spellcheck="false"
                     placeholder="abcd-efgh-jkmn"
                     required
-                    bind:value=code
+                    aria-describedby="pair-error"
+                    aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
+                    prop:value=move || code.get()
+                    on:input=move |ev| {
+                        code.set(event_target_value(&ev));
+                        error.set(None);
+                    }
                 />
+                // Next to the code it is about; cleared as soon as the code changes.
+                <p id="pair-error" class="error" role="alert" hidden=move || error.with(Option::is_none)>
+                    {move || error.get()}
+                </p>
                 <label for="pair-name">"Device name"</label>
                 <input id="pair-name" name="device" autocomplete="off" bind:value=name/>
-                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <button class="button primary" type="submit" disabled=move || busy.get()>
                     {move || if busy.get() { "Pairing…" } else { "Pair" }}
                 </button>
@@ -236,6 +245,6 @@ fn Pairing() -> impl IntoView {
                     "Use on this device only for now"
                 </button>
             </form>
-        </div>
+        </main>
     }
 }

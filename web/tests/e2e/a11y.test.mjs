@@ -1,11 +1,13 @@
-// Accessibility checks over every screen state at phone and desktop size: every control has an
+// Accessibility checks over every screen state at phone and desktop size, light and dark: axe-core
+// (WCAG 2.1 A and AA rules and axe's best practices) finds no violation, every control has an
 // accessible name (Chromium's own accessibility tree, through CDP), and every control a finger can touch
 // is at least 44×44 CSS pixels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import {
   useHubAndBrowser, newContext, assertClean, openApp, openPaired, createProject, addSubProject,
-  addTask, openEditor, menuButton, drawerSettled, sidebar,
+  addTask, openEditor, menuButton, drawerSettled, sidebar, localDate, navButton,
 } from './helpers.mjs';
 
 let hub;
@@ -49,7 +51,23 @@ const smallTargets = (page) => page.evaluate(() => {
   return out;
 });
 
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's violations on the page as it is: `rule (impact): target …` for each node. */
+async function axeViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary.split('\n').slice(1, 2).join('').trim()}`) }));
+  });
+  return violations.flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n}`));
+}
+
 async function check(page, state) {
+  assert.deepEqual(await axeViolations(page), [], `${state}: axe-core finds no violation`);
   assert.deepEqual(await unnamedControls(page), [], `${state}: every control has an accessible name`);
   assert.deepEqual(await smallTargets(page), [], `${state}: every touch target is at least 44×44`);
 }
@@ -58,15 +76,17 @@ test('every control is named and at least 44×44, on a phone and on a desktop', 
   for (const [label, options] of [
     ['phone', { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, reducedMotion: 'reduce' }],
     ['desktop', { viewport: { width: 1280, height: 800 } }],
+    ['phone dark', { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, reducedMotion: 'reduce', colorScheme: 'dark' }],
+    ['desktop dark', { viewport: { width: 1280, height: 800 }, colorScheme: 'dark' }],
   ]) {
-    const watched = await newContext(browser, options);
+    const watched = await newContext(browser, { colorScheme: 'light', ...options });
     try {
       const pairing = await openApp(watched.context, hub.url);
       await check(pairing, `${label} pairing`);
       await pairing.close();
 
       const page = await openPaired(watched.context, hub, `${label} a11y`);
-      const phone = label === 'phone';
+      const phone = label.startsWith('phone');
       const openNav = async () => {
         if (phone) {
           await menuButton(page).click();
@@ -78,7 +98,9 @@ test('every control is named and at least 44×44, on a phone and on a desktop', 
       // On a phone the project's actions fold behind one button.
       if (phone) await page.getByRole('button', { name: 'Project actions' }).click();
       await addSubProject(page, `Attic ${label}`);
-      await addTask(page, `Sweep the attic ${label}`);
+      // Due and priority chips (their contrast is checked too).
+      // (On a phone quick add folds them away.)
+      await addTask(page, `Sweep the attic ${label}`, phone ? {} : { due: localDate(0), priority: 2 });
       await check(page, `${label} project list`);
       await openEditor(page, `Sweep the attic ${label}`);
       await check(page, `${label} task editor`);
@@ -98,6 +120,9 @@ test('every control is named and at least 44×44, on a phone and on a desktop', 
       await openNav();
       await sidebar(page).waitFor();
       await check(page, `${label} sidebar`);
+      await navButton(page, 'Today').click();
+      await page.getByRole('heading', { name: /^Today/ }).first().waitFor();
+      await check(page, `${label} Today`);
     } finally {
       await watched.context.close();
     }
