@@ -250,6 +250,10 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// 408: the request body did not arrive in time.
     pub const TIMEOUT: &str = "timeout";
+    /// 507: the hub's disk is full; nothing of the request was written. Retry later.
+    pub const STORAGE_FULL: &str = "storage_full";
+    /// 503: the hub's data directory is read-only; nothing of the request was written. Retry later.
+    pub const STORAGE_READ_ONLY: &str = "storage_read_only";
     /// 500.
     pub const INTERNAL: &str = "internal";
 }

@@ -108,6 +108,16 @@ pub enum ApiError {
     /// 408: the request body did not arrive in time.
     #[error("the request body did not arrive within {0} s; send it again")]
     Timeout(u64),
+    /// 507: the disk under the hub's data is full; nothing of the request was written.
+    #[error(
+        "the hub's disk is full, so nothing of this request was written; your changes are kept on your device and sync once the hub's operator frees space"
+    )]
+    StorageFull,
+    /// 503: the hub's data directory is read-only; nothing of the request was written.
+    #[error(
+        "the hub cannot write its data (its data directory is read-only), so nothing of this request was written; your changes are kept on your device and sync once it can"
+    )]
+    StorageReadOnly,
     /// 500: storage failure or a bug; details are in the hub's log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -144,6 +154,8 @@ impl ApiError {
             ApiError::BehindHorizon { .. } | ApiError::Gone(_) => StatusCode::GONE,
             ApiError::RateLimited { .. } | ApiError::PairingLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            ApiError::StorageReadOnly => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -164,6 +176,8 @@ impl ApiError {
             ApiError::Gone(_) => codes::SNAPSHOT_GONE,
             ApiError::RateLimited { .. } | ApiError::PairingLocked { .. } => codes::RATE_LIMITED,
             ApiError::Timeout(_) => codes::TIMEOUT,
+            ApiError::StorageFull => codes::STORAGE_FULL,
+            ApiError::StorageReadOnly => codes::STORAGE_READ_ONLY,
             ApiError::Internal(_) => codes::INTERNAL,
         }
     }
@@ -213,11 +227,27 @@ impl ApiError {
                 op: bad.0.clone(),
                 reason: "not a well-formed op id".into(),
             },
-            other => ApiError::internal(other),
+            other => other.into(),
         }
     }
 
-    /// A 500; the details go to the log, not to the client.
+    /// A full disk or a read-only data directory, said as such (507/503), else a 500.
+    fn storage(e: &rusqlite::Error, shown: impl std::fmt::Display) -> Self {
+        use rusqlite::ErrorCode as C;
+        match e.sqlite_error_code() {
+            Some(C::DiskFull) => {
+                tracing::error!(error = %shown, "the disk under the hub's data is full");
+                ApiError::StorageFull
+            }
+            Some(C::ReadOnly) => {
+                tracing::error!(error = %shown, "the hub's data is read-only");
+                ApiError::StorageReadOnly
+            }
+            _ => ApiError::internal(shown),
+        }
+    }
+
+    /// A 500 (or a 507/503 for a full or read-only disk); the details go to the log, not to the client.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "internal error");
         ApiError::Internal("the hub could not complete the request; see its log".into())
@@ -226,19 +256,25 @@ impl ApiError {
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        ApiError::internal(format!("storage: {e}"))
+        ApiError::storage(&e, format!("storage: {e}"))
     }
 }
 
 impl From<crate::devices::DbError> for ApiError {
     fn from(e: crate::devices::DbError) -> Self {
-        ApiError::internal(e)
+        match &e {
+            crate::devices::DbError::Sqlite(s) => ApiError::storage(s, &e),
+            crate::devices::DbError::Postgres(_) => ApiError::internal(e),
+        }
     }
 }
 
 impl From<hearth_core::Error> for ApiError {
     fn from(e: hearth_core::Error) -> Self {
-        ApiError::internal(e)
+        match &e {
+            hearth_core::Error::Sqlite(s) => ApiError::storage(s, &e),
+            _ => ApiError::internal(e),
+        }
     }
 }
 

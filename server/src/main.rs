@@ -188,8 +188,33 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(hint) = storage_hint(&e) {
+                eprintln!("{hint}");
+            }
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// What to do when the failure was the disk: full, or read-only. (SQLite rolls the change back, so
+/// nothing was half written.)
+fn storage_hint(e: &anyhow::Error) -> Option<&'static str> {
+    let code = e.chain().find_map(|c| {
+        c.downcast_ref::<rusqlite::Error>()
+            .or_else(|| match c.downcast_ref::<hearth_core::Error>() {
+                Some(hearth_core::Error::Sqlite(s)) => Some(s),
+                _ => None,
+            })
+            .and_then(rusqlite::Error::sqlite_error_code)
+    })?;
+    match code {
+        rusqlite::ErrorCode::DiskFull => Some(
+            "The disk is full: this change was not made, and everything saved before is intact. Free some space and run the command again.",
+        ),
+        rusqlite::ErrorCode::ReadOnly => Some(
+            "The data directory is read-only: this change was not made. Make it writable and run the command again.",
+        ),
+        _ => None,
     }
 }
 

@@ -229,11 +229,12 @@ fn writer(mut log: Box<dyn HubLog>, mut rx: mpsc::Receiver<Job>, head: &watch::S
                             Some(r) => r.map_err(|e| ApiError::from_core(e, now_ms())),
                             None => Err(ApiError::internal("append returned no outcome")),
                         },
-                        Err(e) => Err(ApiError::internal(e)),
+                        Err(e) => Err(e.into()),
                     })
                     .collect()
             }
-            Err(e) => vec![Err(ApiError::internal(e))],
+            // A storage failure: a full or read-only disk is said as such (507/503), else a 500.
+            Err(e) => vec![Err(e.into())],
         };
         if let Ok(h) = log.head() {
             raise(head, h);
