@@ -1,7 +1,10 @@
 //! The sync state machine alone, driven by a simulated hub (a real hub-role store) over a network that
-//! drops requests, loses responses, duplicates and delays pushes, and fails with 500/429. Clients edit
-//! while syncing; one has a clock two hours fast. After the network heals, every replica converges to the
-//! hub's state and no op is lost or duplicated. `HEARTH_SIM_CASES` sets the number of seeds (default 1,000).
+//! drops requests, loses responses, duplicates and delays pushes, fails with 500/429/507, and partitions
+//! a client from the hub for a while. Clients edit while syncing; one has a clock two hours fast, or a
+//! year ahead or behind; clocks jump backwards mid-run. The hub compacts at random points. A history
+//! checker asserts that no cursor ever moves backwards; after the network heals, every replica
+//! converges to the hub's state, no op is lost or duplicated, and nothing deleted comes back.
+//! `HEARTH_SIM_CASES` sets the number of seeds (default 1,000), `HEARTH_SIM_FIRST` the first one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -10,6 +13,8 @@ static RESTAMPED: AtomicUsize = AtomicUsize::new(0);
 static FAULTS: AtomicUsize = AtomicUsize::new(0);
 static COMPACTIONS: AtomicUsize = AtomicUsize::new(0);
 static RESTORES: AtomicUsize = AtomicUsize::new(0);
+static PARTITIONS: AtomicUsize = AtomicUsize::new(0);
+static BACKWARD_JUMPS: AtomicUsize = AtomicUsize::new(0);
 
 use hearth_core::store::{HubLog, HubOptions, LogRead, SqliteHubLog};
 use hearth_core::sync::{Reply, Request, Step, Sync, SyncConfig};
@@ -127,6 +132,10 @@ struct Client {
     env: Arc<ManualEnv>,
     round: Option<Sync>,
     committed: usize,
+    /// Steps left during which the network between this client and the hub is down.
+    partitioned: usize,
+    /// The highest cursor seen: a cursor never moves backwards.
+    cursor: u64,
 }
 
 fn edit(rng: &mut StdRng, c: &mut Client) {
@@ -180,14 +189,17 @@ fn step(rng: &mut StdRng, c: &mut Client, hub: &mut Hub, f: &Faults) -> bool {
             false
         }
         Step::Send(req) => {
-            let faulty = rng.random_bool(f.drop_request + f.server_error);
+            let faulty = c.partitioned > 0 || rng.random_bool(f.drop_request + f.server_error);
             if faulty {
                 FAULTS.fetch_add(1, Relaxed);
             }
-            let reply = if faulty && rng.random_bool(f.drop_request / (f.drop_request + f.server_error)) {
+            let reply = if c.partitioned > 0 {
+                Reply::Network("partitioned from the hub".into())
+            } else if faulty && rng.random_bool(f.drop_request / (f.drop_request + f.server_error)) {
                 Reply::Network("request dropped".into())
             } else if faulty {
-                let status = if rng.random_bool(0.5) { 500 } else { 429 };
+                // A bug, a busy hub, a full disk: nothing of the request was done.
+                let status = [500, 429, 507][rng.random_range(0..3)];
                 Reply::Error { status, body: None }
             } else {
                 if let Request::Push { ops } = &req
@@ -206,7 +218,22 @@ fn step(rng: &mut StdRng, c: &mut Client, hub: &mut Hub, f: &Faults) -> bool {
                 }
             };
             let now = hearth_core::Env::now_ms(&*c.env);
-            if let Some(Step::Done(r)) = round.handle(&mut c.store, reply, now).expect("handle") {
+            let restamped_before = round.report().restamped;
+            let handled = round.handle(&mut c.store, reply, now).expect("handle");
+            let restamped = match &handled {
+                Some(Step::Done(r)) => r.restamped,
+                _ => round.report().restamped,
+            };
+            let cursor = c.store.cursor().expect("cursor");
+            // The only rewind: after re-stamping its ops (new ids), a client pulls the log again from
+            // the start, deliberately.
+            assert!(
+                cursor >= c.cursor || restamped > restamped_before,
+                "a cursor moved backwards without a re-stamp: {} -> {cursor}",
+                c.cursor
+            );
+            c.cursor = cursor;
+            if let Some(Step::Done(r)) = handled {
                 RESTAMPED.fetch_add(r.restamped, Relaxed);
                 RESTORES.fetch_add(usize::from(r.recovered.is_some()), Relaxed);
                 c.round = None;
@@ -231,18 +258,25 @@ fn run(seed: u64) {
             // Client 2 runs two hours fast: its first pushes are refused and re-stamped.
             // Client 1 sometimes runs 30 minutes fast: within the hub's bound, so its ops are accepted and
             // can outrank ops that client 2 re-stamps at the hub's time.
-            let skew = match i {
-                2 if seed.is_multiple_of(2) => 2 * 3600 * 1000,
-                1 if seed % 3 != 2 => 30 * 60 * 1000,
-                _ => rng.random_range(0..500),
+            // Client 0 is sometimes a year behind (a dead RTC battery) or a year ahead (refused as
+            // skewed, then re-stamped at the hub's time).
+            const YEAR: u64 = 365 * 24 * 3600 * 1000;
+            let start = match i {
+                2 if seed.is_multiple_of(2) => T0 + 2 * 3600 * 1000,
+                1 if seed % 3 != 2 => T0 + 30 * 60 * 1000,
+                0 if seed % 7 == 3 => T0 - YEAR,
+                0 if seed % 7 == 5 => T0 + YEAR,
+                _ => T0 + rng.random_range(0..500),
             };
-            let env = Arc::new(ManualEnv::new(T0 + skew, seed * 10 + i as u64));
+            let env = Arc::new(ManualEnv::new(start, seed * 10 + i as u64));
             let store = Store::open_in_memory(env.clone(), Options::default()).expect("client");
             Client {
                 store,
                 env,
                 round: None,
                 committed: 0,
+                partitioned: 0,
+                cursor: 0,
             }
         })
         .collect();
@@ -261,6 +295,18 @@ fn run(seed: u64) {
             clients[2].env.advance(2 * 3600 * 1000);
         }
         let i = rng.random_range(0..n);
+        if rng.random_bool(0.03) {
+            // A partition: this client cannot reach the hub for a while (it keeps editing).
+            clients[i].partitioned = rng.random_range(3..15);
+            PARTITIONS.fetch_add(1, Relaxed);
+        }
+        clients[i].partitioned = clients[i].partitioned.saturating_sub(1);
+        if rng.random_bool(0.03) {
+            // The clock jumps backwards (NTP correcting a fast clock): up to an hour.
+            let now = hearth_core::Env::now_ms(&*clients[i].env);
+            clients[i].env.set_now(now - rng.random_range(1..3_600_000));
+            BACKWARD_JUMPS.fetch_add(1, Relaxed);
+        }
         hub_env.advance(rng.random_range(0..20));
         clients[i].env.advance(rng.random_range(0..20));
         if rng.random_bool(0.4) {
@@ -295,6 +341,7 @@ fn run(seed: u64) {
     for _pass in 0..3 {
         for c in clients.iter_mut() {
             c.round = None;
+            c.partitioned = 0;
             let mut guard = 0;
             while !step(&mut rng, c, &mut hub, &calm) {
                 guard += 1;
@@ -329,15 +376,22 @@ fn run(seed: u64) {
     }
 }
 
-/// Seeds that found real bugs, kept explicit although the default range covers them: 197 (re-stamping
-/// the whole outbox duplicated an op the hub had accepted), 653 (a re-stamped id collided with a
-/// confirmed one and the edit was lost), 555 (without the cursor reset after re-stamping, a replica
-/// diverged).
-const REGRESSIONS: [u64; 3] = [197, 555, 653];
+/// Seeds that found real bugs, kept in `sync_sim_regressions.txt` (the default range may not cover a
+/// seed found by a long run).
+fn regressions() -> Vec<u64> {
+    include_str!("sync_sim_regressions.txt")
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| l.parse().expect("a seed per line"))
+        .collect()
+}
 
 #[test]
 fn regression_seeds() {
-    for seed in REGRESSIONS {
+    let seeds = regressions();
+    assert!(seeds.len() >= 3, "the regression file lists its seeds");
+    for seed in seeds {
         run(seed);
     }
 }
@@ -348,18 +402,32 @@ fn replicas_converge_over_a_faulty_network() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000);
-    for seed in 0..cases {
-        run(seed);
+    let first: u64 = std::env::var("HEARTH_SIM_FIRST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    for seed in first..first + cases {
+        if std::panic::catch_unwind(|| run(seed)).is_err() {
+            panic!("seed {seed} failed (above); once fixed, add it to core/tests/sync_sim_regressions.txt");
+        }
     }
     let (restamped, faults) = (RESTAMPED.load(Relaxed), FAULTS.load(Relaxed));
     let (compactions, restores) = (COMPACTIONS.load(Relaxed), RESTORES.load(Relaxed));
+    let (partitions, jumps) = (PARTITIONS.load(Relaxed), BACKWARD_JUMPS.load(Relaxed));
     eprintln!(
-        "sync simulation: {cases} seeds, 3 clients each, {faults} injected failures, {restamped} ops re-stamped, \
-         {compactions} compactions, {restores} restores from a snapshot; all converged, no op lost"
+        "sync simulation: {cases} seeds, 3 clients each, {faults} injected failures, {partitions} partitions, \
+         {jumps} clocks jumping back, {restamped} ops re-stamped, {compactions} compactions, {restores} restores \
+         from a snapshot; all converged, no op lost, no cursor moved back but to re-pull after a re-stamp"
     );
     assert!(
-        cases < 50 || (restamped > 0 && faults > 0 && compactions > 0 && restores > 0),
-        "the simulation must exercise faults, clock skew, compaction and restores"
+        cases < 50
+            || (restamped > 0
+                && faults > 0
+                && compactions > 0
+                && restores > 0
+                && partitions > 0
+                && jumps > 0),
+        "the simulation must exercise faults, partitions, clock jumps and skew, compaction and restores"
     );
 }
 
