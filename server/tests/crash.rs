@@ -18,7 +18,13 @@ use hearth_core::Op;
 use rand::Rng;
 use serde_json::json;
 
-const CYCLES: usize = 24;
+/// Kill cycles: `HEARTH_CRASH_CYCLES` (the soak runs 200), else `default`.
+fn cycles(default: usize) -> usize {
+    std::env::var("HEARTH_CRASH_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
 const CLIENTS: usize = 4;
 
 /// A running `hearth serve`, killed on drop.
@@ -217,7 +223,8 @@ async fn sigkill_loses_no_acknowledged_op() {
     hub.kill();
 
     let mut ledgers: Vec<Ledger> = (0..CLIENTS).map(|_| Ledger::default()).collect();
-    for _cycle in 0..CYCLES {
+    let cycles = cycles(20);
+    for _cycle in 0..cycles {
         let hub = Hub::start(data.path());
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = devices
@@ -250,7 +257,7 @@ async fn sigkill_loses_no_acknowledged_op() {
 
     let confirmed: usize = ledgers.iter().map(|l| l.confirmed.len()).sum();
     let retried: usize = ledgers.iter().map(|l| l.retried).sum();
-    eprintln!("{CYCLES} SIGKILL cycles, {confirmed} ops confirmed, {retried} unanswered batches retried");
+    eprintln!("{cycles} SIGKILL cycles, {confirmed} ops confirmed, {retried} unanswered batches retried");
     assert!(
         confirmed > 200,
         "the clients got real work in between the kills ({confirmed} ops)"
@@ -310,8 +317,6 @@ async fn sigkill_loses_no_acknowledged_op() {
     }
 }
 
-const COMPACT_CYCLES: usize = 10;
-
 /// The same, with compaction running: the hub compacts in the background every 50 ms (clients ack
 /// after each push, so the horizon keeps moving) and a `hearth compact` process runs beside it; both
 /// are SIGKILLed mid-work. Afterwards: the log above the horizon is dense, every confirmed op above
@@ -333,7 +338,8 @@ async fn sigkill_during_compaction_loses_no_acknowledged_op() {
 
     let mut ledgers: Vec<Ledger> = (0..CLIENTS).map(|_| Ledger::default()).collect();
     let mut compacts_killed = 0;
-    for _cycle in 0..COMPACT_CYCLES {
+    let compact_cycles = cycles(10);
+    for _cycle in 0..compact_cycles {
         let hub = Hub::start_with(data.path(), &args);
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = devices
@@ -387,7 +393,7 @@ async fn sigkill_during_compaction_loses_no_acknowledged_op() {
     let log = reader.pull_all(horizon).await;
     let confirmed: usize = ledgers.iter().map(|l| l.confirmed.len()).sum();
     eprintln!(
-        "{COMPACT_CYCLES} SIGKILL cycles with compaction: {confirmed} ops confirmed, horizon {horizon}, \
+        "{compact_cycles} SIGKILL cycles with compaction: {confirmed} ops confirmed, horizon {horizon}, \
          {} log rows left, {compacts_killed} `hearth compact` processes killed mid-run",
         view.log_rows
     );

@@ -19,6 +19,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 mod browser;
+mod soak;
 mod web;
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -38,7 +39,10 @@ commands:
   bench web           build the PWA; print its gzip -9 size and its cold start time to interactive
                       in headless Chromium (median of 5)
   bench live          a change made in the app reaching `hearth sync --watch` and a second browser
-                      context: p50/p99 over 200 changes on loopback";
+                      context: p50/p99 over 200 changes on loopback
+  soak [--minutes N]  the reliability tests at scale: 100,000 simulation seeds, 200 SIGKILL cycles
+                      (also during compaction), N minutes per fuzz target (default 10), the full-disk
+                      tests; one `soak:` figure line per test";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
             args.get(1).map(String::as_str).unwrap_or("all"),
             args.get(2..).unwrap_or_default(),
         ),
+        Some("soak") => soak::soak(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
