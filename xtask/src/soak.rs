@@ -77,6 +77,7 @@ pub fn soak(args: &[String]) -> Result<()> {
     ];
     let started = Instant::now();
     let mut figures = Vec::new();
+    let mut failed: Vec<&str> = Vec::new();
     for r in &runs {
         eprintln!("xtask: soak: {} (release build; this takes a while)…", r.what);
         let mut cmd = cargo();
@@ -95,28 +96,43 @@ pub fn soak(args: &[String]) -> Result<()> {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        if !out.status.success() {
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            eprintln!("{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-            bail!("soak: {} failed ({:?})", r.what, out.status);
-        }
         for line in text.lines() {
-            if FIGURES.iter().any(|f| line.contains(f)) && !line.contains("panicked") {
+            if FIGURES.iter().any(|f| line.contains(f)) {
                 let line = line.trim();
                 println!("soak: {line}");
                 figures.push(line.to_owned());
             }
         }
-        eprintln!(
-            "xtask: soak: {} passed in {:.0} s",
-            r.what,
-            t.elapsed().as_secs_f64()
+        if out.status.success() {
+            eprintln!(
+                "xtask: soak: {} passed in {:.0} s",
+                r.what,
+                t.elapsed().as_secs_f64()
+            );
+        } else {
+            // Every panic message, so that a failing seed or cycle can be replayed; then the next run.
+            for line in text
+                .lines()
+                .filter(|l| l.contains("panicked at") || l.contains("seed "))
+            {
+                eprintln!("xtask: soak: {line}");
+            }
+            println!("soak: FAILED {} ({:?})", r.what, out.status);
+            failed.push(r.what);
+        }
+    }
+    let minutes_taken = started.elapsed().as_secs_f64() / 60.0;
+    if !failed.is_empty() {
+        bail!(
+            "soak: {} of {} runs failed ({}) in {minutes_taken:.0} min",
+            failed.len(),
+            runs.len(),
+            failed.join("; ")
         );
     }
     println!(
-        "soak: {} figures, every run passed, {:.0} min in all",
-        figures.len(),
-        started.elapsed().as_secs_f64() / 60.0
+        "soak: {} figures, every run passed, {minutes_taken:.0} min in all",
+        figures.len()
     );
     Ok(())
 }
