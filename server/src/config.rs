@@ -30,6 +30,10 @@ pub const DEFAULT_PAIR_ATTEMPTS: u32 = 10;
 pub const DEFAULT_PAIR_WINDOW_SECS: u64 = 15 * 60;
 /// How long a request body may take to arrive, in seconds (slow senders are cut off).
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
+/// Default `--header-timeout-secs`.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// Default `--max-header-bytes`.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 /// How long a device counts as active after its last request: 30 days.
 pub const DEFAULT_PEER_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
@@ -84,6 +88,13 @@ pub struct Limits {
     /// Seconds a request body may take to arrive; slower ones get 408.
     #[arg(long, default_value_t = DEFAULT_BODY_TIMEOUT_SECS)]
     pub body_timeout_secs: u64,
+    /// Seconds a request's line and headers may take to arrive; a connection that is slower (a
+    /// slow-loris sender) is closed.
+    #[arg(long, default_value_t = DEFAULT_HEADER_TIMEOUT_SECS)]
+    pub header_timeout_secs: u64,
+    /// Largest request line and headers, in bytes (at least 8192); larger get 431.
+    #[arg(long, default_value_t = DEFAULT_MAX_HEADER_BYTES, value_parser = clap::value_parser!(usize))]
+    pub max_header_bytes: usize,
     /// Also compact as soon as a space's log holds this many rows above what was compacted (0: never
     /// by size).
     #[arg(long, default_value_t = DEFAULT_COMPACT_ROWS)]
@@ -105,6 +116,8 @@ impl Default for Limits {
             pair_attempts: DEFAULT_PAIR_ATTEMPTS,
             pair_window_secs: DEFAULT_PAIR_WINDOW_SECS,
             body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
+            header_timeout_secs: DEFAULT_HEADER_TIMEOUT_SECS,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             compact_every: DEFAULT_COMPACT_EVERY,
             compact_rows: DEFAULT_COMPACT_ROWS,
         }

@@ -31,7 +31,6 @@ pub mod space;
 pub mod state;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -77,15 +76,69 @@ pub async fn run(
             state.begin_shutdown();
         }
     };
-    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(signal)
-        .await;
+    let served = serve(listener, app(state.clone()), &state.config().limits, signal).await;
     flusher.abort();
     compactor.abort();
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.flush_peers()).await??;
     served?;
+    Ok(())
+}
+
+/// Accept connections on `listener` and serve `router` over HTTP/1.1 until `signal` resolves, then let
+/// open requests finish. Each connection has a deadline for its request line and headers
+/// (`--header-timeout-secs`) and a size limit for them (`--max-header-bytes`, else 431), which a plain
+/// `axum::serve` does not set: a sender that trickles its headers cannot hold connections forever.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: &Limits,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let header_timeout = std::time::Duration::from_secs(limits.header_timeout_secs.max(1));
+    let max_header_bytes = limits.max_header_bytes.max(8192);
+    tokio::pin!(signal);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut signal => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service =
+            router
+                .clone()
+                .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    req
+                });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .max_buf_size(max_header_bytes)
+            .serve_connection(
+                TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Attacks on the hub, each with the answer it must get: pairing-code guessing (locked out per address,
-//! while other addresses still pair), a body that trickles in (cut off with 408), a device replaying
-//! another device's op (403, nothing logged).
+//! while other addresses still pair), a body that trickles in (cut off with 408), headers that trickle
+//! in (the connection closed at the header deadline) or are oversized (431), a device replaying another
+//! device's op (403, nothing logged).
 
 use std::time::Duration;
 
@@ -76,6 +77,54 @@ async fn a_body_that_trickles_in_is_cut_off() {
     );
     assert!(body["message"].as_str().unwrap().contains("1 s"), "{body}");
     assert_eq!(dev.peers().await.head, 0, "nothing of the slow push was written");
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn headers_that_trickle_in_or_are_oversized_are_refused_and_the_hub_keeps_serving() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hub = TestHub::start_with(|c| c.limits.header_timeout_secs = 1).await;
+    let addr = hub.url.trim_start_matches("http://").to_owned();
+
+    // Half a request head, then nothing: closed at the deadline, not held open.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection was still open after 5 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "closed at the 1 s deadline ({:?})",
+        started.elapsed()
+    );
+    let answer = String::from_utf8_lossy(&buf);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+
+    // A 200 KB header: 431, nothing served.
+    let mut big = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    // The hub may close before reading it all; what it answered is what counts.
+    let _ = big.write_all(head.as_bytes()).await;
+    let mut buf = Vec::new();
+    let _ = big.read_to_end(&mut buf).await;
+    let answer = String::from_utf8_lossy(&buf);
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "an oversized head gets 431: {answer:?}"
+    );
+
+    // Everyone else is served as before.
+    let res = hub.get("/healthz").await;
+    assert_eq!(res.status(), 200);
     hub.stop().await.unwrap();
 }
 
