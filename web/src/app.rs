@@ -4,7 +4,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::chrome::{Banners, Toasts, TopBar};
+use crate::chrome::{Banners, Shortcuts, Toasts, TopBar};
 use crate::ctx::{Boot, Ctx, View};
 use crate::model::{RecoveryNote, SetAsideEvent};
 use crate::sidebar::Sidebar;
@@ -26,6 +26,7 @@ pub fn App() -> impl IntoView {
         if e.key() == "Escape" && ctx.nav_open.get_untracked() {
             ctx.nav_open.set(false);
         }
+        shortcut(ctx, &e);
     });
     window_event_listener(ev::online, move |_| ctx.online.set(true));
     window_event_listener(ev::offline, move |_| ctx.online.set(false));
@@ -142,6 +143,7 @@ fn Workspace() -> impl IntoView {
             </div>
             <Toasts/>
             <SyncPanel/>
+            <Shortcuts/>
         </div>
     }
 }
@@ -246,5 +248,49 @@ fn Pairing() -> impl IntoView {
                 </button>
             </form>
         </main>
+    }
+}
+
+/// The keyboard shortcuts (listed in the `?` dialog): `q` or `n` to add a task, `/` to search, `?` for
+/// the list. Not while typing in a field, with a modifier held, or while a dialog is open.
+fn shortcut(ctx: Ctx, e: &web_sys::KeyboardEvent) {
+    if e.ctrl_key() || e.meta_key() || e.alt_key() || e.default_prevented() {
+        return;
+    }
+    let typing = e
+        .target()
+        .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
+        .is_some_and(|el| {
+            let tag = el.tag_name().to_ascii_lowercase();
+            matches!(tag.as_str(), "input" | "textarea" | "select") || el.is_content_editable()
+        });
+    let dialog_open = document().query_selector("dialog[open]").ok().flatten().is_some();
+    if typing || dialog_open {
+        return;
+    }
+    let focus = |selector: &str| {
+        document()
+            .query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|el| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el).ok())
+            .map(|el| {
+                ctx.nav_open.set(false);
+                let _ = el.focus();
+            })
+            .is_some()
+    };
+    let handled = match e.key().as_str() {
+        "q" | "n" => focus("main .quick-title"),
+        "/" => focus(".topbar .search input"),
+        "?" => {
+            ctx.shortcuts.set(true);
+            true
+        }
+        _ => false,
+    };
+    if handled {
+        // Not typed into the field that now has the focus.
+        e.prevent_default();
     }
 }

@@ -2,6 +2,7 @@
 //! needed) and toasts (undo, errors, "Reload to update"). The pill opens the sync details
 //! ([`crate::sync_panel`]).
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -9,13 +10,41 @@ use crate::ctx::{Ctx, View};
 use crate::store;
 use crate::sync_panel::{PANEL_ID, PILL_ID};
 
+/// What a sync problem says to a person: the browser's own words for a failed request ("TypeError:
+/// Failed to fetch", "NetworkError when attempting to fetch resource", "Load failed") become a sentence.
+pub fn for_people(message: &str) -> String {
+    let m = message.to_ascii_lowercase();
+    if m.contains("failed to fetch")
+        || m.contains("networkerror")
+        || m.contains("load failed")
+        || m.starts_with("typeerror")
+    {
+        "The hub could not be reached.".to_owned()
+    } else {
+        message.to_owned()
+    }
+}
+
+/// The browser has a network, but the hub does not answer (it is stopped, or the address is out of
+/// reach): the store says `offline`, or its last error is a failed request.
+pub fn hub_unreachable(ctx: Ctx) -> bool {
+    ctx.online.get()
+        && ctx.status.with(|s| {
+            s.paired
+                && (s.sync == "offline"
+                    || (s.sync == "error" && s.error.as_deref().is_some_and(|e| for_people(e) != e)))
+        })
+}
+
 /// The sync state as people read it, and a class for its colour.
 fn sync_label(ctx: Ctx) -> (String, &'static str) {
     let s = ctx.status.get();
     let (text, class) = if !s.paired {
         ("Not paired", "idle")
-    } else if !ctx.online.get() || s.sync == "offline" {
+    } else if !ctx.online.get() {
         ("Offline", "offline")
+    } else if hub_unreachable(ctx) {
+        ("Hub unreachable", "offline")
     } else {
         match s.sync.as_str() {
             "syncing" => ("Syncing…", "syncing"),
@@ -58,8 +87,12 @@ pub fn TopBar() -> impl IntoView {
     let detail = move || {
         let s = ctx.status.get();
         let mut parts = Vec::new();
-        if let Some(e) = s.error {
-            parts.push(e);
+        if hub_unreachable(ctx) {
+            parts.push(
+                "Hub unreachable — changes are kept on this device and sync when it answers".to_owned(),
+            );
+        } else if let Some(e) = s.error {
+            parts.push(for_people(&e));
         }
         if let Some(hub) = s.hub {
             parts.push(format!("Hub: {hub}"));
@@ -90,6 +123,20 @@ pub fn TopBar() -> impl IntoView {
                     placeholder="Search"
                     prop:value=move || query.get()
                     on:input:target=move |ev| on_search(ev.target().value())
+                    on:keydown=move |ev: ev::KeyboardEvent| {
+                        // Tab (or ↓) goes from the search box straight into the results.
+                        let into = (ev.key() == "Tab" && !ev.shift_key()) || ev.key() == "ArrowDown";
+                        if into && matches!(ctx.view.get_untracked(), View::Search(_))
+                            && let Some(first) = document()
+                                .query_selector("main .hits button")
+                                .ok()
+                                .flatten()
+                                .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+                        {
+                            ev.prevent_default();
+                            let _ = first.focus();
+                        }
+                    }
                 />
             </form>
             <button
@@ -132,13 +179,20 @@ pub fn TopBar() -> impl IntoView {
 #[component]
 pub fn Banners() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let offline = move || !ctx.online.get() || ctx.status.with(|s| s.sync == "offline");
+    let offline = move || !ctx.online.get();
+    let unreachable = move || hub_unreachable(ctx);
     let needs_update = move || ctx.status.with(|s| s.sync == "update");
     view! {
         <Show when=offline>
             <div class="banner offline" role="status">
                 <strong>"You're offline."</strong>
                 " Changes are saved on this device and sync when the connection returns."
+            </div>
+        </Show>
+        <Show when=unreachable>
+            <div class="banner offline" role="status">
+                <strong>"Hub unreachable — changes are kept."</strong>
+                " They are saved on this device and sync when the hub answers again."
             </div>
         </Show>
         <Show when=needs_update>
@@ -218,4 +272,67 @@ pub async fn sleep(ms: i32) {
         let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// The keyboard shortcuts, in a modal dialog opened with `?` (Escape or Close closes it, and the focus
+/// goes back where it was).
+#[component]
+pub fn Shortcuts() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    Effect::new(move |_| {
+        let open = ctx.shortcuts.get();
+        let Some(d) = dialog.get() else { return };
+        if open && !d.open() {
+            opener.set_value(
+                document()
+                    .active_element()
+                    .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()),
+            );
+            if let Err(e) = d.show_modal() {
+                web_sys::console::warn_2(&"hearth: the shortcuts could not open".into(), &e);
+            }
+        } else if !open && d.open() {
+            d.close();
+        }
+    });
+    let close = move || {
+        ctx.shortcuts.set(false);
+        if let Some(el) = opener.get_value() {
+            let _ = el.focus();
+        }
+    };
+    let keys = [
+        ("q", "Add a task (also n)"),
+        ("/", "Search"),
+        ("Alt+↑ / Alt+↓", "Move the focused task up or down"),
+        (
+            "Escape",
+            "Close the task editor or a dialog (what was typed is saved)",
+        ),
+        ("?", "Show these shortcuts"),
+    ];
+    view! {
+        <dialog
+            class="sync-panel shortcuts"
+            aria-labelledby="shortcuts-title"
+            node_ref=dialog
+            on:close=move |_| close()
+        >
+            <div class="panel-body">
+                <div class="panel-head">
+                    <h2 id="shortcuts-title">"Keyboard shortcuts"</h2>
+                    <button class="icon-button" aria-label="Close keyboard shortcuts" on:click=move |_| close()>"✕"</button>
+                </div>
+                <dl class="facts shortcut-list">
+                    {keys.into_iter().map(|(k, what)| view! {
+                        <dt><kbd>{k}</kbd></dt>
+                        <dd>{what}</dd>
+                    }).collect_view()}
+                </dl>
+                <p class="muted small">"Shortcuts work when you are not typing in a field."</p>
+            </div>
+        </dialog>
+    }
 }

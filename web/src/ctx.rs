@@ -16,8 +16,14 @@ use crate::store;
 pub enum View {
     /// Tasks with no project.
     Inbox,
-    /// Due tasks, overdue first.
+    /// Overdue tasks and those due today.
     Today,
+    /// Open tasks due after today, soonest first.
+    Upcoming,
+    /// Finished tasks, most recently finished first.
+    Logbook,
+    /// Deleted tasks, projects and notes, to restore.
+    Trash,
     /// One project's tasks.
     Project(String),
     /// Search results.
@@ -38,6 +44,9 @@ impl View {
             Some(("project", id)) if !id.is_empty() => View::Project(decode(id)),
             Some(("search", q)) => View::Search(decode(q)),
             _ if h == "today" => View::Today,
+            _ if h == "upcoming" => View::Upcoming,
+            _ if h == "logbook" => View::Logbook,
+            _ if h == "trash" => View::Trash,
             _ => View::Inbox,
         }
     }
@@ -47,6 +56,9 @@ impl View {
         match self {
             View::Inbox => "#/inbox".into(),
             View::Today => "#/today".into(),
+            View::Upcoming => "#/upcoming".into(),
+            View::Logbook => "#/logbook".into(),
+            View::Trash => "#/trash".into(),
             View::Project(id) => format!("#/project/{}", enc(id)),
             View::Search(q) => format!("#/search/{}", enc(q)),
         }
@@ -94,8 +106,10 @@ pub struct Ctx {
     pub tree: RwSignal<Vec<TreeEntry>>,
     /// Open tasks in the Inbox.
     pub inbox_open: RwSignal<usize>,
-    /// Open tasks due today or overdue.
+    /// Open tasks due today or overdue (what the Today list shows).
     pub today_open: RwSignal<usize>,
+    /// Open tasks due after today (what the Upcoming list shows).
+    pub upcoming_open: RwSignal<usize>,
     /// Projects whose sub-projects are hidden.
     pub collapsed: RwSignal<Vec<String>>,
     /// The browser reports a network connection.
@@ -108,6 +122,10 @@ pub struct Ctx {
     pub nav_open: RwSignal<bool>,
     /// The task whose editor is open.
     pub editing: RwSignal<Option<String>>,
+    /// The keyboard shortcuts dialog is open.
+    pub shortcuts: RwSignal<bool>,
+    /// A task to show and focus once its list has loaded (opened from a search result).
+    pub reveal: RwSignal<Option<String>>,
     /// The person chose to use the app before pairing.
     pub skip_pairing: RwSignal<bool>,
     /// A restore from the hub's snapshot not told yet (this tab was hidden when it happened).
@@ -144,12 +162,15 @@ impl Ctx {
             tree: RwSignal::new(Vec::new()),
             inbox_open: RwSignal::new(0),
             today_open: RwSignal::new(0),
+            upcoming_open: RwSignal::new(0),
             collapsed: RwSignal::new(collapsed),
             online: RwSignal::new(window().navigator().on_line()),
             update_ready: RwSignal::new(false),
             toast: RwSignal::new(None),
             nav_open: RwSignal::new(false),
             editing: RwSignal::new(None),
+            shortcuts: RwSignal::new(false),
+            reveal: RwSignal::new(None),
             skip_pairing: RwSignal::new(stored(SKIP_PAIRING_KEY).is_some()),
             recovery: RwSignal::new(None),
             sync_panel: RwSignal::new(false),
@@ -192,7 +213,7 @@ impl Ctx {
 
     /// Show a failure (what happened and what to do).
     pub fn fail(&self, err: &store::StoreError) {
-        self.show(err.message.clone(), None, true);
+        self.show(crate::chrome::for_people(&err.message), None, true);
     }
 
     fn show(&self, text: String, undo: Option<String>, error: bool) {
@@ -380,14 +401,20 @@ impl Ctx {
         }
         if let Ok(agenda) = agenda {
             let today = today();
-            self.today_open.set(
-                agenda
-                    .iter()
-                    .filter(|a| a.overdue || a.task.due.as_deref() == Some(today.as_str()))
-                    .count(),
-            );
+            let (now, later) = agenda
+                .iter()
+                .filter(|a| !a.task.is_done())
+                .partition::<Vec<_>, _>(|a| is_today(a, &today));
+            self.today_open.set(now.len());
+            self.upcoming_open.set(later.len());
         }
     }
+}
+
+/// An agenda entry for the Today list: overdue, or due today (or before, by this device's clock).
+/// Everything else the agenda holds is Upcoming. The sidebar's counts and the lists use this one test.
+pub fn is_today(a: &crate::model::AgendaRow, today: &str) -> bool {
+    a.overdue || a.task.due.as_deref().is_some_and(|d| d <= today)
 }
 
 /// Today's local date, `YYYY-MM-DD`.

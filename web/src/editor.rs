@@ -21,14 +21,15 @@ fn text_or_null(v: &str) -> Value {
 #[component]
 pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    // Escape closes the editor without saving the field being typed in: closing removes the field, and
-    // the browser reports a removed field's pending edit as a change, which must not be saved then.
-    let cancelled = std::rc::Rc::new(std::cell::Cell::new(false));
+    // Closing (Escape, the Close button) saves what was typed: the text fields' drafts are saved first,
+    // then the editor closes. Closing removes the fields, and the browser may then report a pending edit
+    // as a change too: once closed, those are not saved a second time.
+    let closed = std::rc::Rc::new(std::cell::Cell::new(false));
     let save = {
         let id = id.clone();
-        let cancelled = cancelled.clone();
+        let closed = closed.clone();
         move |field: &'static str, value: Value| {
-            if cancelled.get() {
+            if closed.get() {
                 return;
             }
             let id = id.clone();
@@ -38,8 +39,9 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
     let save_title = save.clone();
     let save_due = save.clone();
     let save_prio = save.clone();
-    let save_notes = save;
+    let save_notes = save.clone();
     let move_id = id.clone();
+    let due_id = id.clone();
     let delete_id = id.clone();
     let conflicts_id = id.clone();
     let resolve = move |conflict: String, restore: bool| {
@@ -57,8 +59,15 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
         });
     };
     let title_input = NodeRef::<leptos::html::Input>::new();
+    // On a phone, focusing the title would open the on-screen keyboard over the task just opened: the
+    // focus goes to the title only where there is room (a person taps the field to type).
+    let narrow = window()
+        .match_media("(max-width: 760px)")
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches());
     Effect::new(move |_| {
-        if let Some(i) = title_input.get() {
+        if !narrow && let Some(i) = title_input.get() {
             let _ = i.focus();
         }
     });
@@ -68,8 +77,112 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
     let (title_draft, notes_draft) = (RwSignal::new(None::<String>), RwSignal::new(None::<String>));
     let stored_title = field(|t| Some(t.title.clone()));
     let stored_notes = field(|t| t.notes.clone());
+    // The due date as typed (`fri`, `+3`, `2026-12-24`), read by the CLI's parser; an unreadable one
+    // stays in the field with the parser's sentence beside it, and nothing is saved.
+    let due_draft = RwSignal::new(None::<String>);
+    let due_error = RwSignal::new(None::<String>);
+    let stored_due = field(|t| t.due.clone());
+    let due_error_id = format!("{editor_id}-due-error");
+    let due_error_id2 = due_error_id.clone();
+    let due_closed = closed.clone();
+    let set_due = move |v: String| {
+        // Once closing, the close saves the typed date (this is the browser's change event of a field
+        // being removed).
+        if due_closed.get() {
+            return;
+        }
+        let v = v.trim().to_owned();
+        if v.is_empty() {
+            due_draft.set(None);
+            due_error.set(None);
+            save_due("due", Value::Null);
+            return;
+        }
+        let save_due = save_due.clone();
+        let closed = due_closed.clone();
+        leptos::task::spawn_local(async move {
+            let parsed = store::parse_due(&v).await;
+            if closed.get() {
+                return;
+            }
+            match parsed {
+                Ok(day) => {
+                    due_error.try_set(None);
+                    due_draft.try_set(None);
+                    if task.try_get_untracked().flatten().and_then(|t| t.due).as_deref() != Some(day.as_str())
+                    {
+                        save_due("due", json!(day));
+                    }
+                }
+                Err(e) => {
+                    due_error.try_set(Some(e.message));
+                }
+            }
+        });
+    };
+    let set_due_pick = set_due.clone();
     let projects = move || ctx.tree.get();
     let parent = field(|t| t.parent.clone());
+    // Save the drafts (a title is never saved blank), then close.
+    let close = {
+        let closed = closed.clone();
+        move || {
+            if closed.get() {
+                return;
+            }
+            if let Some(t) = title_draft.get_untracked()
+                && !t.trim().is_empty()
+                && t.trim() != stored_title().as_str()
+            {
+                save("title", json!(t.trim()));
+            }
+            if let Some(n) = notes_draft.get_untracked()
+                && n != stored_notes()
+            {
+                save("notes", text_or_null(&n));
+            }
+            // A due date typed but not read yet: read it first. An unreadable one keeps the editor
+            // open with the parser's sentence (the text is not thrown away).
+            if due_error.with_untracked(|e| e.is_some()) {
+                return;
+            }
+            let pending = due_draft.get_untracked().map(|d| d.trim().to_owned());
+            match pending {
+                Some(d) if !d.is_empty() => {
+                    let (id, closed) = (due_id.clone(), closed.clone());
+                    closed.set(true);
+                    leptos::task::spawn_local(async move {
+                        match store::parse_due(&d).await {
+                            Ok(day) => {
+                                let stored = task.try_get_untracked().flatten().and_then(|t| t.due);
+                                if stored.as_deref() != Some(day.as_str()) {
+                                    ctx.act(async move { store::set(&id, "due", &json!(day)).await });
+                                }
+                                ctx.editing.set(None);
+                            }
+                            Err(e) => {
+                                closed.set(false);
+                                due_error.try_set(Some(e.message));
+                            }
+                        }
+                    });
+                }
+                Some(_) => {
+                    if !stored_due().is_empty() {
+                        let id = due_id.clone();
+                        ctx.act(async move { store::set(&id, "due", &Value::Null).await });
+                    }
+                    closed.set(true);
+                    ctx.editing.set(None);
+                }
+                None => {
+                    closed.set(true);
+                    ctx.editing.set(None);
+                }
+            }
+        }
+    };
+    let close_button = close.clone();
 
     view! {
         <div
@@ -77,8 +190,7 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
             id=editor_id
             on:keydown=move |ev: ev::KeyboardEvent| {
                 if ev.key() == "Escape" {
-                    cancelled.set(true);
-                    ctx.editing.set(None);
+                    close();
                 }
             }
         >
@@ -132,17 +244,37 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
                 })
             }}
             <div class="editor-row">
-                <label>
-                    <span>"Due"</span>
+                <div class="due-edit">
+                    <label>
+                        <span>"Due"</span>
+                        <input
+                            type="text"
+                            autocomplete="off"
+                            placeholder="fri, +3, 2026-12-24"
+                            aria-invalid=move || due_error.with(|e| e.is_some()).to_string()
+                            aria-describedby=move || due_error.with(|e| e.is_some()).then(|| due_error_id.clone())
+                            prop:value=move || due_draft.get().unwrap_or_else(stored_due)
+                            on:input=move |ev| {
+                                due_draft.set(Some(event_target_value(&ev)));
+                                due_error.set(None);
+                            }
+                            on:change=move |ev| set_due(event_target_value(&ev))
+                        />
+                    </label>
                     <input
+                        class="date-pick"
                         type="date"
-                        prop:value=field(|t| t.due.clone())
-                        on:change=move |ev| {
-                            let v = event_target_value(&ev);
-                            save_due("due", text_or_null(&v))
+                        aria-label="Pick a date from the calendar"
+                        prop:value=move || {
+                            let d = due_draft.get().unwrap_or_else(stored_due);
+                            if crate::tasks::is_iso_day(&d) { d } else { String::new() }
                         }
+                        on:change=move |ev| set_due_pick(event_target_value(&ev))
                     />
-                </label>
+                    <p class="error field-error" id=due_error_id2 hidden=move || due_error.with(|e| e.is_none())>
+                        {move || due_error.get()}
+                    </p>
+                </div>
                 <label>
                     <span>"Priority"</span>
                     <select
@@ -207,7 +339,7 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
                         Ok(())
                     });
                 }>"Delete task"</button>
-                <button class="button small" on:click=move |_| ctx.editing.set(None)>"Close"</button>
+                <button class="button small" on:click=move |_| close_button()>"Close"</button>
             </div>
         </div>
     }

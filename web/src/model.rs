@@ -57,6 +57,33 @@ pub struct AgendaRow {
     pub overdue: bool,
 }
 
+/// A finished (done or cancelled) task in the Logbook, with when it was finished.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Finished {
+    /// The task.
+    #[serde(flatten)]
+    pub task: Task,
+    /// When it was finished, ms since the Unix epoch.
+    #[serde(default)]
+    pub done_ms: Option<f64>,
+}
+
+/// A deleted task, project or note in Recently deleted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Trashed {
+    /// Node id.
+    pub id: String,
+    /// `task`, `project` or `note`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Title.
+    #[serde(default)]
+    pub title: String,
+    /// When it was deleted, ms since the Unix epoch.
+    #[serde(default)]
+    pub deleted_ms: Option<f64>,
+}
+
 /// A search hit.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Hit {
@@ -70,6 +97,18 @@ pub struct Hit {
     /// The project it sits in.
     #[serde(default)]
     pub parent: Option<String>,
+    /// A task's status (`open`, `done`, `cancelled`).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A task's due date.
+    #[serde(default)]
+    pub due: Option<String>,
+    /// A task's priority.
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// The text matched the notes, not the title.
+    #[serde(default)]
+    pub in_notes: bool,
 }
 
 /// Pairing and sync state: the parts of the store's `status()` the UI shows (other keys are ignored).

@@ -152,6 +152,45 @@ pub fn Sidebar() -> impl IntoView {
                         </span>
                     </button>
                 </li>
+                <li>
+                    <button
+                        class="nav-item"
+                        aria-current=move || (ctx.view.get() == View::Upcoming).then_some("page")
+                        on:click=move |_| ctx.go(View::Upcoming)
+                    >
+                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                            <path d="M5 12h12M13 7l5 5-5 5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
+                        </svg>
+                        <span class="nav-title">"Upcoming"</span>
+                        <span class="count" aria-label=move || format!("{} coming up", ctx.upcoming_open.get())>
+                            {move || ctx.upcoming_open.get()}
+                        </span>
+                    </button>
+                </li>
+                <li>
+                    <button
+                        class="nav-item"
+                        aria-current=move || (ctx.view.get() == View::Logbook).then_some("page")
+                        on:click=move |_| ctx.go(View::Logbook)
+                    >
+                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                            <path d="M5 12.5l4.5 4.5L19 7.5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
+                        </svg>
+                        <span class="nav-title">"Logbook"</span>
+                    </button>
+                </li>
+                <li>
+                    <button
+                        class="nav-item"
+                        aria-current=move || (ctx.view.get() == View::Trash).then_some("page")
+                        on:click=move |_| ctx.go(View::Trash)
+                    >
+                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                            <path d="M4 7h16M9 7V4.5h6V7M6.5 7l1 13h9l1-13" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
+                        </svg>
+                        <span class="nav-title">"Recently deleted"</span>
+                    </button>
+                </li>
             </ul>
             <div class="section-head">
                 <h2 id="projects-heading">"Projects"</h2>
@@ -195,6 +234,23 @@ fn ProjectItem(entry: TreeEntry, has_children: bool) -> impl IntoView {
         "Untitled".to_owned()
     } else {
         entry.title.clone()
+    };
+    // Where another project has the same name, the row says where this one lives.
+    let repeated = {
+        let (title, id) = (entry.title.trim().to_lowercase(), id.clone());
+        move || {
+            ctx.tree.with(|t| {
+                t.iter()
+                    .any(|p| p.id != id && p.title.trim().to_lowercase() == title)
+            })
+        }
+    };
+    let parent_name = {
+        let parent = entry.parent.clone();
+        move || match parent.as_deref().and_then(|p| ctx.project_title(p)) {
+            Some(p) => format!("in {p}"),
+            None => "top level".to_owned(),
+        }
     };
     let toggle_label = format!("Show or hide the sub-projects of {title}");
     let count_label = format!("{} open", entry.open_total);
@@ -286,6 +342,7 @@ fn ProjectItem(entry: TreeEntry, has_children: bool) -> impl IntoView {
                 }
             >
                 <span class="nav-title">{title}</span>
+                {move || repeated().then(|| view! { <span class="nav-parent">{parent_name()}</span> })}
                 <span class="count" aria-label=count_label>{entry.open_total}</span>
             </button>
         </li>
@@ -309,6 +366,17 @@ pub fn NewProject(parent: Option<String>, done: impl Fn() + Clone + Send + Sync 
         "Project name"
     };
     let cancel = done.clone();
+    // A name another project already has: allowed, but said (as it is typed, and once added).
+    let same_name = move |t: &str| {
+        let t = t.trim().to_lowercase();
+        !t.is_empty()
+            && ctx
+                .tree
+                .with(|tree| tree.iter().any(|p| p.title.trim().to_lowercase() == t))
+    };
+    let duplicate = move || title.with(|t| same_name(t));
+    let note_id = format!("new-project-note-{}", parent.as_deref().unwrap_or("top"));
+    let described = note_id.clone();
     let submit = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
         let t = title.get_untracked().trim().to_owned();
@@ -316,6 +384,7 @@ pub fn NewProject(parent: Option<String>, done: impl Fn() + Clone + Send + Sync 
             return;
         }
         let parent = parent.clone();
+        let again = same_name(&t);
         title.set(String::new());
         done();
         ctx.act(async move {
@@ -323,6 +392,12 @@ pub fn NewProject(parent: Option<String>, done: impl Fn() + Clone + Send + Sync 
             // The new project is in the sidebar before its page opens.
             ctx.reload_sidebar().await;
             ctx.go(View::Project(id));
+            if again {
+                ctx.say(
+                    format!("Added “{t}”. Another project has the same name: the sidebar shows where each one lives."),
+                    None,
+                );
+            }
             Ok(())
         });
     };
@@ -333,9 +408,16 @@ pub fn NewProject(parent: Option<String>, done: impl Fn() + Clone + Send + Sync 
                 aria-label=label
                 placeholder=label
                 bind:value=title
+                aria-describedby=move || duplicate().then(|| described.clone())
                 on:keydown=move |ev: ev::KeyboardEvent| if ev.key() == "Escape" { cancel() }
             />
             <button class="button small primary" type="submit">"Add"</button>
+            <p class="small warn-note" id=note_id role="status" hidden=move || !duplicate()>
+                {move || duplicate().then(|| format!(
+                    "A project called “{}” already exists. You can still add this one.",
+                    title.get().trim()
+                ))}
+            </p>
         </form>
     }
 }

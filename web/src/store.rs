@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::model::{AgendaRow, Conflict, Hit, Peers, Quarantined, Status, Task, TreeEntry};
+use crate::model::{
+    AgendaRow, Conflict, Finished, Hit, Peers, Quarantined, Status, Task, Trashed, TreeEntry,
+};
 
 #[wasm_bindgen(raw_module = "./store/hearth.js")]
 extern "C" {
@@ -188,6 +190,23 @@ pub async fn tasks(project: Option<&str>) -> Result<Vec<Task>> {
 /// Tasks with a due date, overdue first.
 pub async fn agenda() -> Result<Vec<AgendaRow>> {
     call("agenda", &[JsValue::NULL]).await
+}
+
+/// Done and cancelled tasks, most recently finished first.
+pub async fn logbook() -> Result<Vec<Finished>> {
+    call("logbook", &[]).await
+}
+
+/// Deleted tasks, projects and notes, most recently deleted first.
+pub async fn trash() -> Result<Vec<Trashed>> {
+    call("trash", &[]).await
+}
+
+/// A typed due date as the CLI reads it (`today`, `tomorrow`, `fri`, `+3`, `2026-12-24`) → `YYYY-MM-DD`,
+/// counted from this device's local date. An unreadable date is a `bad_argument` error whose message
+/// says what is accepted.
+pub async fn parse_due(input: &str) -> Result<String> {
+    call("parseDue", &[input.into(), JsValue::NULL]).await
 }
 
 /// Projects and tasks whose title contains `text`.

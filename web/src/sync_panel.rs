@@ -154,7 +154,7 @@ pub fn SyncPanel() -> impl IntoView {
             devices.set(match got {
                 Ok(p) => Devices::Loaded(p),
                 Err(e) if e.code == "network" => Devices::Offline,
-                Err(e) => Devices::Failed(e.message),
+                Err(e) => Devices::Failed(crate::chrome::for_people(&e.message)),
             });
         });
     });
@@ -199,7 +199,7 @@ pub fn SyncPanel() -> impl IntoView {
                     format!("{}: changed on two devices at once; open the task marked “Conflict” to choose", s.conflicts)
                 }}</dd>
             </dl>
-            {s.error.map(|e| view! { <p class="muted small">"Last problem: " {e}</p> })}
+            {s.error.map(|e| view! { <p class="muted small">"Last problem: " {crate::chrome::for_people(&e)}</p> })}
         }
     };
 
@@ -248,8 +248,12 @@ pub fn SyncPanel() -> impl IntoView {
             <p class="muted">"This device is not paired with a hub, so there are no other devices to show."</p>
         }
         .into_any(),
-        Devices::Offline => view! {
+        Devices::Offline if !ctx.online.get() => view! {
             <p class="muted">"You're offline. The list of devices comes from the hub; it shows once the connection returns."</p>
+        }
+        .into_any(),
+        Devices::Offline => view! {
+            <p class="muted">"Hub unreachable — changes are kept. The list of devices comes from the hub; it shows once the hub answers again."</p>
         }
         .into_any(),
         Devices::Loading => view! { <p class="muted">"Asking the hub…"</p> }.into_any(),

@@ -6,9 +6,9 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::ctx::{Ctx, View, today};
+use crate::ctx::{Ctx, View, is_today, today};
 use crate::editor::TaskEditor;
-use crate::model::{Hit, Task};
+use crate::model::{Finished, Hit, Task, Trashed};
 use crate::project::ProjectHead;
 use crate::sidebar::DRAG_TYPE;
 use crate::store::{self, NewTask};
@@ -18,6 +18,8 @@ use crate::store::{self, NewTask};
 struct Rows {
     tasks: Vec<(Task, bool)>,
     hits: Vec<Hit>,
+    finished: Vec<Finished>,
+    trashed: Vec<Trashed>,
     loaded: bool,
 }
 
@@ -39,12 +41,25 @@ async fn load(view: &View) -> store::Result<Rows> {
                 .collect(),
             ..Rows::default()
         },
-        View::Today => Rows {
-            tasks: store::agenda()
-                .await?
-                .into_iter()
-                .map(|a| (a.task, a.overdue))
-                .collect(),
+        View::Today | View::Upcoming => {
+            let day = today();
+            let want_today = matches!(view, View::Today);
+            Rows {
+                tasks: store::agenda()
+                    .await?
+                    .into_iter()
+                    .filter(|a| is_today(a, &day) == want_today)
+                    .map(|a| (a.task, a.overdue))
+                    .collect(),
+                ..Rows::default()
+            }
+        }
+        View::Logbook => Rows {
+            finished: store::logbook().await?,
+            ..Rows::default()
+        },
+        View::Trash => Rows {
+            trashed: store::trash().await?,
             ..Rows::default()
         },
         View::Search(q) if q.trim().is_empty() => Rows::default(),
@@ -62,9 +77,14 @@ pub fn MainView() -> impl IntoView {
     let rows = RwSignal::new(Rows::default());
     // Reload on every change to the store and on every change of view. Loads answer in the order they
     // were asked (the store runs calls one at a time), so the last answer is the newest.
-    Effect::new(move |_| {
+    // A new view starts empty: the last view's rows are not shown under its heading meanwhile.
+    Effect::new(move |prev: Option<View>| {
         ctx.version.track();
         let view = ctx.view.get();
+        if prev.as_ref().is_some_and(|p| *p != view) {
+            rows.set(Rows::default());
+        }
+        let asked = view.clone();
         spawn_local(async move {
             match load(&view).await {
                 Ok(mut r) => {
@@ -76,6 +96,7 @@ pub fn MainView() -> impl IntoView {
                 Err(e) => ctx.fail(&e),
             }
         });
+        asked
     });
     let tasks = Memo::new(move |_| rows.with(|r| r.tasks.clone()));
     // A memo, so that the view is rebuilt only when the answer changes, not on every sidebar reload.
@@ -96,6 +117,19 @@ pub fn MainView() -> impl IntoView {
                 <QuickAdd project=None due_today=true/>
                 <TaskList tasks rows/>
             }.into_any(),
+            View::Upcoming => view! {
+                <ListHead title="Upcoming".into() subtitle="Due after today, soonest first".into()/>
+                <QuickAdd project=None due_today=false/>
+                <TaskList tasks rows/>
+            }.into_any(),
+            View::Logbook => view! {
+                <ListHead title="Logbook".into() subtitle="Finished tasks, most recent first".into()/>
+                <Logbook rows/>
+            }.into_any(),
+            View::Trash => view! {
+                <ListHead title="Recently deleted".into() subtitle="Restore a task or project to put it back where it was".into()/>
+                <Trash rows/>
+            }.into_any(),
             View::Project(_) if !project_exists.get() => view! {
                 <ListHead title="Project not found".into() subtitle="It may have been deleted, here or on another device.".into()/>
                 <div class="empty">
@@ -108,7 +142,7 @@ pub fn MainView() -> impl IntoView {
                 <TaskList tasks rows/>
             }.into_any(),
             View::Search(q) => view! {
-                <ListHead title="Search".into() subtitle=format!("Titles containing “{}”", q.trim())/>
+                <ListHead title="Search".into() subtitle=format!("Titles and notes containing “{}”", q.trim())/>
                 <SearchResults rows/>
             }.into_any(),
         }}
@@ -160,36 +194,67 @@ fn ListHead(title: String, subtitle: String) -> impl IntoView {
     }
 }
 
-/// Add a task with the keyboard: type, Enter. Optional due date and priority beside it.
+/// Add a task with the keyboard: type, Enter. Optional due date (typed as in the CLI, `fri`, `+3`,
+/// or picked) and priority beside it.
 #[component]
 fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let title = RwSignal::new(String::new());
-    let due = RwSignal::new(if due_today { today() } else { String::new() });
+    // The due date and priority apply to one task: after each add they go back to the list's own
+    // (on a phone they are hidden, and a kept P1 would silently mark the next task too).
+    let initial_due = move || if due_today { today() } else { String::new() };
+    let due = RwSignal::new(initial_due());
     let priority = RwSignal::new(String::new());
+    // The date parser's sentence when the typed date is not one; nothing typed is cleared then.
+    let due_error = RwSignal::new(None::<String>);
     let input = NodeRef::<leptos::html::Input>::new();
+    let due_input = NodeRef::<leptos::html::Input>::new();
+    let error_id = format!("quick-due-error-{}", project.as_deref().unwrap_or("inbox"));
     let submit = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
         let t = title.get_untracked().trim().to_owned();
         if t.is_empty() {
             return;
         }
-        title.set(String::new());
-        let (d, p) = (due.get_untracked(), priority.get_untracked());
+        let (d, p) = (due.get_untracked().trim().to_owned(), priority.get_untracked());
         let project = project.clone();
-        ctx.act(async move {
+        spawn_local(async move {
+            let day = if d.is_empty() {
+                None
+            } else {
+                match store::parse_due(&d).await {
+                    Ok(day) => Some(day),
+                    Err(e) => {
+                        due_error.try_set(Some(e.message));
+                        if let Some(i) = due_input.try_get_untracked().flatten() {
+                            let _ = i.focus();
+                        }
+                        return;
+                    }
+                }
+            };
+            // The list may have changed meanwhile (this form is gone): the task is added all the same.
+            due_error.try_set(None);
+            // What was typed meanwhile stays (only the title that was added is cleared).
+            if title.try_get_untracked().is_some_and(|v| v.trim() == t) {
+                title.try_set(String::new());
+            }
+            due.try_set(initial_due());
+            priority.try_set(String::new());
             let init = NewTask {
                 project: project.as_deref(),
-                due: (!d.is_empty()).then_some(d.as_str()),
+                due: day.as_deref(),
                 priority: p.parse().ok(),
             };
-            store::create_task(&t, &init).await?;
-            Ok(())
+            if let Err(e) = store::create_task(&t, &init).await {
+                ctx.fail(&e);
+            }
         });
         if let Some(i) = input.get() {
             let _ = i.focus();
         }
     };
+    let described = error_id.clone();
     view! {
         <form class="quick-add" on:submit=submit>
             <input
@@ -200,7 +265,36 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
                 autocomplete="off"
                 bind:value=title
             />
-            <input class="quick-extra" type="date" aria-label="New task due date" bind:value=due/>
+            <span class="quick-extra due-field">
+                <input
+                    node_ref=due_input
+                    class="due-text"
+                    type="text"
+                    aria-label="New task due date"
+                    placeholder="Due: fri, +3…"
+                    autocomplete="off"
+                    aria-invalid=move || due_error.with(|e| e.is_some()).to_string()
+                    aria-describedby=move || due_error.with(|e| e.is_some()).then(|| described.clone())
+                    prop:value=move || due.get()
+                    on:input=move |ev| {
+                        due.set(event_target_value(&ev));
+                        due_error.set(None);
+                    }
+                />
+                <input
+                    class="date-pick"
+                    type="date"
+                    aria-label="Pick the new task's due date"
+                    prop:value=move || {
+                        let d = due.get();
+                        if is_iso_day(&d) { d } else { String::new() }
+                    }
+                    on:change=move |ev| {
+                        due.set(event_target_value(&ev));
+                        due_error.set(None);
+                    }
+                />
+            </span>
             <select class="quick-extra" aria-label="New task priority" on:change=move |ev| priority.set(event_target_value(&ev)) prop:value=move || priority.get()>
                 <option value="">"No priority"</option>
                 <option value="1">"P1"</option>
@@ -209,30 +303,60 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
                 <option value="4">"P4"</option>
             </select>
             <button class="button primary quick-submit" type="submit">"Add task"</button>
+            <p class="error quick-error" id=error_id hidden=move || due_error.with(|e| e.is_none())>
+                {move || due_error.get()}
+            </p>
         </form>
     }
+}
+
+/// `YYYY-MM-DD` (what a date picker takes).
+pub fn is_iso_day(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// The tasks of the view, open first.
 #[component]
 fn TaskList(tasks: Memo<Vec<(Task, bool)>>, rows: RwSignal<Rows>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let agenda = move || matches!(ctx.view.get(), View::Today);
+    let agenda = move || matches!(ctx.view.get(), View::Today | View::Upcoming);
     // Task ids in order; in the agenda, with a heading (a key starting with '#') before each group.
+    // In a list (not Today or Upcoming), finished tasks wait behind "Show completed (N)".
+    let show_done = RwSignal::new(false);
+    let finished = Memo::new(move |_| tasks.with(|t| t.iter().filter(|(t, _)| t.is_done()).count()));
+    let hide_done = Signal::derive(move || !agenda() && !show_done.get());
+    // A finished task opened from search: its list shows the finished tasks.
+    Effect::new(move |_| {
+        if let Some(r) = ctx.reveal.get()
+            && tasks.with(|t| t.iter().any(|(t, _)| t.id == r && t.is_done()))
+        {
+            show_done.set(true);
+        }
+    });
     let ids = Memo::new(move |_| {
-        let grouped = agenda();
+        let grouped = matches!(ctx.view.get(), View::Today);
+        let hide = hide_done.get();
         let today = today();
         tasks.with(|t| {
             let mut out = Vec::new();
             let mut last = "";
-            for (task, overdue) in t {
+            for (task, overdue) in t.iter().filter(|(t, _)| !(hide && t.is_done())) {
                 if grouped {
                     let group = match task.due.as_deref() {
                         _ if *overdue => "#Overdue",
                         Some(d) if d == today => "#Due today",
                         _ => "#Coming up",
                     };
-                    if group != last {
+                    // Each heading once (keys are unique), even if the rows arrive out of order.
+                    if group != last && !out.iter().any(|k| k == group) {
                         out.push(group.to_owned());
                         last = group;
                     }
@@ -242,27 +366,47 @@ fn TaskList(tasks: Memo<Vec<(Task, bool)>>, rows: RwSignal<Rows>) -> impl IntoVi
             out
         })
     });
-    let empty = move || rows.with(|r| r.loaded) && tasks.with(|t| t.is_empty());
+    let empty = move || rows.with(|r| r.loaded) && ids.with(|i| i.is_empty());
+    let has_done = move || !agenda() && finished.get() != 0;
     view! {
         <ul class="tasks" aria-label="Tasks">
             <For each=move || ids.get() key=|id| id.clone() let:id>
                 {match id.strip_prefix('#') {
                     Some(group) => view! { <li class="group"><h2>{group.to_owned()}</h2></li> }.into_any(),
-                    None => view! { <TaskRow id tasks show_project=agenda()/> }.into_any(),
+                    None => view! { <TaskRow id tasks show_project=agenda() hide_done/> }.into_any(),
                 }}
             </For>
         </ul>
         <Show when=empty>
             <div class="empty">
-                <p>{move || if matches!(ctx.view.get(), View::Today) { "Nothing due. Enjoy the quiet." } else { "No tasks here yet. Add one above." }}</p>
+                <p>{move || match ctx.view.get() {
+                    View::Today => "Nothing due today. Enjoy the quiet.",
+                    View::Upcoming => "Nothing due after today.",
+                    _ if finished.get() != 0 => "All done here.",
+                    _ => "No tasks here yet. Add one above.",
+                }}</p>
             </div>
+        </Show>
+        <Show when=has_done>
+            <button
+                class="button small show-done"
+                aria-expanded=move || show_done.get().to_string()
+                on:click=move |_| show_done.update(|s| *s = !*s)
+            >
+                {move || format!("{} completed ({})", if show_done.get() { "Hide" } else { "Show" }, finished.get())}
+            </button>
         </Show>
     }
 }
 
 /// One task: check off, the title and its details, and an inline editor.
 #[component]
-fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> impl IntoView {
+fn TaskRow(
+    id: String,
+    tasks: Memo<Vec<(Task, bool)>>,
+    show_project: bool,
+    hide_done: Signal<bool>,
+) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let row = {
         let id = id.clone();
@@ -288,9 +432,13 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
     };
 
     let toggle_id = id.clone();
-    let toggle = move |_| {
+    let toggle = move |ev: ev::Event| {
         let id = toggle_id.clone();
         let now_done = !done();
+        // The row is about to hide: the focus goes to the next task (or the one before), not the page.
+        if now_done && hide_done.get_untracked() {
+            focus_neighbour(&ev);
+        }
         ctx.act(async move { store::set_done(&id, now_done).await });
     };
     let edit_id = id.clone();
@@ -363,6 +511,20 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
         let rect = el.get_bounding_client_rect();
         Some(f64::from(ev.client_y()) < rect.top() + rect.height() / 2.0)
     };
+    // Opened from a search result: scroll to this task, open it and focus it.
+    let reveal_id = id.clone();
+    Effect::new(move |_| {
+        if ctx.reveal.get().as_deref() == Some(reveal_id.as_str()) && main_button.get().is_some() {
+            ctx.reveal.set(None);
+            ctx.editing.set(Some(reveal_id.clone()));
+            request_animation_frame(move || {
+                if let Some(b) = main_button.get_untracked() {
+                    b.scroll_into_view();
+                    let _ = b.focus();
+                }
+            });
+        }
+    });
     let editor_id = format!("edit-{id}");
     let editor_id2 = editor_id.clone();
     // When the editor closes with the focus inside it, the focus goes back to the task.
@@ -473,7 +635,51 @@ fn TaskRow(id: String, tasks: Memo<Vec<(Task, bool)>>, show_project: bool) -> im
     }
 }
 
-/// Search results: projects open their list, tasks open their project.
+/// From the checkbox that is the event's target: focus the checkbox of the next open task in the list,
+/// or of the one before.
+fn focus_neighbour(ev: &ev::Event) {
+    use wasm_bindgen::JsCast;
+    let Some(row) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| e.closest("li.task").ok().flatten())
+    else {
+        return;
+    };
+    let pick = |next: bool| {
+        let mut at = if next {
+            row.next_element_sibling()
+        } else {
+            row.previous_element_sibling()
+        };
+        while let Some(el) = at {
+            if el.matches("li.task:not(.done)").unwrap_or(false)
+                && let Some(b) = el.query_selector("input[type=checkbox]").ok().flatten()
+            {
+                return b.dyn_into::<web_sys::HtmlElement>().ok();
+            }
+            at = if next {
+                el.next_element_sibling()
+            } else {
+                el.previous_element_sibling()
+            };
+        }
+        None
+    };
+    if let Some(b) = pick(true).or_else(|| pick(false)) {
+        let _ = b.focus();
+    } else if let Some(q) = document()
+        .query_selector("main .quick-title")
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = q.focus();
+    }
+}
+
+/// Search results: a project opens its list; a task opens in its list, focused. Each task says its due
+/// date, priority and whether it is done, and a match in the notes says so.
 #[component]
 fn SearchResults(rows: RwSignal<Rows>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -481,20 +687,35 @@ fn SearchResults(rows: RwSignal<Rows>) -> impl IntoView {
     view! {
         <ul class="hits" aria-label="Results">
             {move || hits().into_iter().map(|h| {
-                let target = if h.ty == "project" { Some(h.id.clone()) } else { h.parent.clone() };
-                let place = match (&h.ty[..], &h.parent) {
-                    ("project", _) => "Project".to_owned(),
+                let is_project = h.ty == "project";
+                let target = if is_project { Some(h.id.clone()) } else { h.parent.clone() };
+                let place = match (is_project, &h.parent) {
+                    (true, _) => "Project".to_owned(),
                     (_, Some(p)) => ctx.project_title(p).unwrap_or_else(|| "Inbox".into()),
                     (_, None) => "Inbox".to_owned(),
                 };
+                let done = h.status.as_deref().is_some_and(|s| s == "done" || s == "cancelled");
+                let status = h.status.as_deref().map(|s| if s == "cancelled" { "Cancelled" } else { "Done" });
+                let late = !done && h.due.as_deref().is_some_and(|d| d < today().as_str());
+                let task_id = (!is_project).then(|| h.id.clone());
+                let title = if h.title.trim().is_empty() { "Untitled".to_owned() } else { h.title.clone() };
                 view! {
                     <li>
-                        <button class="hit" on:click=move |_| ctx.go(match &target {
-                            Some(p) => View::Project(p.clone()),
-                            None => View::Inbox,
-                        })>
-                            <span class="task-title">{h.title.clone()}</span>
-                            <span class="chip project">{place}</span>
+                        <button class="hit" class:done=done on:click=move |_| {
+                            ctx.go(match &target {
+                                Some(p) => View::Project(p.clone()),
+                                None => View::Inbox,
+                            });
+                            ctx.reveal.set(task_id.clone());
+                        }>
+                            <span class="task-title">{title}</span>
+                            <span class="task-meta">
+                                {done.then(|| view! { <span class="chip status">{status}</span> })}
+                                {h.due.clone().map(|d| view! { <span class="chip due" class:late=late>{due_label(&d)}</span> })}
+                                {h.priority.map(|p| view! { <span class=format!("chip prio p{p}")>{format!("P{p}")}</span> })}
+                                {h.in_notes.then(|| view! { <span class="chip notes">"in notes"</span> })}
+                                <span class="chip project">{place}</span>
+                            </span>
                         </button>
                     </li>
                 }
@@ -502,6 +723,146 @@ fn SearchResults(rows: RwSignal<Rows>) -> impl IntoView {
         </ul>
         <Show when=move || rows.with(|r| r.loaded && r.hits.is_empty())>
             <div class="empty"><p>"Nothing matches."</p></div>
+        </Show>
+    }
+}
+
+/// A moment (ms since the Unix epoch) as a local day, `YYYY-MM-DD`.
+fn day_of(ms: f64) -> String {
+    let d = js_sys::Date::new(&ms.into());
+    format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    )
+}
+
+/// A moment as a local time of day, `14:05`.
+fn time_of(ms: f64) -> String {
+    let d = js_sys::Date::new(&ms.into());
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// A day heading: Today, Yesterday or `Tuesday 24 November`.
+fn day_heading(day: &str) -> String {
+    match due_label(day).as_str() {
+        l @ ("Today" | "Yesterday") => l.to_owned(),
+        _ => format_day(day),
+    }
+}
+
+/// Finished tasks by the day they were finished; each can be reopened.
+#[component]
+fn Logbook(rows: RwSignal<Rows>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let groups = move || {
+        rows.with(|r| {
+            let mut out: Vec<(String, Vec<Finished>)> = Vec::new();
+            for f in &r.finished {
+                let day = f.done_ms.map(day_of).unwrap_or_default();
+                match out.last_mut() {
+                    Some((d, list)) if *d == day => list.push(f.clone()),
+                    _ => out.push((day, vec![f.clone()])),
+                }
+            }
+            out
+        })
+    };
+    view! {
+        {move || groups().into_iter().map(|(day, list)| {
+            let heading = if day.is_empty() { "Earlier".to_owned() } else { day_heading(&day) };
+            view! {
+                <section class="log-day" aria-label=heading.clone()>
+                    <h2 class="group-head">{heading.clone()}</h2>
+                    <ul class="tasks log" aria-label=format!("Finished {heading}")>
+                        {list.into_iter().map(|f| {
+                            let t = f.task;
+                            let (id, name) = (t.id.clone(), t.title.clone());
+                            let place = t.parent.as_deref().and_then(|p| ctx.project_title(p)).unwrap_or_else(|| "Inbox".into());
+                            let status = if t.status == "cancelled" { "Cancelled" } else { "Done" };
+                            let when = f.done_ms.map(time_of);
+                            let label = format!("Reopen “{}”", t.title);
+                            view! {
+                                <li class="task done log-row">
+                                    <div class="task-line">
+                                        <span class="log-main">
+                                            <span class="task-title">{t.title.clone()}</span>
+                                            <span class="task-meta">
+                                                <span class="chip status">{status}</span>
+                                                {when.map(|w| view! { <span class="chip when">{w}</span> })}
+                                                <span class="chip project">{place}</span>
+                                            </span>
+                                        </span>
+                                        <button class="button small" aria-label=label on:click=move |_| {
+                                            let (id, name) = (id.clone(), name.clone());
+                                            ctx.act(async move {
+                                                store::set_done(&id, false).await?;
+                                                ctx.say(format!("Reopened “{name}”."), None);
+                                                Ok(())
+                                            });
+                                        }>"Reopen"</button>
+                                    </div>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </section>
+            }
+        }).collect_view()}
+        <Show when=move || rows.with(|r| r.loaded && r.finished.is_empty())>
+            <div class="empty"><p>"Nothing finished yet. Tasks you check off show here."</p></div>
+        </Show>
+    }
+}
+
+/// Deleted tasks, projects and notes, most recently deleted first; Restore puts one back where it was.
+#[component]
+fn Trash(rows: RwSignal<Rows>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let items = move || rows.with(|r| r.trashed.clone());
+    view! {
+        <ul class="tasks trash" aria-label="Deleted items">
+            <For each=items key=|t| t.id.clone() let:item>
+                {
+                    let (id, name) = (item.id.clone(), item.title.clone());
+                    let shown = if item.title.trim().is_empty() { "Untitled".to_owned() } else { item.title.clone() };
+                    let kind = match item.ty.as_str() {
+                        "project" => "Project",
+                        "note" => "Note",
+                        _ => "Task",
+                    };
+                    let when = item.deleted_ms.map(|ms| {
+                        let day = day_of(ms);
+                        format!("Deleted {} {}", due_label(&day), time_of(ms))
+                    });
+                    let label = format!("Restore “{shown}”");
+                    view! {
+                        <li class="task trash-row">
+                            <div class="task-line">
+                                <span class="log-main">
+                                    <span class="task-title">{shown.clone()}</span>
+                                    <span class="task-meta">
+                                        <span class="chip kind">{kind}</span>
+                                        {when.map(|w| view! { <span class="chip when">{w}</span> })}
+                                    </span>
+                                </span>
+                                <button class="button small" aria-label=label on:click=move |_| {
+                                    let (id, name) = (id.clone(), name.clone());
+                                    ctx.act(async move {
+                                        store::restore(&id).await?;
+                                        ctx.say(format!("Restored “{name}”."), None);
+                                        Ok(())
+                                    });
+                                }>"Restore"</button>
+                            </div>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
+        <Show when=move || rows.with(|r| r.loaded && r.trashed.is_empty())>
+            <div class="empty"><p>"Nothing deleted."</p></div>
         </Show>
     }
 }

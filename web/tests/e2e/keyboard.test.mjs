@@ -65,7 +65,10 @@ test('keyboard only: pair, add a project and a task, check it off, edit it inlin
     assert.ok(f.ring, 'the checkbox shows a focus ring');
     await page.keyboard.press('Space');
     await expectNavCount(page, 'Keys', 1);
-    assert.equal(await page.getByRole('checkbox', { name: 'Done: Typed task' }).isChecked(), true);
+    // The finished task leaves the list (behind "Show completed") and the focus moves to the next task.
+    await until(async () => (await taskRow(page, 'Typed task').count()) === 0, 'the finished task to hide');
+    assert.equal((await focused(page)).name, 'Done: Second typed task');
+    await page.getByRole('button', { name: 'Show completed (1)' }).waitFor();
 
     await tabTo(page, /^Second typed task/);
     await page.keyboard.press('Enter');
@@ -79,16 +82,18 @@ test('keyboard only: pair, add a project and a task, check it off, edit it inlin
     await until(async () => (await taskRow(page, 'Renamed by keyboard').locator('.editor').count()) === 0, 'the editor to close');
     assert.match((await focused(page)).name, /^Renamed by keyboard/, 'the focus is back on the task');
 
-    // Escape closes an editor opened from the keyboard, without saving anything typed.
+    // Escape closes an editor opened from the keyboard and keeps what was typed.
     await page.keyboard.press('Enter');
     await taskRow(page, 'Renamed by keyboard').locator('.editor').waitFor();
-    await page.keyboard.type(' and more');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('Kept by Escape');
     await page.keyboard.press('Escape');
-    await until(async () => (await taskRow(page, 'Renamed by keyboard').locator('.editor').count()) === 0, 'Escape to close the editor');
+    await taskRow(page, 'Kept by Escape').waitFor();
+    await until(async () => (await taskRow(page, 'Kept by Escape').locator('.editor').count()) === 0, 'Escape to close the editor');
     await expectSynced(page);
     const replica = cliReplica(hub, 'keyboard-cli');
     const titles = replica.ls('Keys', { all: true }).map((t) => t.title).sort();
-    assert.deepEqual(titles, ['Renamed by keyboard', 'Typed task']);
+    assert.deepEqual(titles, ['Kept by Escape', 'Typed task']);
     cleanup(replica.home);
     assert.ok(await navButton(page, 'Keys').isVisible());
   } finally {

@@ -55,7 +55,16 @@ test('nested projects show indented with subtree counts; completing a task updat
   await page.getByRole('checkbox', { name: 'Done: Plant tulips', exact: true }).check();
   await expectNavCount(page, 'Home', 2);
   await expectNavCount(page, 'Garden', 1);
+  // A finished task leaves the list; it waits behind "Show completed (1)".
+  await expectCount(taskRow(page, 'Plant tulips'), 0);
+  const showDone = page.getByRole('button', { name: 'Show completed (1)' });
+  assert.equal(await showDone.getAttribute('aria-expanded'), 'false');
+  await showDone.click();
   await until(async () => (await taskRow(page, 'Plant tulips').getAttribute('class')).includes('done'), 'the row to show done');
+  const hideDone = page.getByRole('button', { name: 'Hide completed (1)' });
+  assert.equal(await hideDone.getAttribute('aria-expanded'), 'true');
+  await hideDone.click();
+  await expectCount(taskRow(page, 'Plant tulips'), 0);
   await expectSynced(page);
 
   const replica = cliReplica(hub);
