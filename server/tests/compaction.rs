@@ -6,10 +6,11 @@
 //! The reference for every check is an uncompacted replica that applied every op ever written.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,40 +19,26 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
+use common::HubProcess;
+
 const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 
+/// `hearth serve` on a data dir (a process killed on drop), and what the tests read of that dir.
 struct Hub {
-    child: Child,
+    /// Killed when the hub is dropped.
+    _process: HubProcess,
     url: String,
     data: PathBuf,
 }
 
 impl Hub {
     fn start(data: &Path, extra: &[&str]) -> Hub {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("http://") {
-                    let _ = tx.send(line[i..].split_whitespace().next().unwrap_or("").to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the hub prints its URL");
+        let mut args = vec![std::ffi::OsStr::new("--data"), data.as_os_str()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        let process = HubProcess::spawn("127.0.0.1:0", args);
         Hub {
-            child,
-            url,
+            url: process.url.clone(),
+            _process: process,
             data: data.to_owned(),
         }
     }
@@ -87,13 +74,6 @@ impl Hub {
             .args(["compact", "--json", "--peer-ttl", peer_ttl, "--data"])
             .arg(&self.data));
         serde_json::from_slice(&out.stdout).unwrap()
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -6,14 +6,13 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{Device, pair_with_code};
+use common::{Device, HubProcess, pair_with_code};
 use hearth_core::Op;
 use rand::Rng;
 use serde_json::json;
@@ -27,54 +26,18 @@ fn cycles(default: usize) -> usize {
 }
 const CLIENTS: usize = 4;
 
-/// A running `hearth serve`, killed on drop.
-struct Hub {
-    child: Child,
-    url: String,
-}
+/// `hearth serve` on a data dir, as a process killed on drop.
+struct Hub;
 
 impl Hub {
-    fn start(data: &Path) -> Hub {
+    fn start(data: &Path) -> HubProcess {
         Hub::start_with(data, &[])
     }
 
-    fn start_with(data: &Path, extra: &[&str]) -> Hub {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if let Some(i) = line.find("http://") {
-                    let url: String = line[i..].split_whitespace().next().unwrap().to_owned();
-                    let _ = tx.send(url);
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the hub prints the URL it serves");
-        Hub { child, url }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL on unix
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start_with(data: &Path, extra: &[&str]) -> HubProcess {
+        let mut args = vec![std::ffi::OsStr::new("--data"), data.as_os_str()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        HubProcess::spawn("127.0.0.1:0", args)
     }
 }
 
