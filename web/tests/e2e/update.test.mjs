@@ -3,7 +3,8 @@
 // finds it, the toast offers it, and "Reload to update" reloads into the new build's worker.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import {
   DIST, startHub, launchBrowser, newContext, assertClean, cleanup, tempDir, openApp, appReady,
@@ -42,11 +43,16 @@ test('a new build on the hub is offered and "Reload to update" switches to it', 
   assert.deepEqual(await swVersion(page), { type: 'version', version: oldVersion });
   assert.equal(await page.getByText('A new version of Hearth is ready.').count(), 0);
 
-  // The hub now serves a "new build".
+  // The hub now serves a "new build" (and its compressed copies, which the hub prefers, say the same).
+  const rewrite = (path, text) => {
+    writeFileSync(path, text);
+    if (existsSync(`${path}.br`)) writeFileSync(`${path}.br`, brotliCompressSync(text));
+    if (existsSync(`${path}.gz`)) writeFileSync(`${path}.gz`, gzipSync(text));
+  };
   const newVersion = [...oldVersion].reverse().join('') === oldVersion ? 'feedfacecafebeef' : [...oldVersion].reverse().join('');
-  writeFileSync(swPath, sw.replace(VERSION_LINE, `const VERSION = '${newVersion}';`));
+  rewrite(swPath, sw.replace(VERSION_LINE, `const VERSION = '${newVersion}';`));
   const indexPath = join(web, 'index.html');
-  writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace('<head>', '<head>\n    <meta name="hearth-test-build" content="2">'));
+  rewrite(indexPath, readFileSync(indexPath, 'utf8').replace('<head>', '<head>\n    <meta name="hearth-test-build" content="2">'));
 
   // The person comes back to the window: the page looks for a new build.
   await page.evaluate(() => window.dispatchEvent(new Event('focus')));
