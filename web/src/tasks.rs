@@ -207,15 +207,18 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
     let priority = RwSignal::new(String::new());
     // The date parser's sentence when the typed date is not one; nothing typed is cleared then.
     let due_error = RwSignal::new(None::<String>);
+    let adding = RwSignal::new(false);
     let input = NodeRef::<leptos::html::Input>::new();
     let due_input = NodeRef::<leptos::html::Input>::new();
     let error_id = format!("quick-due-error-{}", project.as_deref().unwrap_or("inbox"));
     let submit = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
         let t = title.get_untracked().trim().to_owned();
-        if t.is_empty() {
+        // A second Enter while the first add is still reading its date would add the task twice.
+        if t.is_empty() || adding.get_untracked() {
             return;
         }
+        adding.set(true);
         let (d, p) = (due.get_untracked().trim().to_owned(), priority.get_untracked());
         let project = project.clone();
         spawn_local(async move {
@@ -225,6 +228,7 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
                 match store::parse_due(&d).await {
                     Ok(day) => Some(day),
                     Err(e) => {
+                        adding.try_set(false);
                         due_error.try_set(Some(e.message));
                         if let Some(i) = due_input.try_get_untracked().flatten() {
                             let _ = i.focus();
@@ -241,6 +245,7 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
             }
             due.try_set(initial_due());
             priority.try_set(String::new());
+            adding.try_set(false);
             let init = NewTask {
                 project: project.as_deref(),
                 due: day.as_deref(),
