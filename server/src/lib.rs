@@ -21,6 +21,7 @@
 //! transaction through core's one apply path and publishes the new head to live listeners.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod devices;
 pub mod error;

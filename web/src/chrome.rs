@@ -9,21 +9,7 @@ use leptos::task::spawn_local;
 use crate::ctx::{Ctx, View};
 use crate::store;
 use crate::sync_panel::{PANEL_ID, PILL_ID};
-
-/// What a sync problem says to a person: the browser's own words for a failed request ("TypeError:
-/// Failed to fetch", "NetworkError when attempting to fetch resource", "Load failed") become a sentence.
-pub fn for_people(message: &str) -> String {
-    let m = message.to_ascii_lowercase();
-    if m.contains("failed to fetch")
-        || m.contains("networkerror")
-        || m.contains("load failed")
-        || m.starts_with("typeerror")
-    {
-        "The hub could not be reached.".to_owned()
-    } else {
-        message.to_owned()
-    }
-}
+use crate::words::for_people;
 
 /// The browser has a network, but the hub does not answer (it is stopped, or the address is out of
 /// reach): the store says `offline`, or its last error is a failed request.

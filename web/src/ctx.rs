@@ -213,7 +213,7 @@ impl Ctx {
 
     /// Show a failure (what happened and what to do).
     pub fn fail(&self, err: &store::StoreError) {
-        self.show(crate::chrome::for_people(&err.message), None, true);
+        self.show(crate::words::for_people(&err.message), None, true);
     }
 
     fn show(&self, text: String, undo: Option<String>, error: bool) {

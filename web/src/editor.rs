@@ -267,7 +267,7 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
                         aria-label="Pick a date from the calendar"
                         prop:value=move || {
                             let d = due_draft.get().unwrap_or_else(stored_due);
-                            if crate::tasks::is_iso_day(&d) { d } else { String::new() }
+                            if crate::model::is_iso_day(&d) { d } else { String::new() }
                         }
                         on:change=move |ev| set_due_pick(event_target_value(&ev))
                     />

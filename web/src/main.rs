@@ -40,6 +40,8 @@ mod store;
 mod sync_panel;
 #[cfg(target_arch = "wasm32")]
 mod tasks;
+#[cfg(target_arch = "wasm32")]
+mod words;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

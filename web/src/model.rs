@@ -293,3 +293,16 @@ impl Conflict {
         }
     }
 }
+
+/// `YYYY-MM-DD` (what a date picker takes).
+pub fn is_iso_day(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}

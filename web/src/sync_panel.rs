@@ -154,7 +154,7 @@ pub fn SyncPanel() -> impl IntoView {
             devices.set(match got {
                 Ok(p) => Devices::Loaded(p),
                 Err(e) if e.code == "network" => Devices::Offline,
-                Err(e) => Devices::Failed(crate::chrome::for_people(&e.message)),
+                Err(e) => Devices::Failed(crate::words::for_people(&e.message)),
             });
         });
     });
@@ -199,7 +199,7 @@ pub fn SyncPanel() -> impl IntoView {
                     format!("{}: changed on two devices at once; open the task marked “Conflict” to choose", s.conflicts)
                 }}</dd>
             </dl>
-            {s.error.map(|e| view! { <p class="muted small">"Last problem: " {crate::chrome::for_people(&e)}</p> })}
+            {s.error.map(|e| view! { <p class="muted small">"Last problem: " {crate::words::for_people(&e)}</p> })}
         }
     };
 

@@ -292,7 +292,7 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
                     aria-label="Pick the new task's due date"
                     prop:value=move || {
                         let d = due.get();
-                        if is_iso_day(&d) { d } else { String::new() }
+                        if crate::model::is_iso_day(&d) { d } else { String::new() }
                     }
                     on:change=move |ev| {
                         due.set(event_target_value(&ev));
@@ -313,19 +313,6 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
             </p>
         </form>
     }
-}
-
-/// `YYYY-MM-DD` (what a date picker takes).
-pub fn is_iso_day(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        })
 }
 
 /// The tasks of the view, open first.

@@ -154,7 +154,7 @@ fn migrate_locked(client: &mut Client) -> anyhow::Result<i32> {
         })?;
         tx.execute(
             "INSERT INTO hearth_schema (version, name, applied_ms) VALUES ($1, $2, $3)",
-            &[version, name, &(crate::devices::now_ms() as i64)],
+            &[version, name, &(crate::clock::now_ms() as i64)],
         )?;
         tx.commit()?;
         tracing::info!(version, name, "migrated the PostgreSQL schema");
