@@ -16,18 +16,19 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// An op is stamped further in the future than the configured bound allows.
-    #[error(
-        "op {op} is {ahead_ms} ms ahead of this clock (limit {limit_ms} ms); \
-         check the clock of the device that wrote it, then sync again"
-    )]
+    /// An op is stamped further in the future than the configured bound allows, or (on a hub) its id
+    /// was refused so before: an id once refused for clock skew stays refused.
+    #[error("{}", clock_skew_message(.op, .ahead_ms, .limit_ms, .refused_before))]
     ClockSkew {
         /// The offending op.
         op: OpId,
-        /// How far ahead of local time it is.
+        /// How far ahead of local time it is (0 when it no longer is).
         ahead_ms: u64,
         /// The configured bound.
         limit_ms: u64,
+        /// A hub refused this op id for clock skew before, and refuses it for good: the device
+        /// re-stamps such ops, so a late copy of the refused push must not land beside the new ids.
+        refused_before: bool,
     },
     /// A string is not a well-formed op id.
     #[error(transparent)]
@@ -172,5 +173,20 @@ pub fn short_key_hint(key: &str) -> &'static str {
         " (ids are matched by their first 4 or more characters)"
     } else {
         ""
+    }
+}
+
+/// The sentence of [`Error::ClockSkew`].
+fn clock_skew_message(op: &OpId, ahead_ms: &u64, limit_ms: &u64, refused_before: &bool) -> String {
+    if *refused_before {
+        format!(
+            "op {op} was refused before for being stamped too far ahead of this clock, and its id stays \
+             refused (it is {ahead_ms} ms ahead now, limit {limit_ms} ms); re-stamp it, then sync again"
+        )
+    } else {
+        format!(
+            "op {op} is {ahead_ms} ms ahead of this clock (limit {limit_ms} ms); check the clock of the \
+             device that wrote it, then sync again"
+        )
     }
 }

@@ -242,7 +242,7 @@ pub mod codes {
     pub const TOO_LARGE: &str = "too_large";
     /// 422: an op failed validation.
     pub const INVALID_OP: &str = "invalid_op";
-    /// 422: an op is stamped too far ahead of the hub's clock.
+    /// 422: an op is stamped too far ahead of the hub's clock, or its id was refused so before.
     pub const CLOCK_SKEW: &str = "clock_skew";
     /// 426: the space requires a newer schema version to write.
     pub const UPGRADE_REQUIRED: &str = "upgrade_required";

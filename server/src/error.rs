@@ -46,11 +46,9 @@ pub enum ApiError {
         /// What is wrong.
         reason: String,
     },
-    /// 422: an op is stamped too far ahead of the hub's clock.
-    #[error(
-        "op {op} is stamped {ahead_ms} ms ahead of the hub's clock (limit {limit_ms} ms); nothing of this \
-         batch was written. Correct the device clock with hub_time_ms and re-stamp unsent ops"
-    )]
+    /// 422: an op is stamped too far ahead of the hub's clock, or its id was refused so before (an id
+    /// once refused for clock skew stays refused).
+    #[error("{}", clock_skew_message(.op, .ahead_ms, .limit_ms, .refused_before))]
     ClockSkew {
         /// The op.
         op: String,
@@ -60,6 +58,8 @@ pub enum ApiError {
         limit_ms: u64,
         /// The hub's time.
         hub_time_ms: u64,
+        /// The hub refused this op id for clock skew before, and refuses it for good.
+        refused_before: bool,
     },
     /// 426: the space needs a newer schema to write.
     #[error(
@@ -217,11 +217,13 @@ impl ApiError {
                 op,
                 ahead_ms,
                 limit_ms,
+                refused_before,
             } => ApiError::ClockSkew {
                 op: op.to_string(),
                 ahead_ms,
                 limit_ms,
                 hub_time_ms,
+                refused_before,
             },
             E::BadOpId(bad) => ApiError::InvalidOp {
                 op: bad.0.clone(),
@@ -310,5 +312,21 @@ impl IntoResponse for ApiError {
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         resp
+    }
+}
+
+/// The sentence of [`ApiError::ClockSkew`].
+fn clock_skew_message(op: &str, ahead_ms: &u64, limit_ms: &u64, refused_before: &bool) -> String {
+    if *refused_before {
+        format!(
+            "op {op} was refused before for being stamped too far ahead of the hub's clock, and its id \
+             stays refused (it is {ahead_ms} ms ahead now, limit {limit_ms} ms); nothing of this batch was \
+             written. Re-stamp unsent ops from this one on with the hub's clock (hub_time_ms)"
+        )
+    } else {
+        format!(
+            "op {op} is stamped {ahead_ms} ms ahead of the hub's clock (limit {limit_ms} ms); nothing of \
+             this batch was written. Correct the device clock with hub_time_ms and re-stamp unsent ops"
+        )
     }
 }

@@ -112,6 +112,8 @@ pub struct Ctx {
     pub upcoming_open: RwSignal<usize>,
     /// Projects whose sub-projects are hidden.
     pub collapsed: RwSignal<Vec<String>>,
+    /// Lists (by their URL hash) that show their finished tasks.
+    pub showing_done: RwSignal<Vec<String>>,
     /// The browser reports a network connection.
     pub online: RwSignal<bool>,
     /// A new build is installed and waiting.
@@ -137,6 +139,7 @@ pub struct Ctx {
 }
 
 const COLLAPSED_KEY: &str = "hearth:collapsed";
+const SHOWING_DONE_KEY: &str = "hearth:showing-done";
 const SKIP_PAIRING_KEY: &str = "hearth:skip-pairing";
 /// The `at_ms` of the last restore from the hub's snapshot some tab of this app told the person about.
 const RECOVERY_TOLD_KEY: &str = "hearth:recovery-told";
@@ -145,14 +148,30 @@ fn local_storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
+/// Add `item` to the set or take it out, and keep the set in local storage under `key`.
+fn toggle_remembered(set: RwSignal<Vec<String>>, key: &str, item: &str) {
+    set.update(|c| {
+        if let Some(i) = c.iter().position(|x| x == item) {
+            c.remove(i);
+        } else {
+            c.push(item.to_owned());
+        }
+    });
+    if let (Some(s), Ok(json)) = (local_storage(), serde_json::to_string(&set.get_untracked())) {
+        let _ = s.set_item(key, &json);
+    }
+}
+
 impl Ctx {
     /// The state at start-up: the view from the URL, the sidebar's collapsed projects and the pairing
     /// choice from local storage.
     pub fn new() -> Ctx {
         let stored = |key: &str| local_storage().and_then(|s| s.get_item(key).ok().flatten());
-        let collapsed = stored(COLLAPSED_KEY)
-            .and_then(|v| serde_json::from_str(&v).ok())
-            .unwrap_or_default();
+        let remembered = |key: &str| -> Vec<String> {
+            stored(key)
+                .and_then(|v| serde_json::from_str(&v).ok())
+                .unwrap_or_default()
+        };
         let hash = window().location().hash().unwrap_or_default();
         Ctx {
             boot: RwSignal::new(Boot::Opening),
@@ -163,7 +182,8 @@ impl Ctx {
             inbox_open: RwSignal::new(0),
             today_open: RwSignal::new(0),
             upcoming_open: RwSignal::new(0),
-            collapsed: RwSignal::new(collapsed),
+            collapsed: RwSignal::new(remembered(COLLAPSED_KEY)),
+            showing_done: RwSignal::new(remembered(SHOWING_DONE_KEY)),
             online: RwSignal::new(window().navigator().on_line()),
             update_ready: RwSignal::new(false),
             toast: RwSignal::new(None),
@@ -191,19 +211,18 @@ impl Ctx {
 
     /// Collapse or expand a project in the sidebar.
     pub fn toggle_collapsed(&self, id: &str) {
-        self.collapsed.update(|c| {
-            if let Some(i) = c.iter().position(|x| x == id) {
-                c.remove(i);
-            } else {
-                c.push(id.to_owned());
-            }
-        });
-        if let (Some(s), Ok(json)) = (
-            local_storage(),
-            serde_json::to_string(&self.collapsed.get_untracked()),
-        ) {
-            let _ = s.set_item(COLLAPSED_KEY, &json);
-        }
+        toggle_remembered(self.collapsed, COLLAPSED_KEY, id);
+    }
+
+    /// Show or hide the finished tasks of the list at `view` (remembered per list).
+    pub fn toggle_showing_done(&self, view: &View) {
+        toggle_remembered(self.showing_done, SHOWING_DONE_KEY, &view.to_hash());
+    }
+
+    /// Does the list at `view` show its finished tasks?
+    pub fn shows_done(&self, view: &View) -> bool {
+        let key = view.to_hash();
+        self.showing_done.with(|s| s.contains(&key))
     }
 
     /// Show a message.

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::ctx::Ctx;
 use crate::model::Task;
+use crate::priority::PriorityOptions;
 use crate::store;
 
 /// A field's new value: the text, or null (unset) when it is blank.
@@ -284,11 +285,7 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
                             save_prio("priority", v.parse::<i64>().map_or(Value::Null, |p| json!(p)))
                         }
                     >
-                        <option value="">"None"</option>
-                        <option value="1">"P1 (highest)"</option>
-                        <option value="2">"P2"</option>
-                        <option value="3">"P3"</option>
-                        <option value="4">"P4"</option>
+                        <PriorityOptions/>
                     </select>
                 </label>
                 <label>

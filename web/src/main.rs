@@ -29,6 +29,8 @@ mod editor;
 #[cfg(target_arch = "wasm32")]
 mod model;
 #[cfg(target_arch = "wasm32")]
+mod priority;
+#[cfg(target_arch = "wasm32")]
 mod project;
 #[cfg(target_arch = "wasm32")]
 mod pwa;

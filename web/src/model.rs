@@ -285,12 +285,26 @@ impl Conflict {
             (Value::Null, "due") => "no due date".into(),
             (Value::Null, "priority") => "no priority".into(),
             (Value::Null, _) => "empty".into(),
-            (Value::Number(n), "priority") => format!("P{n}"),
+            (Value::Number(n), "priority") => n.as_i64().map_or_else(|| format!("P{n}"), priority_label),
             (Value::String(s), "status") if s == "done" => "done".into(),
             (Value::String(s), "status") if s == "open" => "not done".into(),
             (Value::String(s), _) => format!("“{s}”"),
             (v, _) => v.to_string(),
         }
+    }
+}
+
+/// The priorities, 1 highest, as every screen names them: the chip says `P1`, a menu `P1 · urgent`.
+pub const PRIORITIES: [(i64, &str); 4] = [(1, "urgent"), (2, "high"), (3, "normal"), (4, "low")];
+
+/// What a priority menu offers for "none".
+pub const NO_PRIORITY: &str = "No priority";
+
+/// `P1 · urgent` (a menu entry, and the chip's tooltip); `P7` for a value outside the scale.
+pub fn priority_label(p: i64) -> String {
+    match PRIORITIES.iter().find(|(v, _)| *v == p) {
+        Some((_, name)) => format!("P{p} · {name}"),
+        None => format!("P{p}"),
     }
 }
 

@@ -108,7 +108,12 @@ pub fn ProjectHead(id: String) -> impl IntoView {
             ctx.tree.with(|t| {
                 t.iter()
                     .filter(|p| !below.contains(&p.id))
-                    .map(|p| (p.id.clone(), format!("{}{}", "  ".repeat(p.depth), p.title)))
+                    .map(|p| {
+                        (
+                            p.id.clone(),
+                            format!("{}{}", "\u{a0}\u{a0}\u{a0}".repeat(p.depth), p.title),
+                        )
+                    })
                     .collect::<Vec<_>>()
             })
         }
@@ -140,16 +145,13 @@ pub fn ProjectHead(id: String) -> impl IntoView {
     let sub_parent = id.clone();
 
     view! {
-        <div class="list-head">
+        <div class="list-head project-head">
             <div class="list-title">
                 <Show
                     when=move || renaming.get()
-                    fallback=move || view! {
-                        <h1>{title}</h1>
-                        <p class="muted">{move || count_line(counts())}</p>
-                    }
+                    fallback=move || view! { <h1>{title}</h1> }
                 >
-                    <form class="inline-form" on:submit=rename.clone()>
+                    <form class="inline-form rename-form" on:submit=rename.clone()>
                         <input
                             node_ref=rename_input
                             aria-label="Project name"
@@ -157,8 +159,10 @@ pub fn ProjectHead(id: String) -> impl IntoView {
                             on:keydown=move |ev: ev::KeyboardEvent| if ev.key() == "Escape" { renaming.set(false) }
                         />
                         <button class="button small primary" type="submit">"Save"</button>
+                        <button class="button small" type="button" on:click=move |_| renaming.set(false)>"Cancel"</button>
                     </form>
                 </Show>
+                <p class="muted count-line">{move || count_line(counts())}</p>
             </div>
             <button
                 class="icon-button actions-toggle"
@@ -175,11 +179,11 @@ pub fn ProjectHead(id: String) -> impl IntoView {
                 <button class="button small" on:click=move |_| { rename_value.set(title()); renaming.set(true); }>"Rename"</button>
                 <button class="button small" on:click=move |_| adding_sub.set(true)>"Add sub-project"</button>
                 <label class="select-label">
-                    <span class="visually-hidden">"Move project under"</span>
-                    <select aria-label="Move project under" on:change=on_move prop:value=current_parent>
+                    <span>"Move under"</span>
+                    <select on:change=on_move prop:value=current_parent>
                         <option value="">"Top level"</option>
                         {move || targets().into_iter().map(|(pid, name)| view! {
-                            <option value=pid.clone() selected=current_parent() == pid>{format!("Under {name}")}</option>
+                            <option value=pid.clone() selected=current_parent() == pid>{name}</option>
                         }).collect_view()}
                     </select>
                 </label>

@@ -98,6 +98,47 @@ fn drop_target(
     (over, drop)
 }
 
+/// Today's icon: a calendar page (a frame and its rings as one path).
+const TODAY_ICON: &str =
+    "M5.5 5h13a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2h-13a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2zM3.5 10h17M8 3v4M16 3v4";
+
+/// One of the lists above the projects (Inbox, Today, …): its icon, its title and, for lists that
+/// count open tasks, the count with what it counts ("3 due").
+#[component]
+fn NavEntry(
+    view: View,
+    title: &'static str,
+    /// An SVG path on a 24×24 grid, stroked.
+    icon: &'static str,
+    #[prop(optional)] count: Option<(RwSignal<usize>, &'static str)>,
+    #[prop(optional)] node_ref: NodeRef<leptos::html::Button>,
+    #[prop(optional)] on_dragover: Option<Callback<ev::DragEvent>>,
+    #[prop(optional)] on_drop: Option<Callback<ev::DragEvent>>,
+) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let here = view.clone();
+    view! {
+        <li>
+            <button
+                node_ref=node_ref
+                class="nav-item"
+                aria-current=move || ctx.view.with(|v| *v == here).then_some("page")
+                on:click=move |_| ctx.go(view.clone())
+                on:dragover=move |ev| if let Some(f) = on_dragover { f.run(ev) }
+                on:drop=move |ev| if let Some(f) = on_drop { f.run(ev) }
+            >
+                <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                    <path d=icon fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
+                </svg>
+                <span class="nav-title">{title}</span>
+                {count.map(|(n, what)| view! {
+                    <span class="count" aria-label=move || format!("{} {what}", n.get())>{move || n.get()}</span>
+                })}
+            </button>
+        </li>
+    }
+}
+
 /// The sidebar.
 #[component]
 pub fn Sidebar() -> impl IntoView {
@@ -118,79 +159,24 @@ pub fn Sidebar() -> impl IntoView {
     view! {
         <nav id="sidebar" class="sidebar" aria-label="Lists and projects">
             <ul class="lists">
-                <li>
-                    <button
-                        node_ref=first
-                        class="nav-item"
-                        aria-current=move || (ctx.view.get() == View::Inbox).then_some("page")
-                        on:click=move |_| ctx.go(View::Inbox)
-                        on:dragover=inbox_over
-                        on:drop=inbox_drop
-                    >
-                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-                            <path d="M4 13h4l1.5 3h5L16 13h4M5.5 5h13L21 13v6H3v-6z" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/>
-                        </svg>
-                        <span class="nav-title">"Inbox"</span>
-                        <span class="count" aria-label=move || format!("{} open", ctx.inbox_open.get())>
-                            {move || ctx.inbox_open.get()}
-                        </span>
-                    </button>
-                </li>
-                <li>
-                    <button
-                        class="nav-item"
-                        aria-current=move || (ctx.view.get() == View::Today).then_some("page")
-                        on:click=move |_| ctx.go(View::Today)
-                    >
-                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-                            <rect x="3.5" y="5" width="17" height="15" rx="2" fill="none" stroke="currentColor" stroke-width="1.8"/>
-                            <path d="M3.5 10h17M8 3v4M16 3v4" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/>
-                        </svg>
-                        <span class="nav-title">"Today"</span>
-                        <span class="count" aria-label=move || format!("{} due", ctx.today_open.get())>
-                            {move || ctx.today_open.get()}
-                        </span>
-                    </button>
-                </li>
-                <li>
-                    <button
-                        class="nav-item"
-                        aria-current=move || (ctx.view.get() == View::Upcoming).then_some("page")
-                        on:click=move |_| ctx.go(View::Upcoming)
-                    >
-                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-                            <path d="M5 12h12M13 7l5 5-5 5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
-                        </svg>
-                        <span class="nav-title">"Upcoming"</span>
-                        <span class="count" aria-label=move || format!("{} coming up", ctx.upcoming_open.get())>
-                            {move || ctx.upcoming_open.get()}
-                        </span>
-                    </button>
-                </li>
-                <li>
-                    <button
-                        class="nav-item"
-                        aria-current=move || (ctx.view.get() == View::Logbook).then_some("page")
-                        on:click=move |_| ctx.go(View::Logbook)
-                    >
-                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-                            <path d="M5 12.5l4.5 4.5L19 7.5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
-                        </svg>
-                        <span class="nav-title">"Logbook"</span>
-                    </button>
-                </li>
-                <li>
-                    <button
-                        class="nav-item"
-                        aria-current=move || (ctx.view.get() == View::Trash).then_some("page")
-                        on:click=move |_| ctx.go(View::Trash)
-                    >
-                        <svg class="nav-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-                            <path d="M4 7h16M9 7V4.5h6V7M6.5 7l1 13h9l1-13" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
-                        </svg>
-                        <span class="nav-title">"Recently deleted"</span>
-                    </button>
-                </li>
+                <NavEntry
+                    view=View::Inbox
+                    title="Inbox"
+                    icon="M4 13h4l1.5 3h5L16 13h4M5.5 5h13L21 13v6H3v-6z"
+                    count=(ctx.inbox_open, "open")
+                    node_ref=first
+                    on_dragover=Callback::new(inbox_over)
+                    on_drop=Callback::new(inbox_drop)
+                />
+                <NavEntry view=View::Today title="Today" icon=TODAY_ICON count=(ctx.today_open, "due")/>
+                <NavEntry
+                    view=View::Upcoming
+                    title="Upcoming"
+                    icon="M5 12h12M13 7l5 5-5 5"
+                    count=(ctx.upcoming_open, "coming up")
+                />
+                <NavEntry view=View::Logbook title="Logbook" icon="M5 12.5l4.5 4.5L19 7.5"/>
+                <NavEntry view=View::Trash title="Recently deleted" icon="M4 7h16M9 7V4.5h6V7M6.5 7l1 13h9l1-13"/>
             </ul>
             <div class="section-head">
                 <h2 id="projects-heading">"Projects"</h2>
@@ -341,6 +327,11 @@ fn ProjectItem(entry: TreeEntry, has_children: bool) -> impl IntoView {
                     }
                 }
             >
+                // The project's mark sits where the lists' icons do, so every level lines up with
+                // Inbox and Today; a project with sub-projects shows its show/hide button there instead.
+                <svg class="nav-icon project-icon" class:covered=has_children viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                    <circle cx="12" cy="12" r="4.5" fill="none" stroke="currentColor" stroke-width="1.8"/>
+                </svg>
                 <span class="nav-title">{title}</span>
                 {move || repeated().then(|| view! { <span class="nav-parent">{parent_name()}</span> })}
                 <span class="count" aria-label=count_label>{entry.open_total}</span>

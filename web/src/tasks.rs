@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use crate::ctx::{Ctx, View, is_today, today};
 use crate::editor::TaskEditor;
 use crate::model::{Finished, Hit, Task, Trashed};
+use crate::priority::{PriorityChip, PriorityOptions};
 use crate::project::ProjectHead;
 use crate::sidebar::DRAG_TYPE;
 use crate::store::{self, NewTask};
@@ -301,11 +302,7 @@ fn QuickAdd(project: Option<String>, due_today: bool) -> impl IntoView {
                 />
             </span>
             <select class="quick-extra" aria-label="New task priority" on:change=move |ev| priority.set(event_target_value(&ev)) prop:value=move || priority.get()>
-                <option value="">"No priority"</option>
-                <option value="1">"P1"</option>
-                <option value="2">"P2"</option>
-                <option value="3">"P3"</option>
-                <option value="4">"P4"</option>
+                <PriorityOptions/>
             </select>
             <button class="button primary quick-submit" type="submit">"Add task"</button>
             <p class="error quick-error" id=error_id hidden=move || due_error.with(|e| e.is_none())>
@@ -322,15 +319,20 @@ fn TaskList(tasks: Memo<Vec<(Task, bool)>>, rows: RwSignal<Rows>) -> impl IntoVi
     let agenda = move || matches!(ctx.view.get(), View::Today | View::Upcoming);
     // Task ids in order; in the agenda, with a heading (a key starting with '#') before each group.
     // In a list (not Today or Upcoming), finished tasks wait behind "Show completed (N)".
-    let show_done = RwSignal::new(false);
+    // Each list remembers whether it shows them; a finished task opened from search shows them here
+    // for now, without changing what the list remembers.
+    let revealed_done = RwSignal::new(None::<View>);
+    let show_done = Signal::derive(move || {
+        ctx.view
+            .with(|v| revealed_done.with(|r| r.as_ref() == Some(v)) || ctx.shows_done(v))
+    });
     let finished = Memo::new(move |_| tasks.with(|t| t.iter().filter(|(t, _)| t.is_done()).count()));
     let hide_done = Signal::derive(move || !agenda() && !show_done.get());
-    // A finished task opened from search: its list shows the finished tasks.
     Effect::new(move |_| {
         if let Some(r) = ctx.reveal.get()
             && tasks.with(|t| t.iter().any(|(t, _)| t.id == r && t.is_done()))
         {
-            show_done.set(true);
+            revealed_done.set(Some(ctx.view.get_untracked()));
         }
     });
     let ids = Memo::new(move |_| {
@@ -383,7 +385,16 @@ fn TaskList(tasks: Memo<Vec<(Task, bool)>>, rows: RwSignal<Rows>) -> impl IntoVi
             <button
                 class="button small show-done"
                 aria-expanded=move || show_done.get().to_string()
-                on:click=move |_| show_done.update(|s| *s = !*s)
+                on:click=move |_| {
+                    let shown = show_done.get_untracked();
+                    revealed_done.set(None);
+                    ctx.view.with_untracked(|v| {
+                        // Shown only because of a search result: hiding them needs no change of mind.
+                        if ctx.shows_done(v) == shown {
+                            ctx.toggle_showing_done(v);
+                        }
+                    });
+                }
             >
                 {move || format!("{} completed ({})", if show_done.get() { "Hide" } else { "Show" }, finished.get())}
             </button>
@@ -604,9 +615,7 @@ fn TaskRow(
                         {move || task().and_then(|t| t.due).filter(|d| !(show_project && *d == today())).map(|d| view! {
                             <span class="chip due" class:late=overdue()>{due_label(&d)}</span>
                         })}
-                        {move || task().and_then(|t| t.priority).map(|p| view! {
-                            <span class=format!("chip prio p{p}")>{format!("P{p}")}</span>
-                        })}
+                        {move || task().and_then(|t| t.priority).map(|p| view! { <PriorityChip p/> })}
                         {move || (show_project).then(|| task().map(|t| match t.parent.and_then(|p| ctx.project_title(&p)) {
                             Some(name) => view! { <span class="chip project">{name}</span> }.into_any(),
                             None => view! { <span class="chip project">"Inbox"</span> }.into_any(),
@@ -704,7 +713,7 @@ fn SearchResults(rows: RwSignal<Rows>) -> impl IntoView {
                             <span class="task-meta">
                                 {done.then(|| view! { <span class="chip status">{status}</span> })}
                                 {h.due.clone().map(|d| view! { <span class="chip due" class:late=late>{due_label(&d)}</span> })}
-                                {h.priority.map(|p| view! { <span class=format!("chip prio p{p}")>{format!("P{p}")}</span> })}
+                                {h.priority.map(|p| view! { <PriorityChip p/> })}
                                 {h.in_notes.then(|| view! { <span class="chip notes">"in notes"</span> })}
                                 <span class="chip project">{place}</span>
                             </span>

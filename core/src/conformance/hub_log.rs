@@ -5,7 +5,7 @@
 //! What every backend must guarantee: seqs dense and increasing in commit order, appends all-or-nothing
 //! per batch and idempotent by op id, group commit that refuses only the bad batch, pages read in one
 //! snapshot with head, horizon and epoch, durability across reopen, readers that see exactly what
-//! is committed, and compaction: rows removed only up to `min(horizon, snapshot)`, a snapshot that
+//! is committed, op ids refused for clock skew that stay refused (also across reopen), and compaction: rows removed only up to `min(horizon, snapshot)`, a snapshot that
 //! rebuilds the state at its seq, and retries of removed ops still answered as duplicates.
 
 use std::sync::Arc;
@@ -32,6 +32,8 @@ macro_rules! hub_log_conformance_tests {
             log_assigns_dense_seqs_and_dedups_retries, group_commit_refuses_only_the_bad_batch,
             pages_follow_seq_order_with_head_horizon_and_epoch, appends_survive_reopen,
             readers_see_exactly_what_is_committed, clock_skew_refuses_the_batch_and_keeps_the_head,
+            an_op_id_refused_for_clock_skew_stays_refused,
+            skew_refusals_at_or_below_the_compacted_watermark_go_and_their_ops_never_land,
             compaction_prunes_to_the_horizon_and_keeps_pulls_consistent,
             the_snapshot_pages_rebuild_the_state_at_its_seq, retries_after_compaction_are_duplicates);
     };
@@ -173,6 +175,116 @@ pub fn clock_skew_refuses_the_batch_and_keeps_the_head(b: &dyn HubLogBackend) {
     let out = log.append_batches(&[&ahead]).unwrap();
     assert!(matches!(out[0], Err(Error::ClockSkew { .. })), "{:?}", out[0]);
     assert_eq!(log.head().unwrap(), 1);
+}
+
+const HOUR: u64 = 60 * 60 * 1000;
+
+fn skew_refused_before(out: &crate::Result<crate::AppendOutcome>) -> Option<(crate::OpId, bool)> {
+    match out {
+        Err(Error::ClockSkew {
+            op, refused_before, ..
+        }) => Some((*op, *refused_before)),
+        _ => None,
+    }
+}
+
+/// A push refused for clock skew is re-stamped by its device; a late copy of it (the network delivers
+/// it once the hub's clock has caught up) is refused all the same, naming the same op, so the edit is
+/// never logged twice. The named op and the later ops of that push stay refused, also in a group
+/// commit and after reopening; the op before the named one and the re-stamped ops are logged.
+pub fn an_op_id_refused_for_clock_skew_stays_refused(b: &dyn HubLogBackend) {
+    let e = env(30);
+    let mut log = b.open_log("refused", e.clone()).unwrap();
+    let before = set(id(T0, 0, 17), "n17", "title", json!("kept"));
+    let x = set(id(T0 + 2 * HOUR, 0, 17), "n17", "title", json!("ahead"));
+    let y = set(id(T0 + 2 * HOUR, 1, 17), "n17", "notes", json!("further"));
+    let push = vec![before.clone(), x.clone(), y.clone()];
+    let out = log.append_batches(&[&push]).unwrap();
+    assert_eq!(skew_refused_before(&out[0]), Some((x.id, false)), "{:?}", out[0]);
+    // The device re-stamps x and y at the hub's time; `before` keeps its id.
+    let restamped = vec![
+        before.clone(),
+        set(id(T0 + 1, 0, 17), "n17", "title", json!("ahead")),
+        set(id(T0 + 1, 1, 17), "n17", "notes", json!("further")),
+    ];
+    let ok = log.append(&restamped).unwrap();
+    assert_eq!((ok.accepted, ok.seqs.clone(), ok.head), (3, vec![1, 2, 3], 3));
+    // Two hours later every stamp of the first push is within the bound, and still:
+    e.advance(2 * HOUR);
+    let late = log.append_batches(&[&push]).unwrap();
+    match &late[0] {
+        Err(Error::ClockSkew {
+            op,
+            ahead_ms,
+            refused_before,
+            ..
+        }) => assert_eq!((*op, *ahead_ms, *refused_before), (x.id, 0, true)),
+        other => panic!("a late copy of a refused push must be refused, got {other:?}"),
+    }
+    let alone = log.append_batches(&[std::slice::from_ref(&y)]).unwrap();
+    assert_eq!(
+        skew_refused_before(&alone[0]),
+        Some((y.id, true)),
+        "{:?}",
+        alone[0]
+    );
+    // In a group commit, only the push holding a refused id is refused.
+    let fresh = vec![set(id(T0 + 2 * HOUR, 0, 18), "n18", "title", json!("new"))];
+    let out = log.append_batches(&[&push, &fresh]).unwrap();
+    assert_eq!(skew_refused_before(&out[0]), Some((x.id, true)), "{:?}", out[0]);
+    assert_eq!(out[1].as_ref().unwrap().seqs, vec![4]);
+    drop(log);
+    let mut log = b.open_log("refused", e.clone()).unwrap();
+    let out = log.append_batches(&[&push[1..]]).unwrap();
+    assert_eq!(
+        skew_refused_before(&out[0]),
+        Some((x.id, true)),
+        "the refusal survives reopening: {:?}",
+        out[0]
+    );
+    assert_eq!(log.head().unwrap(), 4);
+    let logged: Vec<crate::OpId> = log
+        .page(0, 100)
+        .unwrap()
+        .ops()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.op.id)
+        .collect();
+    assert_eq!(
+        logged,
+        vec![before.id, restamped[1].id, restamped[2].id, fresh[0].id],
+        "each edit logged once"
+    );
+}
+
+/// Compaction drops a device's skew refusals at or below the greatest op id of its that it removed:
+/// a late copy of such an op is then answered as a duplicate at the horizon, and still never logged.
+pub fn skew_refusals_at_or_below_the_compacted_watermark_go_and_their_ops_never_land(b: &dyn HubLogBackend) {
+    let e = env(31);
+    let mut log = b.open_log("refused-compact", e.clone()).unwrap();
+    let x = set(id(T0 + 2 * HOUR, 0, 19), "n19", "title", json!("ahead"));
+    let out = log.append_batches(&[std::slice::from_ref(&x)]).unwrap();
+    assert_eq!(skew_refused_before(&out[0]), Some((x.id, false)), "{:?}", out[0]);
+    log.append(&batch(20, 0..2)).unwrap();
+    // Re-stamped at the hub's time: below x.
+    log.append(&[set(id(T0 + 1, 0, 19), "n19", "title", json!("ahead"))])
+        .unwrap();
+    e.advance(2 * HOUR);
+    // Compacting past the re-stamped op leaves the refusal in force: device 19 has no op above x yet.
+    log.compact(3).unwrap();
+    let out = log.append_batches(&[std::slice::from_ref(&x)]).unwrap();
+    assert_eq!(skew_refused_before(&out[0]), Some((x.id, true)), "{:?}", out[0]);
+    // Two hours on, the device's new ops pass x; once one is compacted, x's copy is a duplicate.
+    let later = set(id(T0 + 2 * HOUR, 1, 19), "n19", "title", json!("later"));
+    assert_eq!(log.append(std::slice::from_ref(&later)).unwrap().seqs, vec![4]);
+    log.compact(4).unwrap();
+    let again = log.append(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(
+        (again.accepted, again.duplicates, again.seqs, again.head),
+        (0, 1, vec![4], 4)
+    );
+    assert_eq!((log.head().unwrap(), log.log_rows().unwrap()), (4, 0));
 }
 
 /// Compaction removes rows at or below the horizon it is given, never more, never backwards; pages

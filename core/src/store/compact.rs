@@ -16,7 +16,8 @@
 //!
 //! Ops this build stores without applying are never pruned (they wait for an upgrade), and for each
 //! device the greatest op id removed is kept (`compacted:<device>` in `kv`), so that a retried push of
-//! an op whose row is gone is still recognised as a duplicate.
+//! an op whose row is gone is still recognised as a duplicate. The device's skew refusals
+//! (`skew_refused:<device>:<op id>`) at or below that watermark go with the step that moves it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -275,9 +276,22 @@ pub(crate) fn prune(conn: &mut Connection, cut: u64, step_rows: usize) -> Result
         for (device, max) in marks {
             let device: DeviceId = device.parse()?;
             let max: OpId = max.parse()?;
-            if compacted_watermark(&tx, device)?.is_none_or(|m| max > m) {
-                kv_set(&tx, &keys::compacted(device), &max.to_string())?;
-            }
+            let watermark = match compacted_watermark(&tx, device)? {
+                Some(m) if m >= max => m,
+                _ => {
+                    kv_set(&tx, &keys::compacted(device), &max.to_string())?;
+                    max
+                }
+            };
+            // The device's skew refusals at or below its watermark may go: a late copy of such an op
+            // is then refused as too far ahead or answered as a duplicate at the horizon (see the
+            // append), and never written either way. No device still holds such an op unsent: the
+            // watermark already stands for "every op of this device up to here reached the log",
+            // which holds because a device pushes its outbox in op id order (so it re-stamped a
+            // refused op before any later op of its was accepted). Dropping marks by age instead
+            // would not be safe: the network may deliver a copy of a push at any later time.
+            tx.prepare_cached("DELETE FROM kv WHERE key > ?1 AND key <= ?2")?
+                .execute([keys::skew_refused_prefix(device), keys::skew_refused(watermark)])?;
         }
         tx.prepare_cached("DELETE FROM ops WHERE seq > ?1 AND seq <= ?2 AND applied = 1")?
             .execute(params![horizon as i64, upto as i64])?;

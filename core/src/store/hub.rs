@@ -9,6 +9,13 @@
 //! horizon and epoch, snapshots and compaction, as methods of the trait, so that every backend offers
 //! them and the conformance suite (`hub_log_conformance_tests!`) checks them.
 //!
+//! **A push refused for clock skew stays refused.** The device re-stamps the ops such an answer names
+//! (PROTOCOL.md §7), so a late copy of the refused push (a retransmission the network delivers after
+//! the hub's clock has caught up) must not land beside the new ids: the same edit would be in the log
+//! twice. Each backend keeps the ids a skew refusal retires ([`retired_by_skew_refusal`]), written in
+//! the commit of the refusal's group, before it is answered, and refuses a new op with such an id the
+//! same way ([`refused_for_skew_before`]), whatever its stamp says by then.
+//!
 //! **Compaction** ([`HubLog::compact`], [`HubLog::compactor`]) snapshots the state at the head, then
 //! removes log rows at or below both the horizon it is given and the snapshot; the log's `horizon` then
 //! says which pulls must restore from the snapshot first ([`LogRead::snapshot_page`]). A retried push
@@ -42,7 +49,7 @@ use super::compact::{self, CompactReport, SqliteCompactor};
 use super::kv::{LogPosition, position};
 use super::{Options, Role, Store, keys, kv_get, kv_set, log};
 use crate::apply;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hlc::Env;
 use crate::id::{DeviceId, OpId};
 use crate::op::{Op, SeqOp};
@@ -146,8 +153,10 @@ pub type Compactor = Arc<dyn Fn(u64) -> Result<CompactReport> + Send + Sync>;
 /// A space's log on the hub. Only one writer appends; [`HubLog::reader`] gives readers for other threads.
 pub trait HubLog: LogRead {
     /// Append several pushed batches in one durable transaction (group commit). Each batch is validated
-    /// on its own: an invalid batch gets its error and adds nothing, the others commit together. The outer
-    /// error is a storage failure, in which case nothing of any batch was written.
+    /// on its own: an invalid batch gets its error and adds nothing, the others commit together. A batch
+    /// refused for clock skew (also for an id refused so before) records, in that transaction, the ids
+    /// it retires (see the module docs). The outer error is a storage failure, in which case nothing of
+    /// any batch was written.
     fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>>;
 
     /// Append one pushed batch: all-or-nothing, idempotent by op id.
@@ -167,6 +176,30 @@ pub trait HubLog: LogRead {
     /// A compactor that runs beside the writer, from any thread (appends keep flowing: it takes the
     /// write lock only in short steps).
     fn compactor(&self) -> Result<Compactor>;
+}
+
+/// The op ids a refusal for clock skew naming `named` retires for good: that op and every later op
+/// (in op id order) of the same batch from its device. They are the ids the device re-stamps (the named
+/// op and every unsent op after it), so no copy of them may land afterwards. A device pushes its outbox
+/// in op id order from its oldest unsent op, so any other push of its that holds a retired op holds
+/// the named one too, and is refused with it.
+pub fn retired_by_skew_refusal(batch: &[Op], named: OpId) -> impl Iterator<Item = OpId> + '_ {
+    batch
+        .iter()
+        .map(|op| op.id)
+        .filter(move |id| id.device == named.device && *id >= named)
+}
+
+/// The refusal of a pushed op whose id a refusal for clock skew retired before: the same
+/// `clock_skew`, so a device re-stamps it as it would have the first time, though by `now_ms` its
+/// stamp may be within `limit_ms` of the hub's clock.
+pub fn refused_for_skew_before(op: OpId, now_ms: u64, limit_ms: u64) -> Error {
+    Error::ClockSkew {
+        op,
+        ahead_ms: op.ts.ms.saturating_sub(now_ms),
+        limit_ms,
+        refused_before: true,
+    }
 }
 
 /// Opens a reader of one log; see [`HubLog::readers`].
@@ -455,8 +488,65 @@ impl LogRead for SqliteLogReader {
     }
 }
 
+/// The skew refusals a SQLite hub log keeps (`kv` keys [`keys::skew_refused`]), read and written inside
+/// the append's write transaction.
+#[derive(Default)]
+struct SkewMarks {
+    /// Per device, whether it has any mark (most devices never have one: their ops cost no lookup).
+    any: HashMap<DeviceId, bool>,
+}
+
+impl SkewMarks {
+    fn device_has_any(&mut self, conn: &Connection, device: DeviceId) -> Result<bool> {
+        if let Some(any) = self.any.get(&device) {
+            return Ok(*any);
+        }
+        let prefix = keys::skew_refused_prefix(device);
+        let end = format!("{};", prefix.trim_end_matches(':'));
+        let any = conn
+            .prepare_cached("SELECT 1 FROM kv WHERE key > ?1 AND key < ?2 LIMIT 1")?
+            .exists([&prefix, &end])?;
+        self.any.insert(device, any);
+        Ok(any)
+    }
+
+    /// The first op of `ops` (in batch order) that is not in the log and whose id was refused for skew.
+    fn first_refused<'a>(
+        &mut self,
+        conn: &Connection,
+        ops: impl Iterator<Item = &'a Op>,
+    ) -> Result<Option<OpId>> {
+        for op in ops {
+            if self.device_has_any(conn, op.id.device)?
+                && kv_get(conn, &keys::skew_refused(op.id))?.is_some()
+                // An op the log holds is a duplicate, whatever else is true of its id.
+                && log::find(conn, op.id)?.is_none()
+            {
+                return Ok(Some(op.id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Mark the ids a refusal of `batch` naming `named` retires (none the log already holds).
+    fn retire(&mut self, conn: &Connection, batch: &[Op], named: OpId) -> Result<()> {
+        for id in retired_by_skew_refusal(batch, named) {
+            if log::find(conn, id)?.is_none() {
+                kv_set(conn, &keys::skew_refused(id), "")?;
+                self.any.insert(id.device, true);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// The hub's append (see [`HubLog::append_batches`]): seqs are assigned inside the write transaction.
+    ///
+    /// In that transaction, before any op is appended: each batch refused for clock skew retires its
+    /// ids ([`retired_by_skew_refusal`]); then each batch that passed validation but holds an id
+    /// retired now or before (and not in the log) is refused the same way and retires its later ids
+    /// too. The marks commit with the group, before any push of it is answered.
     fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>> {
         let mut outcomes: Vec<Result<AppendOutcome>> = Vec::with_capacity(batches.len());
         let mut valid = Vec::new();
@@ -474,19 +564,55 @@ impl Store {
                 Err(e) => outcomes.push(Err(e)),
             }
         }
-        if valid.is_empty() {
+        let skewed = outcomes.iter().any(|o| matches!(o, Err(Error::ClockSkew { .. })));
+        if valid.is_empty() && !skewed {
             return Ok(outcomes);
         }
-        let max_ts = valid
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|(op, _)| op.id.ts))
-            .max();
-        let head = self.write(max_ts, |tx, _| {
-            let mut head = head(tx)?;
+        let now = self.now_ms()?;
+        let limit_ms = self.clock.max_drift_ms();
+        let head = self.write(None, |tx, clock| {
+            let mut marks = SkewMarks::default();
+            // Refused for skew just now: name the first op at fault (an earlier one may have been
+            // refused before) and retire the ids from it on.
+            for (batch, outcome) in batches.iter().zip(outcomes.iter_mut()) {
+                let Err(Error::ClockSkew { op: named, .. }) = outcome else {
+                    continue;
+                };
+                let named = *named;
+                let named = match marks.first_refused(tx, batch.iter().take_while(|op| op.id != named))? {
+                    Some(earlier) => {
+                        *outcome = Err(refused_for_skew_before(earlier, now, limit_ms));
+                        earlier
+                    }
+                    None => named,
+                };
+                marks.retire(tx, batch, named)?;
+            }
+            // Valid, but holding an id refused for skew (now or before): refused the same way.
+            let mut appendable = Vec::with_capacity(valid.len());
+            for (i, prepared) in valid {
+                match marks.first_refused(tx, batches[i].iter())? {
+                    Some(named) => {
+                        marks.retire(tx, batches[i], named)?;
+                        outcomes[i] = Err(refused_for_skew_before(named, now, limit_ms));
+                    }
+                    None => appendable.push((i, prepared)),
+                }
+            }
+            // Only appended ops move the hub's clock.
+            if let Some(ts) = appendable
+                .iter()
+                .flat_map(|(_, p)| p.iter().map(|(op, _)| op.id.ts))
+                .max()
+            {
+                clock.observe(ts);
+            }
+            let before = head(tx)?;
+            let mut head = before;
             let horizon = position(tx)?.horizon;
             // Per device, the greatest op id compaction removed: an op at or below it was accepted before.
             let mut removed: HashMap<DeviceId, Option<OpId>> = HashMap::new();
-            for (i, prepared) in &valid {
+            for (i, prepared) in &appendable {
                 let Ok(outcome) = &mut outcomes[*i] else { continue };
                 for (op, prepared) in prepared {
                     if let Some(seq) = log::find(tx, op.id)? {
@@ -517,7 +643,9 @@ impl Store {
                     outcome.seqs.push(head);
                 }
             }
-            kv_set(tx, keys::HEAD, &head.to_string())?;
+            if head != before {
+                kv_set(tx, keys::HEAD, &head.to_string())?;
+            }
             Ok(head)
         })?;
         for o in outcomes.iter_mut().flatten() {

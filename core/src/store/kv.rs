@@ -29,6 +29,17 @@ pub mod keys {
     pub fn compacted(device: crate::id::DeviceId) -> String {
         format!("compacted:{device}")
     }
+    /// The prefix of the marks of `device`'s op ids a hub log refused for clock skew (hub; see
+    /// [`skew_refused`]); every mark of the device sorts after it, in op id order.
+    pub fn skew_refused_prefix(device: crate::id::DeviceId) -> String {
+        format!("skew_refused:{device}:")
+    }
+    /// The mark of an op id a hub log refused for clock skew: that id stays refused (hub; the value is
+    /// empty). Keyed by device first, so that compaction drops a device's marks up to its watermark as
+    /// one range.
+    pub fn skew_refused(op: crate::id::OpId) -> String {
+        format!("{}{op}", skew_refused_prefix(op.device))
+    }
     /// Greatest id of this device's ops the hub has confirmed: re-stamped ops must stay above it.
     pub const OWN_CONFIRMED: &str = "own_confirmed";
     /// Highest seq acknowledged to the hub.

@@ -36,6 +36,7 @@ pub use compact::{
 };
 pub use hub::{
     AppendOutcome, Compactor, HubLog, HubOptions, LogPage, LogRead, Readers, SqliteHubLog, SqliteLogReader,
+    refused_for_skew_before, retired_by_skew_refusal,
 };
 pub use kv::LogPosition;
 pub use kv::keys;
@@ -246,6 +247,7 @@ impl Store {
                     op: op.id,
                     ahead_ms,
                     limit_ms: self.clock.max_drift_ms(),
+                    refused_before: false,
                 })?;
             Ok((op, prepared))
         })

@@ -1,12 +1,13 @@
 //! A space's log on PostgreSQL: [`PgHubLog`] (the writer), [`PgLogReader`] (pulls) and
 //! [`PgCompactor`] (snapshots and pruning). See the module above for the ordering rule.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hearth_core::store::{
     CompactReport, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SnapshotChunk,
+    refused_for_skew_before, retired_by_skew_refusal,
 };
 use hearth_core::{AppendOutcome, DeviceId, Env, Error, Op, OpId, Options, Result, Role, SeqOp, Store};
 use postgres::{Client, GenericClient, IsolationLevel};
@@ -255,12 +256,21 @@ impl HubLog for PgHubLog {
                 Err(e) => outcomes.push(Err(e)),
             }
         }
-        if valid.is_empty() {
+        let skewed: Vec<usize> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| matches!(o, Err(Error::ClockSkew { .. })))
+            .map(|(i, _)| i)
+            .collect();
+        if valid.is_empty() && skewed.is_empty() {
             return Ok(outcomes);
         }
+        let now = self.validator.now_ms()?;
+        let limit_ms = self.validator.options().max_drift_ms;
         let space = self.space.as_str();
         let mut tx = self.client.transaction().map_err(db_err)?;
-        // The counter row: appends to this space, through any hub, commit one after another.
+        // The counter row: appends to this space, through any hub, commit one after another (and so
+        // do the skew refusals they read and write).
         let row = tx
             .query_one(
                 "SELECT head, horizon FROM spaces WHERE name = $1 FOR UPDATE",
@@ -270,7 +280,9 @@ impl HubLog for PgHubLog {
         let (mut head, horizon) = (u(row.get(0)), u(row.get(1)));
         let ids: Vec<String> = valid
             .iter()
-            .flat_map(|(i, _)| batches[*i].iter().map(|op| op.id.to_string()))
+            .map(|(i, _)| *i)
+            .chain(skewed.iter().copied())
+            .flat_map(|i| batches[i].iter().map(|op| op.id.to_string()))
             .collect();
         let mut known: HashMap<String, u64> = HashMap::new();
         for r in tx
@@ -281,6 +293,73 @@ impl HubLog for PgHubLog {
             .map_err(db_err)?
         {
             known.insert(r.get(0), u(r.get(1)));
+        }
+        // Op ids refused for clock skew (by any hub), among this group's.
+        let mut refused: HashSet<String> = HashSet::new();
+        for r in tx
+            .query(
+                "SELECT id FROM skew_refused WHERE space = $1 AND id = ANY($2)",
+                &[&space, &ids],
+            )
+            .map_err(db_err)?
+        {
+            refused.insert(r.get(0));
+        }
+        // The first op of `ops` not in the log whose id was refused for skew.
+        let first_refused = |ops: &mut dyn Iterator<Item = &Op>, refused: &HashSet<String>| {
+            if refused.is_empty() {
+                return None;
+            }
+            ops.map(|op| op.id).find(|id| {
+                let id = id.to_string();
+                refused.contains(&id) && !known.contains_key(&id)
+            })
+        };
+        let mut retired: Vec<OpId> = Vec::new();
+        let mut retire = |batch: &[Op], named: OpId, refused: &mut HashSet<String>| {
+            for id in retired_by_skew_refusal(batch, named) {
+                let text = id.to_string();
+                if !known.contains_key(&text) && refused.insert(text) {
+                    retired.push(id);
+                }
+            }
+        };
+        // Refused for skew just now: name the first op at fault (an earlier one may have been refused
+        // before) and retire the ids from it on.
+        for i in skewed {
+            let batch = batches[i];
+            let Err(Error::ClockSkew { op: named, .. }) = outcomes[i] else {
+                continue;
+            };
+            let named = match first_refused(&mut batch.iter().take_while(|op| op.id != named), &refused) {
+                Some(earlier) => {
+                    outcomes[i] = Err(refused_for_skew_before(earlier, now, limit_ms));
+                    earlier
+                }
+                None => named,
+            };
+            retire(batch, named, &mut refused);
+        }
+        // Valid, but holding an id refused for skew (now or before): refused the same way.
+        let mut appendable = Vec::with_capacity(valid.len());
+        for (i, applied) in valid {
+            match first_refused(&mut batches[i].iter(), &refused) {
+                Some(named) => {
+                    retire(batches[i], named, &mut refused);
+                    outcomes[i] = Err(refused_for_skew_before(named, now, limit_ms));
+                }
+                None => appendable.push((i, applied)),
+            }
+        }
+        if !retired.is_empty() {
+            let devices: Vec<String> = retired.iter().map(|id| id.device.to_string()).collect();
+            let ids: Vec<String> = retired.iter().map(ToString::to_string).collect();
+            tx.execute(
+                "INSERT INTO skew_refused (space, device, id) SELECT $1, * FROM unnest($2::text[], $3::text[]) \
+                 ON CONFLICT (space, id) DO NOTHING",
+                &[&space, &devices, &ids],
+            )
+            .map_err(db_err)?;
         }
         // Per device, the greatest op id compaction removed: an op at or below it was accepted before.
         let mut marks: HashMap<DeviceId, OpId> = HashMap::new();
@@ -295,7 +374,7 @@ impl HubLog for PgHubLog {
         }
         let (mut seq_col, mut id_col, mut dev_col, mut applied_col, mut body_col) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (i, applied) in &valid {
+        for (i, applied) in &appendable {
             let Ok(outcome) = &mut outcomes[*i] else { continue };
             for (op, applied) in batches[*i].iter().zip(applied) {
                 let id = op.id.to_string();
@@ -519,6 +598,17 @@ impl PgCompactor {
             tx.execute(
                 "DELETE FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 AND applied",
                 &[&space, &h, &upto],
+            )
+            .map_err(db_err)?;
+            // Skew refusals at or below their device's watermark may go: a late copy of such an op
+            // is then refused as too far ahead or answered as a duplicate at the horizon, and never
+            // written either way; no device still holds it unsent (the watermark already stands for
+            // "every op of this device up to here reached the log", as a device pushes in op id
+            // order). Dropping them by age would not be safe: a copy of a push may arrive any time.
+            tx.execute(
+                "DELETE FROM skew_refused r USING compacted c \
+                 WHERE r.space = $1 AND c.space = $1 AND c.device = r.device AND r.id <= c.max_id",
+                &[&space],
             )
             .map_err(db_err)?;
             tx.execute("UPDATE spaces SET horizon = $2 WHERE name = $1", &[&space, &upto])

@@ -31,11 +31,18 @@ pub use devices::PgDevices;
 pub use log::{PgCompactor, PgHubLog, PgLogReader};
 
 /// The migrations of the hub's PostgreSQL schema, in order.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "0001_init.sql",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "0001_init.sql",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "0002_skew_refused.sql",
+        include_str!("../../migrations/postgres/0002_skew_refused.sql"),
+    ),
+];
 
 /// The advisory lock key the schema migrations hold (compaction locks use one per space).
 const MIGRATE_LOCK: i64 = 0x4845_4152_5448_0001;

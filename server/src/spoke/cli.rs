@@ -233,7 +233,7 @@ pub enum TaskCmd {
         /// Due date: YYYY-MM-DD, today, tomorrow, a weekday (fri), +N days.
         #[arg(long, short)]
         due: Option<String>,
-        /// Priority 1 (highest) to 4.
+        /// Priority: 1 urgent, 2 high, 3 normal, 4 low (shown as P1–P4).
         #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4))]
         priority: Option<i64>,
         /// Notes.
@@ -293,7 +293,7 @@ pub struct TaskEdit {
     /// Clear the due date.
     #[arg(long)]
     pub no_due: bool,
-    /// New priority, 1 (highest) to 4.
+    /// New priority: 1 urgent, 2 high, 3 normal, 4 low (shown as P1–P4).
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4), conflicts_with = "no_priority")]
     pub priority: Option<i64>,
     /// Clear the priority.

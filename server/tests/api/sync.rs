@@ -188,6 +188,59 @@ async fn invalid_op_and_clock_skew_422_write_nothing_and_never_advance_the_clock
     hub.stop().await.unwrap();
 }
 
+/// A push refused for clock skew gets re-stamped by its device; a late copy of it (the network
+/// delivering it again once the hub's clock has passed its stamps) is refused with the same code,
+/// naming the same op, so the edit is never logged twice.
+#[tokio::test]
+async fn an_op_refused_for_clock_skew_stays_refused_once_the_hub_clock_catches_up() {
+    let hub = TestHub::start_with(|c| c.limits.max_drift_ms = 500).await;
+    let dev = hub.pair("default", "laptop").await;
+    let kept = dev.op("n", "kept");
+    let ahead = Op {
+        id: OpId {
+            ts: Timestamp {
+                ms: now_ms() + 1_500,
+                counter: 0,
+            },
+            device: dev.device,
+        },
+        kind: "node.set".into(),
+        v: 1,
+        payload: json!({"node": "n", "field": "title", "value": "from the future"}),
+    };
+    let refused = [kept.clone(), ahead.clone()];
+    let body = expect_error(dev.push_raw(&refused).await, 422, "clock_skew").await;
+    assert_eq!(body["op"], ahead.id.to_string());
+    // The device re-stamps the refused op at the hub's time; the op before it keeps its id.
+    let restamped = Op {
+        id: dev.next_id(),
+        ..ahead.clone()
+    };
+    let pushed = dev.push(&[kept.clone(), restamped.clone()]).await;
+    assert_eq!((pushed.accepted, pushed.seqs), (2, vec![1, 2]));
+
+    while now_ms() <= ahead.id.ts.ms {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = expect_error(dev.push_raw(&refused).await, 422, "clock_skew").await;
+    assert_eq!(body["op"], ahead.id.to_string());
+    assert!(
+        body["hub_time_ms"].as_u64().unwrap() >= ahead.id.ts.ms,
+        "the hub's clock has passed the stamp: {body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("stays refused"),
+        "{body}"
+    );
+    let page = dev.pull(0, 10).await;
+    assert_eq!(
+        (page.head, page.ops.into_iter().map(|s| s.op).collect::<Vec<_>>()),
+        (2, vec![kept, restamped]),
+        "the edit is logged once, under its new id"
+    );
+    hub.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn min_schema_version_426_on_push_while_pull_works() {
     let hub = TestHub::start().await;

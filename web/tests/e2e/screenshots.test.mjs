@@ -92,6 +92,11 @@ test('desktop: a project, Today, the editor (light) and a project in dark mode',
   await openList(page, 'Work');
   await expectText(page.locator('main .list-head p'), '2 open here · 6 with sub-projects');
   await shot(page, 'desktop-project.png');
+  // Renaming: Save and Cancel, the count line kept.
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await page.getByRole('button', { name: 'Cancel' }).waitFor();
+  await shot(page, 'desktop-rename.png');
+  await page.getByRole('button', { name: 'Cancel' }).click();
 
   await openList(page, 'Today');
   // Overdue first, then today's; the project chip says where each lives.
@@ -133,6 +138,11 @@ test('phone: pairing, a list, the drawer, the editor, and dark mode', async () =
   await expectText(heading(page), 'Garden');
   await assertNoOverflow(page, 'a list');
   await shot(page, 'phone-list.png');
+  // The project's actions behind their button, the move menu labelled.
+  await page.getByRole('button', { name: 'Project actions' }).click();
+  await page.getByLabel('Move under').waitFor();
+  await shot(page, 'phone-project-actions.png');
+  await page.getByRole('button', { name: 'Project actions' }).click();
 
   await menu.click();
   assert.equal(await menu.getAttribute('aria-expanded'), 'true');
