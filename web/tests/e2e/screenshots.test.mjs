@@ -52,6 +52,8 @@ before(async () => {
   task('Product photos', '--project', 'Press kit', '--due', localDate(9));
   task('Pick up dry cleaning', '--project', 'Errands', '--due', localDate(0));
   task('Buy a birthday card for Sam', '--project', 'Errands', '--due', localDate(1), '--priority', '2');
+  // Something in Recently deleted.
+  r('rm', task('Return the library books', '--due', localDate(-1)));
   replica.sync();
   tree = replica.tree();
 });
@@ -109,6 +111,33 @@ test('desktop: a project, Today, the editor (light) and a project in dark mode',
   await openList(page, 'Garden');
   await openEditor(page, 'Fix the drip irrigation');
   await shot(page, 'desktop-editor.png');
+
+  // Search (titles and notes), the Logbook, Recently deleted, the shortcuts, the sync details, /admin.
+  await page.getByRole('searchbox', { name: 'Search tasks and projects' }).fill('the');
+  await page.locator('main .hits li').first().waitFor();
+  await shot(page, 'desktop-search.png');
+  await page.getByRole('searchbox', { name: 'Search tasks and projects' }).fill('');
+  await openList(page, 'Logbook');
+  await page.locator('main .log-row').first().waitFor();
+  await shot(page, 'desktop-logbook.png');
+  await openList(page, 'Recently deleted');
+  await page.getByRole('list', { name: 'Deleted items' }).locator('li').first().waitFor();
+  await shot(page, 'desktop-trash.png');
+  await page.locator('main h1').click();
+  await page.keyboard.press('?');
+  await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+  await shot(page, 'desktop-shortcuts.png');
+  await page.keyboard.press('Escape');
+  await page.locator('.sync-pill').click();
+  const panel = page.getByRole('dialog', { name: 'Sync details' });
+  await panel.waitFor();
+  // The other devices, once the hub has answered.
+  await until(async () => !(await panel.innerText()).includes('Asking the hub'), 'the list of devices');
+  await shot(page, 'desktop-sync-panel.png');
+  await page.keyboard.press('Escape');
+  await page.goto(`${hub.url}/admin`);
+  await page.getByRole('heading').first().waitFor();
+  await shot(page, 'admin-desktop.png');
   await watched.context.close();
   assertClean('desktop screenshots', watched);
 
@@ -169,6 +198,18 @@ test('phone: pairing, a list, the drawer, the editor, and dark mode', async () =
   await menuButton(dark.page).click();
   await drawerSettled(dark.page);
   await shot(dark.page, 'phone-dark-sidebar.png');
+  await navButton(dark.page, 'Inbox').click();
+  await drawerSettled(dark.page);
+  await dark.page.locator('.sync-pill').click();
+  const panel = dark.page.getByRole('dialog', { name: 'Sync details' });
+  await panel.waitFor();
+  await until(async () => !(await panel.innerText()).includes('Asking the hub'), 'the list of devices');
+  await shot(dark.page, 'phone-dark-sync-panel.png');
+  await dark.page.keyboard.press('Escape');
+  await dark.page.goto(`${hub.url}/admin`);
+  await dark.page.getByRole('heading').first().waitFor();
+  await assertNoOverflow(dark.page, '/admin (dark)');
+  await shot(dark.page, 'admin-phone-dark.png');
   await dark.watched.context.close();
   assertClean('phone dark screenshots', dark.watched);
 });
