@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   useHubAndBrowser, cliReplica, newContext, assertClean, cleanup, openPaired, createProject, addTask, taskRow,
   taskList, openEditor, editButton, expectNavCount, expectText, expectCount, expectSynced, heading, openList, until,
-  localDate, startHub, pill, addSubProject, sidebar, projectRow,
+  localDate, startHub, pill, addSubProject, sidebar, projectRow, screenshot,
 } from './helpers.mjs';
 
 let hub;
@@ -531,6 +531,7 @@ test('a project name that is already taken is warned about but allowed; the side
     await expectCount(errands, 2);
     assert.deepEqual((await errands.locator('.nav-parent').allTextContents()).sort(), ['in Family', 'top level']);
     await expectCount(projectRow(page, 'Family').locator('.nav-parent'), 0);
+    await screenshot(page, 'desktop-same-names.png');
   } finally {
     await watched.context.close();
   }

@@ -5,7 +5,8 @@
 // test asserts to be none.
 import { before, after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -361,4 +362,15 @@ export function useHubAndBrowser(set) {
     await hub?.stop();
     cleanup(hub?.data);
   });
+}
+
+/** Where screenshots for people to look at go: <repo>/artifacts/screenshots/. */
+export const SCREENSHOTS = fileURLToPath(new URL('../../../artifacts/screenshots/', import.meta.url));
+
+/** Save a screenshot of the page as it is now under SCREENSHOTS (and check that it was written). */
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = `${SCREENSHOTS}${name}`;
+  await page.screenshot({ path, caret: 'hide' });
+  if (statSync(path).size < 5000) throw new Error(`${name}: the screenshot is empty`);
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {
   useHubAndBrowser, newContext, assertClean, cleanup, openPaired, createProject, addSubProject, addTask, taskRow,
   openEditor, expectText, expectCount, expectSynced, expectNavCount, heading, openList, until, startHub,
-  pill, navButton, sidebar,
+  pill, navButton, sidebar, screenshot,
 } from './helpers.mjs';
 
 let hub;
@@ -139,8 +139,18 @@ test('the sync pill never resizes the search box (desktop and phone)', async () 
       await page.getByRole('button', { name: 'Sync now' }).click();
       await expectText(pill(page), /^Hub unreachable · [1-9]\d* unsent$/, 20000);
       assert.equal((await search.boundingBox()).width, synced, `${what}: the search box keeps its width`);
-      // The whole state is in the pill's label when its text is cut short.
-      assert.match(await page.locator('.sync-pill').getAttribute('aria-label'), /^Hub unreachable · [1-9]\d* unsent — sync details$/);
+      // The whole state is in the pill's label when its text is cut short. (Between retries the store
+      // may say "Syncing…" for a moment: poll.)
+      await until(async () => /^Hub unreachable · [1-9]\d* unsent — sync details$/
+        .test(await page.locator('.sync-pill').getAttribute('aria-label')), 'the pill\'s label', 20000);
+      assert.equal((await search.boundingBox()).width, synced, `${what}: the search box keeps its width`);
+      // A picture of the unreachable state (not of a retry in between: the label is the same after it).
+      const unreachable = async () => /^Hub unreachable/.test(await page.locator('.sync-pill').getAttribute('aria-label'));
+      await until(async () => {
+        if (!(await unreachable())) return false;
+        await screenshot(page, `${what}-hub-unreachable.png`);
+        return unreachable();
+      }, 'a screenshot of the unreachable state', 30000);
     }
   } finally {
     for (const d of devices) await d.watched.context.close();

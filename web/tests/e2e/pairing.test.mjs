@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startHub, launchBrowser, newContext, assertClean, cleanup, openApp, invite, expectText,
+  startHub, launchBrowser, newContext, assertClean, cleanup, openApp, invite, expectText, screenshot,
 } from './helpers.mjs';
 
 test('a wrong code and an unreachable hub are explained next to the code field', async () => {
@@ -26,6 +26,7 @@ test('a wrong code and an unreachable hub are explained next to the code field',
     assert.equal(await error.getAttribute('role'), 'alert');
     assert.equal(await code.getAttribute('aria-invalid'), 'true');
     assert.equal(await code.getAttribute('aria-describedby'), 'pair-error', 'the field names its error');
+    await screenshot(page, 'phone-pairing-error.png');
     // Typing a new code clears it.
     await code.fill('aaaa-bbbb-ccc');
     await error.waitFor({ state: 'hidden', timeout: 5000 });

@@ -6,13 +6,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   startHub, cliReplica, launchBrowser, newContext, assertClean, cleanup, openPaired, openApp, openList,
   navButton, menuButton, drawerSettled, expectNavCount, expectSynced, openEditor, taskRow, localDate, expectText, heading, until,
+  SCREENSHOTS,
 } from './helpers.mjs';
 
-const OUT = fileURLToPath(new URL('../../../artifacts/screenshots/', import.meta.url));
+const OUT = SCREENSHOTS;
 // Reduced motion: no screenshot catches the drawer mid-slide (drawerSettled also waits for it).
 const PHONE = { viewport: { width: 360, height: 640 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, reducedMotion: 'reduce' };
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
