@@ -174,6 +174,22 @@ pub fn default_data_dir() -> PathBuf {
         .join("hearth")
 }
 
+/// Whether `dir` (which exists) takes writes: a small file is created there and removed. The error is
+/// the file system's answer, e.g. [`std::io::ErrorKind::ReadOnlyFilesystem`] for a read-only mount.
+pub fn probe_writable(dir: &std::path::Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".hearth-write-check-{}", std::process::id()));
+    std::fs::File::create(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
+/// Whether an I/O error says the place cannot be written at all (a read-only mount, or no permission).
+pub fn is_read_only(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -96,6 +96,7 @@ impl DataArgs {
              `hearth serve` printed (\"data in …\")",
             dir.display()
         );
+        refuse_read_only_data(&dir, "so this command cannot run on it")?;
         devices::Devices::open(&dir.join("hub.db"))
             .with_context(|| format!("cannot open the hub's data in {}", dir.display()))
     }
@@ -212,10 +213,33 @@ fn storage_hint(e: &anyhow::Error) -> Option<&'static str> {
             "The disk is full: this change was not made, and everything saved before is intact. Free some space and run the command again.",
         ),
         rusqlite::ErrorCode::ReadOnly => Some(
-            "The data directory is read-only: this change was not made. Make it writable and run the command again.",
+            "The data directory is read-only: this change was not made, and everything saved before is intact (reading still works). Make it writable and run the command again.",
         ),
         _ => None,
     }
+}
+
+/// A hub whose data directory cannot be written does not start (nor does a hub command run on it): it
+/// could serve pulls, but no push, pairing or ack, and SQLite cannot even open a WAL database on a
+/// read-only mount. Said once, at start, as a sentence; nothing in the directory is touched.
+fn refuse_read_only_data(dir: &std::path::Path, so: &str) -> anyhow::Result<()> {
+    let spaces = dir.join("spaces");
+    for d in [dir, spaces.as_path()] {
+        if !d.is_dir() {
+            continue;
+        }
+        if let Err(e) = config::probe_writable(d)
+            && config::is_read_only(&e)
+        {
+            anyhow::bail!(
+                "the hub's data directory {} is read-only ({e}): the hub writes every push, pairing and \
+                 ack there, {so}. Nothing in it was changed. Make it writable (remount it read-write, or \
+                 give this user write permission) and try again.",
+                d.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `--home DIR` belongs to the client commands, which all take it; accept it before the command too
@@ -281,6 +305,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database: args.data.database()?,
     };
     let place = args.data.place();
+    if config.database.is_none() {
+        refuse_read_only_data(&config.data_dir, "so it does not start")?;
+    }
     // Opening the data (and PostgreSQL's blocking client) happens before the async runtime starts.
     let state =
         AppState::open(config.clone()).with_context(|| format!("cannot open the hub's data in {place}"))?;

@@ -280,14 +280,94 @@ async fn sigkill_loses_no_acknowledged_op() {
     }
 }
 
+/// Whether a snapshot file of process `pid` is being written in `dir` (compaction writes it as
+/// `.<seq>.<pid>.tmp`, then renames it into place): after that process was killed, whether the kill
+/// landed while it wrote a snapshot.
+fn writing_snapshot(dir: &Path, pid: u32) -> bool {
+    let suffix = format!(".{pid}.tmp");
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(&suffix))
+    })
+}
+
+/// Open the space's log as a restarting hub does, after a kill that landed mid-snapshot: no
+/// half-written snapshot file is left, and the current snapshot (if any) is whole: every page reads,
+/// and merged into an empty store it gives the export its digest names. Returns its seq.
+fn reopen_with_a_whole_snapshot(space_db: &Path) -> u64 {
+    use hearth_core::store::{HubOptions, LogRead};
+    let mut log =
+        hearth_core::SqliteHubLog::open(space_db, Arc::new(hearth_core::SystemEnv), HubOptions::default())
+            .unwrap();
+    let dir = hearth_core::store::snapshots_dir(space_db);
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "half-written snapshot files left: {left:?}");
+    let seq = log.position().unwrap().snapshot;
+    if seq == 0 {
+        return 0;
+    }
+    let (mut entries, mut after) = (Vec::new(), 0);
+    let (digest, total) = loop {
+        let page = log
+            .snapshot_page(Some(seq), after, 10_000)
+            .unwrap()
+            .unwrap_or_else(|| panic!("the current snapshot {seq} is there"))
+            .page()
+            .unwrap();
+        assert_eq!(page.seq, seq);
+        entries.extend(page.entries);
+        match page.next {
+            Some(n) => after = n,
+            None => break (page.digest, page.total),
+        }
+    };
+    assert_eq!(entries.len() as u64, total, "snapshot {seq} is whole");
+    let mut fresh =
+        hearth_core::Store::open_in_memory(Arc::new(hearth_core::SystemEnv), Default::default()).unwrap();
+    fresh.merge_snapshot_entries(&entries).unwrap();
+    assert_eq!(
+        hearth_core::snapshot::digest(fresh.conn()).unwrap(),
+        digest,
+        "snapshot {seq} rebuilds the state it names"
+    );
+    seq
+}
+
 /// The same, with compaction running: the hub compacts in the background every 50 ms (clients ack
 /// after each push, so the horizon keeps moving) and a `hearth compact` process runs beside it; both
-/// are SIGKILLed mid-work. Afterwards: the log above the horizon is dense, every confirmed op above
+/// are SIGKILLed mid-work, every other cycle the hub just as it writes a snapshot (the test watches
+/// for its snapshot file). Afterwards: the log above the horizon is dense, every confirmed op above
 /// it is there at its seq, every confirmed op at or below it is answered as a duplicate when pushed
 /// again, and every node's winning op is the greatest confirmed op on it (nothing compacted was lost).
+/// After each kill that landed mid-snapshot, the log reopens with a whole snapshot; and a device
+/// behind the horizon, with a change written offline, recovers every winner from it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_during_compaction_loses_no_acknowledged_op() {
     let data = tempfile::tempdir().unwrap();
+    let space_db = data.path().join("spaces/default.db");
+    let snapshots = hearth_core::store::snapshots_dir(&space_db);
+    // A device's store, written offline before the hub compacts anything; paired at the end.
+    let home = data.path().join("device-home");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .args(args)
+            .arg("--home")
+            .arg(&home)
+            .env_remove("HEARTH_HOME")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["init"]);
+    cli(&["task", "add", "written offline"]);
+
     let args = ["--compact-every", "50ms", "--compact-rows", "1"];
     let hub = Hub::start_with(data.path(), &args);
     let mut devices = Vec::new();
@@ -297,13 +377,29 @@ async fn sigkill_during_compaction_loses_no_acknowledged_op() {
             pair_with_code(&hub.url, &code, &format!("client {i}")).await,
         ));
     }
+    let mut ledgers: Vec<Ledger> = (0..CLIENTS).map(|_| Ledger::default()).collect();
+    // 500 nodes first, so that each snapshot takes a while to write.
+    {
+        let (dev, ledger) = (&devices[0], &mut ledgers[0]);
+        let ops = dev.ops(500, "pre");
+        for o in &ops {
+            ledger.attempted.insert(o.id.to_string());
+            ledger
+                .nodes
+                .insert(o.id.to_string(), o.payload["node"].as_str().unwrap().to_owned());
+        }
+        ledger.sent.extend(ops.iter().cloned());
+        let seqs = dev.push(&ops).await.seqs;
+        record(ledger, &ops, &seqs);
+    }
     hub.kill();
 
-    let mut ledgers: Vec<Ledger> = (0..CLIENTS).map(|_| Ledger::default()).collect();
     let mut compacts_killed = 0;
+    let (mut hub_mid_snapshot, mut compact_mid_snapshot, mut aimed, mut reopened) = (0, 0, 0, 0);
     let compact_cycles = cycles(10);
-    for _cycle in 0..compact_cycles {
+    for cycle in 0..compact_cycles {
         let hub = Hub::start_with(data.path(), &args);
+        let hub_pid = hub.child.id();
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = devices
             .iter()
@@ -318,7 +414,10 @@ async fn sigkill_during_compaction_loses_no_acknowledged_op() {
                 ))
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(rand::rng().random_range(100..300))).await;
+        let aim = cycle % 2 == 1;
+        // An aimed cycle waits for the hub's next snapshot instead of most of this.
+        let before = if aim { 20..100 } else { 100..250 };
+        tokio::time::sleep(Duration::from_millis(rand::rng().random_range(before))).await;
         let mut compact = Command::new(env!("CARGO_BIN_EXE_hearth"))
             .args(["compact", "--data"])
             .arg(data.path())
@@ -326,18 +425,47 @@ async fn sigkill_during_compaction_loses_no_acknowledged_op() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(rand::rng().random_range(1..60))).await;
+        if aim {
+            // Aimed at the snapshot window: kill as soon as the hub's snapshot file appears.
+            aimed += 1;
+            let since = std::time::Instant::now();
+            while since.elapsed() < Duration::from_millis(500) && !writing_snapshot(&snapshots, hub_pid) {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(rand::rng().random_range(1..60))).await;
+        }
         hub.kill();
+        let mut mid_snapshot = writing_snapshot(&snapshots, hub_pid);
+        hub_mid_snapshot += usize::from(mid_snapshot);
         if compact.try_wait().unwrap().is_none() {
             compacts_killed += 1;
+            let _ = compact.kill();
+            let _ = compact.wait();
+            if writing_snapshot(&snapshots, compact.id()) {
+                compact_mid_snapshot += 1;
+                mid_snapshot = true;
+            }
         }
-        let _ = compact.kill();
         let _ = compact.wait();
         stop.store(true, Ordering::SeqCst);
         for t in tasks {
             ledgers.push(t.await.unwrap());
         }
+        // The first few such kills: the next start must find a whole snapshot.
+        if mid_snapshot && reopened < 2 {
+            reopened += 1;
+            reopen_with_a_whole_snapshot(&space_db);
+        }
     }
+    let kills = compact_cycles + compacts_killed;
+    let mid = hub_mid_snapshot + compact_mid_snapshot;
+    println!(
+        "kills during snapshot writes: {mid} of {kills} (the hub: {hub_mid_snapshot} of {compact_cycles}, \
+         {aimed} of its kills aimed at the snapshot window; `hearth compact`: {compact_mid_snapshot} of \
+         {compacts_killed})"
+    );
+    assert!(mid > 0, "no kill landed during a snapshot write");
 
     // Restart without compaction, settle what got no answer, then read the log and the state.
     let hub = Hub::start_with(data.path(), &["--compact-every", "0s", "--compact-rows", "0"]);
@@ -436,6 +564,32 @@ async fn sigkill_during_compaction_loses_no_acknowledged_op() {
     assert_eq!(
         (again.accepted, again.duplicates, again.head),
         (0, sample.len(), head)
+    );
+
+    // A device behind the horizon (its store written offline before anything was compacted) pairs
+    // now: it restores from the snapshot, keeps and pushes its offline change, and every node's
+    // winner is the greatest confirmed op, as on the hub.
+    let said = cli(&["init", "--hub", &hub.url, "--code", &invite(data.path())]);
+    assert!(
+        said.contains("restored from snapshot") && said.contains("1 unsent changes kept and pushed"),
+        "{said}"
+    );
+    assert!(cli(&["status"]).contains("Unsent:    0 change(s)"));
+    assert!(cli(&["ls", "--json"]).contains("written offline"));
+    let device = rusqlite::Connection::open_with_flags(
+        home.join("hearth.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    for (node, op) in &winners {
+        let found: String = device
+            .query_row("SELECT title_op FROM nodes WHERE id = ?1", [node], |r| r.get(0))
+            .unwrap();
+        assert_eq!(&found, op, "the recovered device, node {node}");
+    }
+    println!(
+        "a device behind the horizon (seq {horizon}) restored from the snapshot: {} nodes' winners as on the hub, its offline change pushed",
+        winners.len()
     );
 }
 

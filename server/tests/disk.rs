@@ -1,6 +1,8 @@
 //! A full disk under a real hub process: its data directory on a small tmpfs that fills up mid-push.
 //! The hub answers `507 storage_full` with a sentence, acknowledges nothing it did not write, keeps
 //! serving reads, passes `PRAGMA integrity_check`, and takes the same batch once space returns.
+//! A read-only data directory: the hub refuses to start with a sentence and loses nothing; a device
+//! store on a read-only home still reads, and refuses changes with a sentence.
 //!
 //! Mounting needs root (as the PostgreSQL tests' cluster does); the test says so when it is not.
 #![allow(clippy::unwrap_used)]
@@ -8,7 +10,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{HubProcess, pair_with_code};
 use hearth_core::Op;
@@ -33,8 +36,13 @@ impl Tmpfs {
     }
 
     fn resize(&self, size: &str) {
+        self.remount(&format!("size={size}"));
+    }
+
+    /// `mount -o remount,OPTS` (`ro` works only while no process holds a file open for writing).
+    fn remount(&self, opts: &str) {
         let out = Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
+            .args(["-o", &format!("remount,{opts}")])
             .arg(&self.0)
             .output()
             .unwrap();
@@ -203,5 +211,169 @@ fn a_device_store_on_a_full_disk_refuses_the_change_clearly_and_keeps_the_rest()
         "device store on a full disk: {added} tasks saved, the next refused with a sentence, all kept; integrity ok"
     );
     drop(conn);
+    drop(disk);
+}
+
+/// What must not be in a failure a person reads.
+fn no_panic(said: &str) {
+    assert!(
+        !said.contains("panicked") && !said.contains("stack backtrace") && !said.contains("RUST_BACKTRACE"),
+        "{said}"
+    );
+}
+
+fn integrity_ok(db: &Path) {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok", "{}", db.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_data_dir_stops_the_hub_at_start_with_a_sentence_and_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let disk = Tmpfs::mount(&data, "16m");
+    let hub = HubProcess::spawn("127.0.0.1:0", [std::ffi::OsStr::new("--data"), data.as_os_str()]);
+    let mut dev = pair_with_code(&hub.url, &invite(&data), "Laptop").await;
+    let mut acked: Vec<(String, u64)> = Vec::new();
+    for n in 0..5 {
+        let ops = dev.ops(20, &format!("b{n}"));
+        let res = dev.push(&ops).await;
+        acked.extend(ops.iter().map(|op| op.id.to_string()).zip(res.seqs));
+    }
+    // Killed: its write-ahead logs stay beside the databases, as after a crash.
+    hub.kill();
+
+    disk.remount("ro");
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env_remove("HEARTH_DATA")
+        .env_remove("HEARTH_DATABASE")
+        .env("RUST_BACKTRACE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the hub started on a read-only data directory");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let refused_in = started.elapsed();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !status.success(),
+        "a hub that cannot write its data must not start: {said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "the hub's data directory {} is read-only",
+            data.display()
+        )) && said.contains("so it does not start")
+            && said.contains("Nothing in it was changed"),
+        "{said}"
+    );
+    no_panic(&said);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("serving"),
+        "it never served"
+    );
+
+    // Writable again: everything is there, the files are sound, and the hub takes pushes.
+    disk.remount("rw");
+    let hub = HubProcess::spawn("127.0.0.1:0", [std::ffi::OsStr::new("--data"), data.as_os_str()]);
+    dev.url = hub.url.clone();
+    let log = dev.pull_all(0).await;
+    let logged: Vec<(String, u64)> = log.iter().map(|s| (s.op.id.to_string(), s.seq)).collect();
+    assert_eq!(logged, acked, "every op pushed before, at its seq, once");
+    let more = dev.ops(3, "after");
+    let res = dev.push(&more).await;
+    assert_eq!((res.accepted, res.seqs), (3, vec![101, 102, 103]));
+    hub.kill();
+    for db in [data.join("hub.db"), data.join("spaces/default.db")] {
+        integrity_ok(&db);
+    }
+    println!(
+        "read-only data dir: the hub refused to start in {} ms with a sentence (exit {}); {} ops kept; \
+         after remounting read-write a push of 3 landed at 101-103; integrity ok",
+        refused_in.as_millis(),
+        status.code().unwrap_or(-1),
+        acked.len()
+    );
+    drop(disk);
+}
+
+#[test]
+fn a_device_store_on_a_read_only_home_reads_and_refuses_changes_with_a_sentence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let disk = Tmpfs::mount(&home, "8m");
+    let hearth = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .args(args)
+            .arg("--home")
+            .arg(&home)
+            .env_remove("HEARTH_HOME")
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap()
+    };
+    let titles = |out: &std::process::Output| -> Vec<String> {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let tasks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut t: Vec<String> = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_owned())
+            .collect();
+        t.sort();
+        t
+    };
+    assert!(hearth(&["init"]).status.success());
+    for i in 0..5 {
+        assert!(hearth(&["task", "add", &format!("task {i}")]).status.success());
+    }
+    let before = titles(&hearth(&["ls", "--json"]));
+    assert_eq!(before.len(), 5);
+
+    disk.remount("ro");
+    let failed = hearth(&["task", "add", "on a read-only disk"]);
+    let said = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "The data directory is read-only: this change was not made, and everything saved before is intact"
+        ),
+        "{said}"
+    );
+    no_panic(&said);
+    assert_eq!(
+        titles(&hearth(&["ls", "--json"])),
+        before,
+        "reads work on a read-only home, and nothing was lost"
+    );
+
+    disk.remount("rw");
+    assert!(hearth(&["task", "add", "after remounting"]).status.success());
+    let after = titles(&hearth(&["ls", "--json"]));
+    assert_eq!(after.len(), 6, "{after:?}");
+    assert!(after.contains(&"after remounting".to_owned()));
+    integrity_ok(&home.join("hearth.sqlite"));
+    println!(
+        "device store on a read-only home: the add refused with a sentence (exit {}), ls read all 5 tasks; after remounting the add worked; integrity ok",
+        failed.status.code().unwrap_or(-1)
+    );
     drop(disk);
 }

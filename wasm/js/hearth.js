@@ -33,7 +33,9 @@ export async function connect({ name = 'default', inPage = false } = {}) {
   const warnings = [];
   let worker = null;
   let workerReady = null; // resolves once the owner's store is open
+  let workerFailed = null; // {code, message} once the worker could not start: nothing will answer
   let owner = false;
+  let failed = false; // this tab won the lock but could not open the store (and let the lock go)
   let nextId = 0;
 
   const emit = (event) => listeners.forEach((f) => { try { f(event); } catch (e) { console.warn('hearth listener', e); } });
@@ -49,6 +51,7 @@ export async function connect({ name = 'default', inPage = false } = {}) {
   let workerSeq = 0;
   function toWorker(method, args) {
     const sent = new Promise((resolve, reject) => {
+      if (workerFailed) return reject(workerFailed);
       const id = ++workerSeq;
       workerCalls.set(id, { resolve, reject });
       worker.postMessage({ id, method, args });
@@ -76,7 +79,9 @@ export async function connect({ name = 'default', inPage = false } = {}) {
         ),
       };
     }
+    let answered = false; // the worker has answered once, so its script loaded
     worker.onmessage = (e) => {
+      answered = true;
       const m = e.data;
       if (m.event) {
         emit(m.event);
@@ -87,7 +92,20 @@ export async function connect({ name = 'default', inPage = false } = {}) {
       workerCalls.delete(m.id);
       if (c) m.ok ? c.resolve(m.result) : c.reject(m.error);
     };
-    worker.onerror = (e) => console.error('hearth worker failed', e.message);
+    worker.onerror = (e) => {
+      console.error('hearth worker failed', e.message);
+      if (answered) return; // an uncaught error in a running worker: it goes on serving
+      // Its script, or a module it imports, did not load (the server unreachable and nothing cached
+      // it): nothing will ever answer, so the calls waiting on it fail instead of hanging.
+      workerFailed = {
+        code: 'internal',
+        message: "The store could not start: its worker did not load. Check the connection to the app's server, then reload the page.",
+      };
+      for (const [id, c] of workerCalls) {
+        workerCalls.delete(id);
+        c.reject(workerFailed);
+      }
+    };
     const identity = JSON.parse(localStorage.getItem(`${KEY(name)}:identity`) || 'null');
     workerReady = (async () => {
       let status;
@@ -130,7 +148,7 @@ export async function connect({ name = 'default', inPage = false } = {}) {
 
   channel.onmessage = async (e) => {
     const m = e.data;
-    if (m.type === 'call' && owner) {
+    if (m.type === 'call' && owner && !failed) {
       let reply;
       try {
         await workerReady;
@@ -153,7 +171,9 @@ export async function connect({ name = 'default', inPage = false } = {}) {
     // Held until this tab closes.
     return becomeOwner().then(() => new Promise(() => {}));
   }).catch((err) => {
-    // The store could not be opened: every call (now and later) fails with the reason.
+    // The store could not be opened: every call of this tab (now and later) fails with the reason.
+    // The lock is free again, so another tab may open the store and answer the others' calls.
+    failed = true;
     const error = { code: err.code || 'internal', message: String(err.message || err) };
     console.warn('hearth: cannot open the store:', error.message);
     workerReady = Promise.reject(error);
@@ -187,7 +207,7 @@ export async function connect({ name = 'default', inPage = false } = {}) {
     call,
     storage,
     warnings,
-    isOwner: () => owner,
+    isOwner: () => owner && !failed,
     // Resolves once some tab owns the store and answers.
     ready: () => call('status'),
     subscribe(f) { listeners.add(f); return () => listeners.delete(f); },

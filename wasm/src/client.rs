@@ -417,6 +417,20 @@ impl Client {
         Ok(self.inner.store.borrow().export().map_err(Error::from)?)
     }
 
+    /// SQLite's `PRAGMA integrity_check` of the store's database: `"ok"`, or the problems it found, one
+    /// a line. Reads the whole file, so it takes a while on a large store.
+    #[wasm_bindgen(js_name = integrityCheck)]
+    pub fn integrity_check(&self) -> Result<String, JsValue> {
+        let s = self.inner.store.borrow();
+        let mut stmt = s.conn().prepare("PRAGMA integrity_check").map_err(Error::from)?;
+        let lines = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(Error::from)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(Error::from)?;
+        Ok(lines.join("\n"))
+    }
+
     /// `{device, name, storage, restored, paired, hub, space, cursor, unsent, quarantined, conflicts,
     /// lastSyncMs, sync, error, lastRecovery}`; `name` is the name this device was paired under,
     /// `quarantined` the number of changes set aside (see `quarantined()`), `conflicts` the number of

@@ -19,8 +19,10 @@ pub mod codes {
     pub const AMBIGUOUS: &str = "ambiguous";
     /// The database was written by a newer build.
     pub const SCHEMA_TOO_NEW: &str = "schema_too_new";
-    /// SQLite or OPFS failed (disk full, I/O, corruption, a second owner).
+    /// SQLite or OPFS failed (I/O, corruption, a second owner).
     pub const STORAGE: &str = "storage";
+    /// The storage the browser gives this site is full (OPFS over its quota): the change was not made.
+    pub const STORAGE_FULL: &str = "storage_full";
     /// This browser context has no OPFS sync access handles (not a dedicated worker, or no OPFS).
     pub const OPFS_UNSUPPORTED: &str = "opfs_unsupported";
     /// The hub could not be reached.
@@ -42,6 +44,13 @@ pub struct Error {
     pub message: String,
 }
 
+/// What a person reads when the browser's storage for the site is full (SQLite's "database or disk is
+/// full", from OPFS's `QuotaExceededError`). SQLite rolled the transaction back, so nothing was half
+/// written.
+pub const STORAGE_FULL_MESSAGE: &str = "The browser's storage for this site is full: this change was not \
+     made, and everything saved before is intact. Free some space on this device (or clear other sites' \
+     data in the browser), then try again.";
+
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -58,6 +67,16 @@ impl Error {
     pub fn bad_argument(message: impl Into<String>) -> Self {
         Error::new(codes::BAD_ARGUMENT, message)
     }
+
+    /// A failure of SQLite: `storage_full` with [`STORAGE_FULL_MESSAGE`] when the storage is full, else
+    /// `storage` with `shown`.
+    fn sqlite(e: &rusqlite::Error, shown: String) -> Self {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            Error::new(codes::STORAGE_FULL, STORAGE_FULL_MESSAGE)
+        } else {
+            Error::new(codes::STORAGE, shown)
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -71,6 +90,9 @@ impl std::error::Error for Error {}
 impl From<hearth_core::Error> for Error {
     fn from(e: hearth_core::Error) -> Self {
         use hearth_core::Error as E;
+        if let E::Sqlite(s) = &e {
+            return Error::sqlite(s, e.to_string());
+        }
         let code = match &e {
             E::InvalidOp { .. } | E::BadOpId(_) | E::BadDeviceId(_) => codes::INVALID_OP,
             E::ClockSkew { .. } => codes::CLOCK_SKEW,
@@ -119,7 +141,7 @@ mod js {
 
     impl From<rusqlite::Error> for Error {
         fn from(e: rusqlite::Error) -> Self {
-            Error::new(super::codes::STORAGE, format!("storage error: {e}"))
+            Error::sqlite(&e, format!("storage error: {e}"))
         }
     }
 
@@ -140,3 +162,25 @@ mod js {
 
 #[cfg(target_arch = "wasm32")]
 pub use js::describe;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite_failure(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_full_storage_is_storage_full_with_a_sentence() {
+        let e: Error = hearth_core::Error::Sqlite(sqlite_failure(rusqlite::ffi::SQLITE_FULL)).into();
+        assert_eq!(e.code, codes::STORAGE_FULL);
+        assert!(
+            e.message
+                .starts_with("The browser's storage for this site is full: this change was not made")
+        );
+        let other: Error = hearth_core::Error::Sqlite(sqlite_failure(rusqlite::ffi::SQLITE_IOERR)).into();
+        assert_eq!(other.code, codes::STORAGE);
+        assert!(other.message.starts_with("storage error: "), "{}", other.message);
+    }
+}

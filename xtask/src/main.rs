@@ -10,6 +10,8 @@
 //! * `web-post-build`: Trunk's post_build hook (Trunk.toml): adds the store to the bundle, stamps sw.js.
 //! * `serve [ARGS]`: install what building needs (wasm32 target, clang, wasm-bindgen-cli, Trunk), build the PWA bundle, then run the hub (release build) serving it, with a default
 //!   data dir; ARGS go to `hearth serve` (with `--web DIR` or `--help` among them, nothing is built).
+//! * `store`: build the store's bundle and the hub (debug) and print them as the environment the
+//!   store's Playwright tests read, to run one file of `wasm/tests/e2e/` by hand.
 //! * `bench <apply|hub|sync|all|wasm|web>`: the benchmarks, in release; each prints its figures and a
 //!   summary line. `wasm` (browser apply vs native apply, headless Chromium) and `web` (the PWA's bundle
 //!   size and cold start in headless Chromium, see `web.rs`) are not part of `all`.
@@ -33,6 +35,9 @@ commands:
                       stamp sw.js with the build's version and files (run by Trunk, see Trunk.toml)
   serve [ARGS…]       build the PWA, then run the Hearth hub serving it; ARGS are passed to
                       `hearth serve` (try `-- --help`; with `--web DIR` the PWA is not built)
+  store               build the store's bundle (target/wasm-www) and the hub (debug); print them as
+                      `export HEARTH_WWW=… HEARTH_BIN=… CHROMIUM=…`, to run one store test by hand:
+                      eval \"$(cargo xtask store)\" && cd wasm && node --test tests/e2e/abuse.test.mjs
   bench apply|hub|sync|compact|all
                       run benchmarks in release mode and print their figures
   bench wasm          apply 100,000 ops in headless Chromium (OPFS) and natively; print the ratio
@@ -42,7 +47,8 @@ commands:
                       context: p50/p99 over 200 changes on loopback
   soak [--minutes N]  the reliability tests at scale: 100,000 simulation seeds, 200 SIGKILL cycles
                       (also during compaction), N minutes per fuzz target (default 10), the full-disk
-                      tests; one `soak:` figure line per test";
+                      tests, the browser abuse tests with 200 reloads per tab; one `soak:` figure
+                      line per test";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +58,7 @@ fn main() -> ExitCode {
         Some("web") => setup_build().and_then(|()| web::build()).map(drop),
         Some("web-post-build") => web::post_build(),
         Some("serve") => serve(&args[1..]),
+        Some("store") => store(),
         Some("bench") => bench(
             args.get(1).map(String::as_str).unwrap_or("all"),
             args.get(2..).unwrap_or_default(),
@@ -201,6 +208,21 @@ fn serve(args: &[String]) -> Result<()> {
     }
     cmd.args(args);
     run(&mut cmd)
+}
+
+/// `store`: the bundle and the hub the store's Playwright tests run against, built, and printed as shell
+/// `export`s (everything else goes to stderr, so `eval "$(cargo xtask store)"` works).
+fn store() -> Result<()> {
+    browser::install_wasm_bindgen()?;
+    let www = browser::build_bundle()?;
+    let hearth = browser::hearth_bin()?;
+    let quote = |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
+    println!(
+        "export HEARTH_WWW={} HEARTH_BIN={} CHROMIUM=/usr/bin/chromium",
+        quote(&www),
+        quote(&hearth)
+    );
+    Ok(())
 }
 
 fn bench(which: &str, extra: &[String]) -> Result<()> {

@@ -5,7 +5,8 @@
 //! What every backend must guarantee: seqs dense and increasing in commit order, appends all-or-nothing
 //! per batch and idempotent by op id, group commit that refuses only the bad batch, pages read in one
 //! snapshot with head, horizon and epoch, durability across reopen, readers that see exactly what
-//! is committed, op ids refused for clock skew that stay refused (also across reopen), and compaction: rows removed only up to `min(horizon, snapshot)`, a snapshot that
+//! is committed, retried pushes answered as duplicates before any stamp is checked, op ids refused
+//! for clock skew that stay refused (also across reopen), and compaction: rows removed only up to `min(horizon, snapshot)`, a snapshot that
 //! rebuilds the state at its seq, and retries of removed ops still answered as duplicates.
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ macro_rules! hub_log_conformance_tests {
             pages_follow_seq_order_with_head_horizon_and_epoch, appends_survive_reopen,
             readers_see_exactly_what_is_committed, clock_skew_refuses_the_batch_and_keeps_the_head,
             an_op_id_refused_for_clock_skew_stays_refused,
+            a_retried_push_of_a_logged_op_is_a_duplicate_whatever_the_hubs_clock_says,
             skew_refusals_at_or_below_the_compacted_watermark_go_and_their_ops_never_land,
             compaction_prunes_to_the_horizon_and_keeps_pulls_consistent,
             the_snapshot_pages_rebuild_the_state_at_its_seq, retries_after_compaction_are_duplicates);
@@ -256,6 +258,76 @@ pub fn an_op_id_refused_for_clock_skew_stays_refused(b: &dyn HubLogBackend) {
         vec![before.id, restamped[1].id, restamped[2].id, fresh[0].id],
         "each edit logged once"
     );
+}
+
+/// A retried push of an op the log holds (or compacted) is a duplicate before any stamp is checked:
+/// when the hub's clock has stepped back by more than the drift bound (or another hub's clock is
+/// behind), the retry must not be told `clock_skew`, or its device would re-stamp the op and the edit
+/// would be logged twice. Only ops new to the log are checked for skew, and only they are retired.
+pub fn a_retried_push_of_a_logged_op_is_a_duplicate_whatever_the_hubs_clock_says(b: &dyn HubLogBackend) {
+    let e = env(32);
+    let mut log = b.open_log("dup-before-skew", e.clone()).unwrap();
+    let a = set(id(T0, 0, 21), "n21", "title", json!("one"));
+    let c = set(id(T0, 1, 21), "n21", "notes", json!("two"));
+    let push = vec![a.clone(), c.clone()];
+    let first = log.append(&push).unwrap();
+    assert_eq!((first.accepted, first.seqs.clone()), (2, vec![1, 2]));
+    // The hub's clock steps back three hours: both stamps are now far beyond the bound.
+    e.set_now(T0 - 3 * HOUR);
+    let retry = log.append_batches(&[&push]).unwrap();
+    match &retry[0] {
+        Ok(out) => assert_eq!(
+            (out.accepted, out.duplicates, out.seqs.clone(), out.head),
+            (0, 2, vec![1, 2], 2)
+        ),
+        Err(err) => panic!("a retried push of logged ops must be a duplicate, got {err:?}"),
+    }
+    // Beside a new op stamped as far ahead, that new op alone is at fault: it is named and retired;
+    // the logged ops are not.
+    let d = set(id(T0, 2, 21), "n21", "title", json!("three"));
+    let mixed = vec![a.clone(), c.clone(), d.clone()];
+    let out = log.append_batches(&[&mixed]).unwrap();
+    assert_eq!(skew_refused_before(&out[0]), Some((d.id, false)), "{:?}", out[0]);
+    e.set_now(T0);
+    let again = log.append_batches(&[&push]).unwrap();
+    assert_eq!(
+        again[0].as_ref().map(|o| o.duplicates).ok(),
+        Some(2),
+        "{:?}",
+        again[0]
+    );
+    let out = log.append_batches(&[&mixed]).unwrap();
+    assert_eq!(
+        skew_refused_before(&out[0]),
+        Some((d.id, true)),
+        "the new op stays refused: {:?}",
+        out[0]
+    );
+    // Compacted ops too: their rows are gone, and a retry behind the hub's clock is a duplicate at
+    // the horizon.
+    log.compact(2).unwrap();
+    e.set_now(T0 - 3 * HOUR);
+    let late = log.append_batches(&[&push]).unwrap();
+    match &late[0] {
+        Ok(out) => assert_eq!(
+            (out.accepted, out.duplicates, out.seqs.clone(), out.head),
+            (0, 2, vec![2, 2], 2)
+        ),
+        Err(err) => panic!("a retried push of compacted ops must be a duplicate, got {err:?}"),
+    }
+    e.set_now(T0);
+    let next = set(id(T0, 3, 21), "n21", "title", json!("four"));
+    assert_eq!(log.append(std::slice::from_ref(&next)).unwrap().seqs, vec![3]);
+    let logged: Vec<crate::OpId> = log
+        .page(2, 100)
+        .unwrap()
+        .ops()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.op.id)
+        .collect();
+    assert_eq!(logged, vec![next.id], "each op logged once");
+    assert_eq!((log.head().unwrap(), log.log_rows().unwrap()), (3, 1));
 }
 
 /// Compaction drops a device's skew refusals at or below the greatest op id of its that it removed:

@@ -9,6 +9,11 @@
 //! horizon and epoch, snapshots and compaction, as methods of the trait, so that every backend offers
 //! them and the conformance suite (`hub_log_conformance_tests!`) checks them.
 //!
+//! **Duplicates before stamps.** An op the log holds (or compacted) is a duplicate before its stamp is
+//! checked: a retried push is never told `clock_skew` because the hub's clock stepped back (or another
+//! hub's clock is behind), which would make its device re-stamp an edit already logged. Only ops new to
+//! the log are checked for skew, inside the write transaction.
+//!
 //! **A push refused for clock skew stays refused.** The device re-stamps the ops such an answer names
 //! (PROTOCOL.md §7), so a late copy of the refused push (a retransmission the network delivers after
 //! the hub's clock has caught up) must not land beside the new ids: the same edit would be in the log
@@ -264,10 +269,13 @@ impl SqliteHubLog {
         // handler backs off up to 100 ms per try, and a writer that sleeps that long between tries can
         // miss every gap between steps).
         store.conn.busy_handler(Some(retry_every_ms))?;
-        // Snapshot files a killed compaction left half-written are never used; remove them.
+        // Snapshot files a killed compaction left half-written (and their rollback journals) are never
+        // used; remove them.
         if let Ok(dir) = std::fs::read_dir(compact::snapshots_dir(&path)) {
             for entry in dir.flatten() {
-                if entry.file_name().to_string_lossy().ends_with(".tmp") {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.ends_with(".tmp") || name.ends_with(".tmp-journal") {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }
@@ -540,20 +548,62 @@ impl SkewMarks {
     }
 }
 
+/// Where the log has op `id`: its seq, or the horizon when compaction removed its row (`removed`
+/// caches, per device, the greatest op id compaction removed: an op at or below it was accepted
+/// before); None for an op new to the log.
+fn held(
+    tx: &Connection,
+    id: OpId,
+    horizon: u64,
+    removed: &mut HashMap<DeviceId, Option<OpId>>,
+) -> Result<Option<u64>> {
+    if let Some(seq) = log::find(tx, id)? {
+        return Ok(Some(seq.unwrap_or(0)));
+    }
+    if horizon == 0 {
+        return Ok(None);
+    }
+    let mark = match removed.get(&id.device) {
+        Some(m) => *m,
+        None => {
+            let m = compact::compacted_watermark(tx, id.device)?;
+            removed.insert(id.device, m);
+            m
+        }
+    };
+    // Its row was compacted away; it sits at or below the horizon.
+    Ok(mark.is_some_and(|m| id <= m).then_some(horizon))
+}
+
 impl Store {
     /// The hub's append (see [`HubLog::append_batches`]): seqs are assigned inside the write transaction.
     ///
-    /// In that transaction, before any op is appended: each batch refused for clock skew retires its
-    /// ids ([`retired_by_skew_refusal`]); then each batch that passed validation but holds an id
-    /// retired now or before (and not in the log) is refused the same way and retires its later ids
-    /// too. The marks commit with the group, before any push of it is answered.
+    /// Each batch is checked against the rules before the transaction; its stamps are checked inside
+    /// it, and only for ops the log does not hold (nor compacted): a retried push of a logged op is a
+    /// duplicate, however far its stamp is ahead of the hub's clock by now (a clock that stepped back,
+    /// another hub's clock). The first op at fault answers: an invalid one, or a new one stamped too
+    /// far ahead. Then, before any op is appended: each batch refused for clock skew retires its ids
+    /// ([`retired_by_skew_refusal`]); then each batch that passed but holds an id retired now or
+    /// before (and not in the log) is refused the same way and retires its later ids too. The marks
+    /// commit with the group, before any push of it is answered.
     fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>> {
+        let now = self.now_ms()?;
+        let limit_ms = self.clock.max_drift_ms();
         let mut outcomes: Vec<Result<AppendOutcome>> = Vec::with_capacity(batches.len());
-        let mut valid = Vec::new();
+        // Batches that may commit, or be refused for the stamp of an op not in the log: their ops
+        // before the first invalid one, prepared; that op's error; whether one of those ops is stamped
+        // too far ahead, in batch order (a fault only if the log does not hold it).
+        let mut open = Vec::new();
         for (i, batch) in batches.iter().enumerate() {
-            match self.prepare_batch(batch.iter()) {
-                Ok(prepared) => {
-                    valid.push((i, prepared));
+            let (prepared, invalid) = self.prepare_ops(batch);
+            let ahead: Vec<(OpId, Error)> = prepared
+                .iter()
+                .filter_map(|(op, _)| Some((op.id, self.check_stamp(op.id, now)?)))
+                .collect();
+            match invalid {
+                Some(e) if ahead.is_empty() => outcomes.push(Err(e)),
+                invalid => {
+                    open.push((i, prepared, invalid, ahead));
                     outcomes.push(Ok(AppendOutcome {
                         accepted: 0,
                         duplicates: 0,
@@ -561,16 +611,29 @@ impl Store {
                         head: 0,
                     }));
                 }
-                Err(e) => outcomes.push(Err(e)),
             }
         }
-        let skewed = outcomes.iter().any(|o| matches!(o, Err(Error::ClockSkew { .. })));
-        if valid.is_empty() && !skewed {
+        if open.is_empty() {
             return Ok(outcomes);
         }
-        let now = self.now_ms()?;
-        let limit_ms = self.clock.max_drift_ms();
         let head = self.write(None, |tx, clock| {
+            let horizon = position(tx)?.horizon;
+            let mut removed: HashMap<DeviceId, Option<OpId>> = HashMap::new();
+            // The stamps of ops new to the log.
+            let mut valid = Vec::with_capacity(open.len());
+            for (i, prepared, invalid, ahead) in open {
+                let mut skew = None;
+                for (id, e) in ahead {
+                    if held(tx, id, horizon, &mut removed)?.is_none() {
+                        skew = Some(e);
+                        break;
+                    }
+                }
+                match (skew, invalid) {
+                    (Some(e), _) | (None, Some(e)) => outcomes[i] = Err(e),
+                    (None, None) => valid.push((i, prepared)),
+                }
+            }
             let mut marks = SkewMarks::default();
             // Refused for skew just now: name the first op at fault (an earlier one may have been
             // refused before) and retire the ids from it on.
@@ -599,43 +662,18 @@ impl Store {
                     None => appendable.push((i, prepared)),
                 }
             }
-            // Only appended ops move the hub's clock.
-            if let Some(ts) = appendable
-                .iter()
-                .flat_map(|(_, p)| p.iter().map(|(op, _)| op.id.ts))
-                .max()
-            {
-                clock.observe(ts);
-            }
             let before = head(tx)?;
             let mut head = before;
-            let horizon = position(tx)?.horizon;
-            // Per device, the greatest op id compaction removed: an op at or below it was accepted before.
-            let mut removed: HashMap<DeviceId, Option<OpId>> = HashMap::new();
             for (i, prepared) in &appendable {
                 let Ok(outcome) = &mut outcomes[*i] else { continue };
                 for (op, prepared) in prepared {
-                    if let Some(seq) = log::find(tx, op.id)? {
+                    if let Some(seq) = held(tx, op.id, horizon, &mut removed)? {
                         outcome.duplicates += 1;
-                        outcome.seqs.push(seq.unwrap_or(0));
+                        outcome.seqs.push(seq);
                         continue;
                     }
-                    if horizon > 0 {
-                        let mark = match removed.get(&op.id.device) {
-                            Some(m) => *m,
-                            None => {
-                                let m = compact::compacted_watermark(tx, op.id.device)?;
-                                removed.insert(op.id.device, m);
-                                m
-                            }
-                        };
-                        if mark.is_some_and(|m| op.id <= m) {
-                            // Its row was compacted away; it sits at or below the horizon.
-                            outcome.duplicates += 1;
-                            outcome.seqs.push(horizon);
-                            continue;
-                        }
-                    }
+                    // Only appended ops move the hub's clock.
+                    clock.observe(op.id.ts);
                     head += 1;
                     let applied = apply::apply_op(tx, op, prepared)?;
                     log::write(tx, op, Some(head), applied)?;

@@ -241,17 +241,52 @@ impl Store {
         let now = self.now_ms()?;
         ops.map(|op| {
             let prepared = apply::prepare(&self.opts.kinds, op)?;
-            self.clock
-                .check(op.id.ts, now)
-                .map_err(|ahead_ms| Error::ClockSkew {
-                    op: op.id,
-                    ahead_ms,
-                    limit_ms: self.clock.max_drift_ms(),
-                    refused_before: false,
-                })?;
+            self.check_stamp(op.id, now).map_or(Ok(()), Err)?;
             Ok((op, prepared))
         })
         .collect()
+    }
+
+    /// Check a pushed batch against this build's rules only, not its stamps: the ops before the first
+    /// invalid one, prepared, and that op's error (None: every op is valid). A hub checks stamps only
+    /// for the ops its log does not hold yet ([`Store::check_stamp`]).
+    pub(crate) fn prepare_ops<'a>(&self, ops: &'a [Op]) -> (Vec<(&'a Op, Prepared<'a>)>, Option<Error>) {
+        let mut prepared = Vec::with_capacity(ops.len());
+        for op in ops {
+            match apply::prepare(&self.opts.kinds, op) {
+                Ok(p) => prepared.push((op, p)),
+                Err(e) => return (prepared, Some(e)),
+            }
+        }
+        (prepared, None)
+    }
+
+    /// Check a pushed batch against this build's rules only, not its stamps, for a hub log kept
+    /// elsewhere: per op before the first invalid one, whether this build applies it (false: a kind or
+    /// version it stores without applying); and that op's error (None: every op is valid). Stamps are
+    /// checked only for ops the log does not hold yet ([`Store::check_stamp`]).
+    pub fn check_rules(&self, ops: &[Op]) -> (Vec<bool>, Option<Error>) {
+        let (prepared, invalid) = self.prepare_ops(ops);
+        let applied = prepared
+            .iter()
+            .map(|(_, p)| !matches!(p, Prepared::Unknown))
+            .collect();
+        (applied, invalid)
+    }
+
+    /// The clock-skew refusal of a pushed op stamped more than the drift bound ahead of `now_ms` (the
+    /// hub's clock), or None. A hub asks only for ops its log does not hold yet: a retried push of a
+    /// logged op is a duplicate whatever its stamp says by now.
+    pub fn check_stamp(&self, op: OpId, now_ms: u64) -> Option<Error> {
+        self.clock
+            .check(op.ts, now_ms)
+            .err()
+            .map(|ahead_ms| Error::ClockSkew {
+                op,
+                ahead_ms,
+                limit_ms: self.clock.max_drift_ms(),
+                refused_before: false,
+            })
     }
 
     /// Run `f` in an immediate transaction that also persists the advanced clock; the in-memory clock

@@ -240,12 +240,24 @@ impl LogRead for PgHubLog {
 
 impl HubLog for PgHubLog {
     fn append_batches(&mut self, batches: &[&[Op]]) -> Result<Vec<Result<AppendOutcome>>> {
+        let now = self.validator.now_ms()?;
+        let limit_ms = self.validator.options().max_drift_ms;
         let mut outcomes: Vec<Result<AppendOutcome>> = Vec::with_capacity(batches.len());
-        let mut valid: Vec<(usize, Vec<bool>)> = Vec::new();
+        // Batches that may commit, or be refused for the stamp of an op not in the log: per op before
+        // the first invalid one, whether it is applied; that op's error; the ops of those stamped too
+        // far ahead, in batch order (a fault only if the log does not hold them: a retried push of a
+        // logged op is a duplicate, whatever this hub's clock says of its stamp).
+        let mut open = Vec::new();
         for (i, batch) in batches.iter().enumerate() {
-            match self.validator.validate(batch) {
-                Ok(applied) => {
-                    valid.push((i, applied));
+            let (applied, invalid) = self.validator.check_rules(batch);
+            let ahead: Vec<(OpId, Error)> = batch[..applied.len()]
+                .iter()
+                .filter_map(|op| Some((op.id, self.validator.check_stamp(op.id, now)?)))
+                .collect();
+            match invalid {
+                Some(e) if ahead.is_empty() => outcomes.push(Err(e)),
+                invalid => {
+                    open.push((i, applied, invalid, ahead));
                     outcomes.push(Ok(AppendOutcome {
                         accepted: 0,
                         duplicates: 0,
@@ -253,20 +265,11 @@ impl HubLog for PgHubLog {
                         head: 0,
                     }));
                 }
-                Err(e) => outcomes.push(Err(e)),
             }
         }
-        let skewed: Vec<usize> = outcomes
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| matches!(o, Err(Error::ClockSkew { .. })))
-            .map(|(i, _)| i)
-            .collect();
-        if valid.is_empty() && skewed.is_empty() {
+        if open.is_empty() {
             return Ok(outcomes);
         }
-        let now = self.validator.now_ms()?;
-        let limit_ms = self.validator.options().max_drift_ms;
         let space = self.space.as_str();
         let mut tx = self.client.transaction().map_err(db_err)?;
         // The counter row: appends to this space, through any hub, commit one after another (and so
@@ -278,11 +281,9 @@ impl HubLog for PgHubLog {
             )
             .map_err(db_err)?;
         let (mut head, horizon) = (u(row.get(0)), u(row.get(1)));
-        let ids: Vec<String> = valid
+        let ids: Vec<String> = open
             .iter()
-            .map(|(i, _)| *i)
-            .chain(skewed.iter().copied())
-            .flat_map(|i| batches[i].iter().map(|op| op.id.to_string()))
+            .flat_map(|(i, ..)| batches[*i].iter().map(|op| op.id.to_string()))
             .collect();
         let mut known: HashMap<String, u64> = HashMap::new();
         for r in tx
@@ -293,6 +294,35 @@ impl HubLog for PgHubLog {
             .map_err(db_err)?
         {
             known.insert(r.get(0), u(r.get(1)));
+        }
+        // Per device, the greatest op id compaction removed: an op at or below it was accepted before.
+        let mut marks: HashMap<DeviceId, OpId> = HashMap::new();
+        if horizon > 0 {
+            for r in tx
+                .query("SELECT device, max_id FROM compacted WHERE space = $1", &[&space])
+                .map_err(db_err)?
+            {
+                let device: DeviceId = r.get::<_, &str>(0).parse()?;
+                marks.insert(device, r.get::<_, &str>(1).parse()?);
+            }
+        }
+        let compacted = |id: OpId| marks.get(&id.device).is_some_and(|m| id <= *m);
+        // The stamps of ops new to the log.
+        let mut valid: Vec<(usize, Vec<bool>)> = Vec::with_capacity(open.len());
+        let mut skewed: Vec<usize> = Vec::new();
+        for (i, applied, invalid, ahead) in open {
+            let skew = ahead
+                .into_iter()
+                .find(|(id, _)| !known.contains_key(&id.to_string()) && !compacted(*id))
+                .map(|(_, e)| e);
+            match (skew, invalid) {
+                (Some(e), _) => {
+                    outcomes[i] = Err(e);
+                    skewed.push(i);
+                }
+                (None, Some(e)) => outcomes[i] = Err(e),
+                (None, None) => valid.push((i, applied)),
+            }
         }
         // Op ids refused for clock skew (by any hub), among this group's.
         let mut refused: HashSet<String> = HashSet::new();
@@ -361,17 +391,6 @@ impl HubLog for PgHubLog {
             )
             .map_err(db_err)?;
         }
-        // Per device, the greatest op id compaction removed: an op at or below it was accepted before.
-        let mut marks: HashMap<DeviceId, OpId> = HashMap::new();
-        if horizon > 0 {
-            for r in tx
-                .query("SELECT device, max_id FROM compacted WHERE space = $1", &[&space])
-                .map_err(db_err)?
-            {
-                let device: DeviceId = r.get::<_, &str>(0).parse()?;
-                marks.insert(device, r.get::<_, &str>(1).parse()?);
-            }
-        }
         let (mut seq_col, mut id_col, mut dev_col, mut applied_col, mut body_col) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (i, applied) in &appendable {
@@ -383,7 +402,7 @@ impl HubLog for PgHubLog {
                     outcome.seqs.push(*seq);
                     continue;
                 }
-                if marks.get(&op.id.device).is_some_and(|m| op.id <= *m) {
+                if compacted(op.id) {
                     // Its row was compacted away; it sits at or below the horizon.
                     outcome.duplicates += 1;
                     outcome.seqs.push(horizon);
