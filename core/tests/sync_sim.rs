@@ -3,7 +3,9 @@
 //! a client from the hub for a while. Clients edit while syncing; one has a clock two hours fast, or a
 //! year ahead or behind; clocks jump backwards mid-run. The hub compacts at random points. A history
 //! checker asserts that no cursor ever moves backwards; after the network heals, every replica
-//! converges to the hub's state, no op is lost or duplicated, and nothing deleted comes back.
+//! converges to the hub's state, no op is lost or duplicated, and nothing deleted comes back. In one
+//! seed of four the hub keeps its log in files and restarts at random points: a new process opening
+//! them, with only what it wrote there (its clock, its refusals, its compaction marks, its snapshots).
 //! `HEARTH_SIM_CASES` sets the number of seeds (default 1,000), `HEARTH_SIM_FIRST` the first one.
 
 use std::sync::Arc;
@@ -15,6 +17,7 @@ static COMPACTIONS: AtomicUsize = AtomicUsize::new(0);
 static RESTORES: AtomicUsize = AtomicUsize::new(0);
 static PARTITIONS: AtomicUsize = AtomicUsize::new(0);
 static BACKWARD_JUMPS: AtomicUsize = AtomicUsize::new(0);
+static HUB_RESTARTS: AtomicUsize = AtomicUsize::new(0);
 
 use hearth_core::store::{HubLog, HubOptions, LogRead, SqliteHubLog};
 use hearth_core::sync::{Reply, Request, Step, Sync, SyncConfig};
@@ -40,9 +43,51 @@ struct Hub {
     env: Arc<ManualEnv>,
     /// Pushes that arrive late (a retransmission overtaken by its retry).
     delayed: Vec<Vec<hearth_core::Op>>,
+    /// Where a hub that restarts keeps its log (and the directory, removed at the end).
+    files: Option<(tempfile::TempDir, std::path::PathBuf)>,
 }
 
 impl Hub {
+    /// A hub on a fresh log: in memory, or in files (in RAM where the system has a tmpfs for it, as
+    /// every append waits for its fsync).
+    fn new(env: Arc<ManualEnv>, in_files: bool) -> Hub {
+        let files = in_files.then(|| {
+            let shm = std::path::Path::new("/dev/shm");
+            let dir = if shm.is_dir() {
+                tempfile::tempdir_in(shm)
+            } else {
+                tempfile::tempdir()
+            }
+            .expect("a directory for the hub's log");
+            let path = dir.path().join("space.sqlite");
+            (dir, path)
+        });
+        let store = match &files {
+            Some((_, path)) => SqliteHubLog::open(path, env.clone(), HubOptions::default()),
+            None => SqliteHubLog::open_in_memory(env.clone(), HubOptions::default()),
+        }
+        .expect("hub");
+        Hub {
+            store,
+            env,
+            delayed: Vec::new(),
+            files,
+        }
+    }
+
+    /// The hub process ends and a new one opens its files (pushes still in the network may arrive later).
+    fn restart(&mut self) {
+        let Some((_, path)) = &self.files else {
+            return;
+        };
+        // The old process's connections close before the new one opens the files.
+        let placeholder = SqliteHubLog::open_in_memory(self.env.clone(), HubOptions::default()).expect("hub");
+        drop(std::mem::replace(&mut self.store, placeholder));
+        self.store =
+            SqliteHubLog::open(path, self.env.clone(), HubOptions::default()).expect("hub reopens its log");
+        HUB_RESTARTS.fetch_add(1, Relaxed);
+    }
+
     fn serve(&mut self, req: &Request) -> Reply {
         match req {
             Request::HubInfo => Reply::Hub {
@@ -247,11 +292,10 @@ fn step(rng: &mut StdRng, c: &mut Client, hub: &mut Hub, f: &Faults) -> bool {
 fn run(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let hub_env = Arc::new(ManualEnv::new(T0, seed));
-    let mut hub = Hub {
-        store: SqliteHubLog::open_in_memory(hub_env.clone(), HubOptions::default()).expect("hub"),
-        env: hub_env.clone(),
-        delayed: Vec::new(),
-    };
+    let mut hub = Hub::new(hub_env.clone(), seed % 4 == 1);
+    // Restarts draw from their own generator, so that every other choice of a seed stays as it was
+    // before restarts existed (the regression seeds replay the same runs).
+    let mut restarts = StdRng::seed_from_u64(seed ^ 0x5eed_4e57_a475);
     let n: usize = 3;
     let mut clients: Vec<Client> = (0..n)
         .map(|i| {
@@ -321,6 +365,9 @@ fn run(seed: u64) {
             let horizon = rng.random_range(0..=head);
             hub.store.compact(horizon).expect("compact");
             COMPACTIONS.fetch_add(1, Relaxed);
+        }
+        if hub.files.is_some() && restarts.random_bool(0.04) {
+            hub.restart();
         }
         if !hub.delayed.is_empty() && rng.random_bool(0.2) {
             let late = hub.delayed.remove(rng.random_range(0..hub.delayed.len()));
@@ -421,10 +468,12 @@ fn replicas_converge_over_a_faulty_network() {
     let (restamped, faults) = (RESTAMPED.load(Relaxed), FAULTS.load(Relaxed));
     let (compactions, restores) = (COMPACTIONS.load(Relaxed), RESTORES.load(Relaxed));
     let (partitions, jumps) = (PARTITIONS.load(Relaxed), BACKWARD_JUMPS.load(Relaxed));
+    let hub_restarts = HUB_RESTARTS.load(Relaxed);
     eprintln!(
         "sync simulation: {cases} seeds, 3 clients each, {faults} injected failures, {partitions} partitions, \
          {jumps} clocks jumping back, {restamped} ops re-stamped, {compactions} compactions, {restores} restores \
-         from a snapshot; all converged, no op lost, no cursor moved back but to re-pull after a re-stamp"
+         from a snapshot, {hub_restarts} hub restarts; all converged, no op lost, no cursor moved back but to \
+         re-pull after a re-stamp"
     );
     assert!(
         cases < 50
@@ -433,8 +482,10 @@ fn replicas_converge_over_a_faulty_network() {
                 && compactions > 0
                 && restores > 0
                 && partitions > 0
-                && jumps > 0),
-        "the simulation must exercise faults, partitions, clock jumps and skew, compaction and restores"
+                && jumps > 0
+                && hub_restarts > 0),
+        "the simulation must exercise faults, partitions, clock jumps and skew, compaction, restores and \
+         hub restarts"
     );
 }
 
