@@ -251,6 +251,29 @@ pub fn is_rank(s: &str) -> bool {
 
 /// Validate the value of a field the read side types; other fields take any JSON.
 fn check_field(op: &Op, field: &str, value: &Value) -> Result<()> {
+    if field == "type" {
+        return Err(Error::invalid(op.id, "type is set by node.create, not by a set"));
+    }
+    check_field_value(op.id, field, value)
+}
+
+/// The same rules for a field's value in a snapshot (where a node's `type`, set by its `node.create`, is a
+/// field like the others): a snapshot that breaks them is refused before any of it is merged.
+pub(crate) fn check_snapshot_field(op: OpId, field: &str, value: &Value) -> Result<()> {
+    if field == "type" {
+        return if value.as_str().is_some_and(|t| !t.is_empty()) {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                op,
+                format!("type must be a non-empty string, got {value}"),
+            ))
+        };
+    }
+    check_field_value(op, field, value)
+}
+
+fn check_field_value(op: OpId, field: &str, value: &Value) -> Result<()> {
     if field.is_empty()
         || field.len() > 64
         || !field
@@ -258,12 +281,11 @@ fn check_field(op: &Op, field: &str, value: &Value) -> Result<()> {
             .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
     {
         return Err(Error::invalid(
-            op.id,
+            op,
             format!("field name {field:?} must be 1–64 of [A-Za-z0-9_.-]"),
         ));
     }
     let ok = match field {
-        "type" => return Err(Error::invalid(op.id, "type is set by node.create, not by a set")),
         "title" | "status" => value.is_string() || value.is_null(),
         "due" => value.is_null() || value.as_str().is_some_and(is_date),
         "priority" => value.is_null() || value.is_i64(),
@@ -281,10 +303,7 @@ fn check_field(op: &Op, field: &str, value: &Value) -> Result<()> {
             "rank" => "an order key (hex digits ending in 80, at most 64) or null",
             _ => "a string or null",
         };
-        Err(Error::invalid(
-            op.id,
-            format!("{field} must be {want}, got {value}"),
-        ))
+        Err(Error::invalid(op, format!("{field} must be {want}, got {value}")))
     }
 }
 

@@ -505,6 +505,12 @@ impl Store {
     pub fn merge_snapshot_entries(&mut self, entries: &[crate::snapshot::Entry]) -> Result<()> {
         use crate::snapshot::Entry;
         let keep = self.keeps_history();
+        // Field values obey the rules ops do (a text priority would break every read of the node).
+        for entry in entries {
+            if let Entry::Field { field, value, op, .. } | Entry::Head { field, value, op, .. } = entry {
+                crate::op::check_snapshot_field(*op, field, value)?;
+            }
+        }
         self.write(None, |tx, _| {
             let mut a = apply::Apply::on(tx);
             for entry in entries {
