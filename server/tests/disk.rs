@@ -160,15 +160,7 @@ fn a_device_store_on_a_full_disk_refuses_the_change_clearly_and_keeps_the_rest()
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     let disk = Tmpfs::mount(&home, "1m");
-    let hearth = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(args)
-            .arg("--home")
-            .arg(&home)
-            .env_remove("HEARTH_HOME")
-            .output()
-            .unwrap()
-    };
+    let hearth = |args: &[&str]| cli(&home, args);
     assert!(hearth(&["init"]).status.success());
     let notes = "n".repeat(20_000);
     let mut added = 0;
@@ -215,6 +207,18 @@ fn a_device_store_on_a_full_disk_refuses_the_change_clearly_and_keeps_the_rest()
 }
 
 /// What must not be in a failure a person reads.
+/// `hearth ARGS --home HOME`, with backtraces asked for (a user error must still print none).
+fn cli(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(args)
+        .arg("--home")
+        .arg(home)
+        .env_remove("HEARTH_HOME")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap()
+}
+
 fn no_panic(said: &str) {
     assert!(
         !said.contains("panicked") && !said.contains("stack backtrace") && !said.contains("RUST_BACKTRACE"),
@@ -319,16 +323,7 @@ fn a_device_store_on_a_read_only_home_reads_and_refuses_changes_with_a_sentence(
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     let disk = Tmpfs::mount(&home, "8m");
-    let hearth = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(args)
-            .arg("--home")
-            .arg(&home)
-            .env_remove("HEARTH_HOME")
-            .env("RUST_BACKTRACE", "1")
-            .output()
-            .unwrap()
-    };
+    let hearth = |args: &[&str]| cli(&home, args);
     let titles = |out: &std::process::Output| -> Vec<String> {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let tasks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
