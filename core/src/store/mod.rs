@@ -225,23 +225,14 @@ impl Store {
         format!("{:016x}", self.env.random_u64())
     }
 
-    /// Validate a pushed batch as a hub does, without writing anything: each op well formed and within
-    /// the drift bound of this store's clock. Returns, per op, whether this build applies it (false: a
-    /// kind or version it stores without applying). A hub log kept elsewhere validates with this.
-    pub fn validate(&self, ops: &[Op]) -> Result<Vec<bool>> {
-        Ok(self
-            .prepare_batch(ops.iter())?
-            .iter()
-            .map(|(_, p)| !matches!(p, Prepared::Unknown))
-            .collect())
-    }
-
     /// Validate a batch and check its clocks, before any write.
     fn prepare_batch<'a>(&self, ops: impl Iterator<Item = &'a Op>) -> Result<Vec<(&'a Op, Prepared<'a>)>> {
         let now = self.now_ms()?;
         ops.map(|op| {
             let prepared = apply::prepare(&self.opts.kinds, op)?;
-            self.check_stamp(op.id, now).map_or(Ok(()), Err)?;
+            if let Some(skew) = self.check_stamp(op.id, now) {
+                return Err(skew);
+            }
             Ok((op, prepared))
         })
         .collect()

@@ -13,7 +13,7 @@
 //! live streams, so a device connected to hub B sees a push made through hub A at once.
 //!
 //! **One apply path.** No merge rule is written in SQL. Validation is `hearth-core`'s
-//! ([`hearth_core::Store::validate`]); snapshots are built by a replica of the space in SQLite that
+//! ([`hearth_core::Store::check_rules`], [`hearth_core::Store::check_stamp`]); snapshots are built by a replica of the space in SQLite that
 //! `hearth-core` applies the log to ([`PgCompactor`]), under an advisory lock so one hub at a time
 //! compacts a space.
 //!
