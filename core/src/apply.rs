@@ -47,6 +47,16 @@ impl Kinds {
         self
     }
 
+    /// Every kind this build applies, with the highest `v` of each.
+    pub fn list(&self) -> BTreeMap<String, u32> {
+        let mut all: BTreeMap<String, u32> = crate::op::kinds::BUILTIN
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect();
+        all.extend(self.extra.iter().map(|(k, (v, _))| (k.clone(), *v)));
+        all
+    }
+
     /// Can this build apply `op`?
     pub fn supports(&self, op: &Op) -> bool {
         op.is_builtin_supported() || self.extra.get(&op.kind).is_some_and(|(max_v, _)| op.v <= *max_v)
@@ -74,6 +84,7 @@ impl Prepared<'_> {
         match self {
             Prepared::Builtin(Body::Create { node, .. } | Body::Set { node, .. }) => node,
             Prepared::Builtin(Body::LinkAdd { src, .. } | Body::LinkRemove { src, .. }) => src,
+            Prepared::Builtin(Body::Comment { node, .. }) => node,
             Prepared::Extra(_) | Prepared::Unknown => "",
         }
     }
@@ -94,7 +105,7 @@ pub(crate) fn prepare<'a>(kinds: &Kinds, op: &'a Op) -> Result<Prepared<'a>> {
 pub(crate) fn apply_op(conn: &Connection, op: &Op, prepared: &Prepared<'_>) -> Result<bool> {
     let mut a = Apply { conn };
     match prepared {
-        Prepared::Builtin(body) => a.builtin(op.id, body)?,
+        Prepared::Builtin(body) => a.builtin(op, body)?,
         Prepared::Extra(handler) => handler(&mut a, op)?,
         Prepared::Unknown => return Ok(false),
     }
@@ -187,6 +198,16 @@ pub fn current(conn: &Connection, node: &str, field: &str) -> Result<Option<(Val
     row.map(|(v, op)| Ok((v, op.parse()?))).transpose()
 }
 
+/// Note the seq of the op `id` of kind `kind` where the materialized state keeps it: a comment's row
+/// remembers the seq of its `comment.add`, which a snapshot carries with it.
+pub(crate) fn note_comment_seq(conn: &Connection, id: &str, kind: &str, seq: Option<u64>) -> Result<()> {
+    if let (crate::op::kinds::COMMENT_ADD, Some(seq)) = (kind, seq) {
+        conn.prepare_cached("UPDATE comments SET seq = ?2 WHERE id = ?1 AND seq IS NULL")?
+            .execute(params![id, seq as i64])?;
+    }
+    Ok(())
+}
+
 /// Is `field` stored in a typed `nodes` column (with a `<field>_op` column) rather than in `fields`?
 fn is_typed(field: &str) -> bool {
     typed_sql(field).is_some()
@@ -215,7 +236,8 @@ fn typed_value<'v>(field: &str, value: &'v Value) -> Box<dyn ToSql + 'v> {
 }
 
 impl Apply<'_> {
-    fn builtin(&mut self, id: OpId, body: &Body<'_>) -> Result<()> {
+    fn builtin(&mut self, op: &Op, body: &Body<'_>) -> Result<()> {
+        let id = op.id;
         match body {
             Body::Create { node, ty, fields } => {
                 self.set_field(node, "type", &Value::String((*ty).to_owned()), id)?;
@@ -246,7 +268,26 @@ impl Apply<'_> {
             Body::LinkRemove { src, dst, ty, tags } => tags
                 .iter()
                 .try_for_each(|tag| self.remove_link(id, *tag, src, dst, ty)),
+            Body::Comment { node, text } => self.add_comment(op, node, text),
         }
+    }
+
+    /// Add the comment `op` made (a grow-only set keyed by op id). Its payload is kept verbatim, so a
+    /// snapshot can carry the comment as the op itself; its seq is noted once known
+    /// ([`note_comment_seq`]).
+    fn add_comment(&mut self, op: &Op, node: &str, text: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO comments (id, node, text, v, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                op.id.to_string(),
+                node,
+                text,
+                op.v,
+                serde_json::to_string(&op.payload)?
+            ])?;
+        Ok(())
     }
 
     /// LWW-set `(node, field)` to `value` stamped `op`: it wins iff `op` is greater than the current stamp.
@@ -401,6 +442,9 @@ pub(crate) fn restamp(conn: &Connection, prepared: &Prepared<'_>, old: OpId, new
                 "UPDATE link_removals SET op = ?2 WHERE op = ?1",
                 params![old, new],
             )?;
+        }
+        Prepared::Builtin(Body::Comment { .. }) => {
+            conn.execute("UPDATE comments SET id = ?2 WHERE id = ?1", params![old, new])?;
         }
         Prepared::Extra(_) | Prepared::Unknown => {}
     }

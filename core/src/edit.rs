@@ -376,6 +376,73 @@ pub fn reopen(store: &mut Store, task: &str) -> Result<Edited> {
     commit(store, task, vec![NewOp::task_set(task, "status", json!("open"))])
 }
 
+/// The id of the label called `name`: derived from the name (trimmed, lowercased), so that devices
+/// that create the same label offline create the same node. `None` when the name is not usable.
+pub fn label_id(name: &str) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return None;
+    }
+    let hash = Sha256::digest(name.to_lowercase().as_bytes());
+    let hex: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    Some(format!("label{hex}"))
+}
+
+/// Give `node` the label `name` (created with that name when this replica has no such label yet). A
+/// label is a node of type `label`; carrying it is a `label` link, so an older build keeps and merges
+/// labels without showing them. Nothing is committed when the node carries it already.
+pub fn label(store: &mut Store, node: &str, name: &str) -> Result<Edited> {
+    let id = label_id(name).ok_or_else(|| Error::BadLabel(name.to_owned()))?;
+    let mut ops = Vec::new();
+    match node_row(store.conn(), &id)? {
+        Some((Some(_), false)) => {}
+        // Deleted, or never created here: (re)create it with this spelling.
+        Some((Some(_), true)) => ops.push(NewOp::set(&id, "deleted", json!(false))),
+        _ => {
+            let mut fields = Map::new();
+            fields.insert("title".into(), json!(name.trim()));
+            ops.push(NewOp::create(&id, crate::op::LABEL_TYPE, fields));
+        }
+    }
+    if label_tags(store.conn(), node, &id)?.is_empty() {
+        ops.push(NewOp::link_add(node, &id, crate::op::LABEL));
+    }
+    commit(store, node, ops)
+}
+
+/// Take the label `name` off `node` (every tag this replica has seen; a concurrent add survives, as
+/// for any link). Nothing is committed when the node does not carry it.
+pub fn unlabel(store: &mut Store, node: &str, name: &str) -> Result<Edited> {
+    let id = label_id(name).ok_or_else(|| Error::BadLabel(name.to_owned()))?;
+    let tags = label_tags(store.conn(), node, &id)?;
+    if tags.is_empty() {
+        return commit(store, node, Vec::new());
+    }
+    commit(
+        store,
+        node,
+        vec![NewOp::link_remove(node, &id, crate::op::LABEL, &tags)],
+    )
+}
+
+/// Live tags of the `label` links from `node` to the label `label`.
+fn label_tags(conn: &Connection, node: &str, label: &str) -> Result<Vec<crate::OpId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT tag FROM links WHERE src = ?1 AND dst = ?2 AND type = 'label' AND removed = 0 ORDER BY tag",
+    )?;
+    let rows = stmt.query_map([node, label], |r| r.get::<_, String>(0))?;
+    rows.map(|t| Ok(t?.parse()?)).collect()
+}
+
+/// Add a comment to `node`. The comment's id is the id of the op that adds it ([`Edited::ops`]).
+pub fn add_comment(store: &mut Store, node: &str, text: &str) -> Result<Edited> {
+    if text.trim().is_empty() || text.chars().count() > crate::op::COMMENT_MAX_CHARS {
+        return Err(Error::BadComment);
+    }
+    commit(store, node, vec![NewOp::comment(node, text)])
+}
+
 /// Delete a node: a tombstone, so [`restore`] brings it back with everything it had.
 pub fn delete(store: &mut Store, node: &str) -> Result<Edited> {
     commit(store, node, vec![NewOp::delete(node)])

@@ -141,6 +141,15 @@ pub enum Error {
     /// A node id chosen by the caller is not usable (1–64 ASCII letters and digits).
     #[error("{0:?} is not a usable node id")]
     BadNodeId(String),
+    /// A label name that is empty, too long or has control characters.
+    #[error("{0:?} is not a usable label: give 1–64 characters, no line breaks")]
+    BadLabel(String),
+    /// A comment that is empty or too long.
+    #[error(
+        "a comment needs some text, at most {} characters",
+        crate::op::COMMENT_MAX_CHARS
+    )]
+    BadComment,
     /// A field that an edit cannot set directly (`deleted`: use delete or restore).
     #[error("field {0:?} cannot be set directly; use delete/restore")]
     ReadOnlyField(String),

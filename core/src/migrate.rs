@@ -142,6 +142,11 @@ pub const STORE: Schema = Schema::new(
             name: "0003_conflicts.sql",
             step: Step::Sql(include_str!("../migrations/store/0003_conflicts.sql")),
         },
+        Migration {
+            version: 4,
+            name: "0004_comments.sql",
+            step: Step::Sql(include_str!("../migrations/store/0004_comments.sql")),
+        },
     ],
 );
 

@@ -85,8 +85,21 @@ pub mod kinds {
     pub const LINK_ADD: &str = "link.add";
     /// Remove observed link tags.
     pub const LINK_REMOVE: &str = "link.remove";
+    /// Add a comment to a node (a grow-only set; the op id is the comment's id).
+    pub const COMMENT_ADD: &str = "comment.add";
     /// Built-in kinds with their supported `v`.
-    pub const BUILTIN: [(&str, u32); 6] = [
+    pub const BUILTIN: [(&str, u32); 7] = [
+        (NODE_CREATE, 1),
+        (NODE_SET, 1),
+        (TASK_SET, 1),
+        (NODE_DELETE, 1),
+        (LINK_ADD, 1),
+        (LINK_REMOVE, 1),
+        (COMMENT_ADD, 1),
+    ];
+    /// The kinds every hub applies, also one that does not list its kinds (a hub of a release before
+    /// `comment.add`): a device pushes other kinds only to a hub that lists them.
+    pub const FIRST_RELEASE: [(&str, u32); 6] = [
         (NODE_CREATE, 1),
         (NODE_SET, 1),
         (TASK_SET, 1),
@@ -95,6 +108,15 @@ pub mod kinds {
         (LINK_REMOVE, 1),
     ];
 }
+
+/// The node type of a label; tasks point at labels with [`LABEL`] links.
+pub const LABEL_TYPE: &str = "label";
+
+/// The link type from a node to a label it carries.
+pub const LABEL: &str = "label";
+
+/// The longest comment, in characters.
+pub const COMMENT_MAX_CHARS: usize = 10_000;
 
 /// Node types the read side understands. Other strings are stored and exported, and ignored by queries.
 pub const NODE_TYPES: [&str; 3] = ["project", "task", "note"];
@@ -148,6 +170,13 @@ pub enum Body<'a> {
         ty: &'a str,
         /// Add tags to remove.
         tags: Vec<OpId>,
+    },
+    /// `comment.add`: the op id is the comment's id.
+    Comment {
+        /// The node commented on.
+        node: &'a str,
+        /// The comment's text.
+        text: &'a str,
     },
 }
 
@@ -416,6 +445,17 @@ impl Op {
                     tags,
                 }
             }
+            kinds::COMMENT_ADD => {
+                let node = id_field(self, p, "node")?;
+                let text = str_field(self, p, "text")?;
+                if text.trim().is_empty() || text.chars().count() > COMMENT_MAX_CHARS {
+                    return Err(Error::invalid(
+                        self.id,
+                        format!("text must be 1–{COMMENT_MAX_CHARS} characters, not only spaces"),
+                    ));
+                }
+                Body::Comment { node, text }
+            }
             _ => unreachable!("is_builtin_supported matched a built-in kind"),
         };
         Ok(Some(body))
@@ -478,6 +518,13 @@ impl NewOp {
         Self::new(
             kinds::LINK_REMOVE,
             serde_json::json!({"src": src, "dst": dst, "type": ty, "tags": tags}),
+        )
+    }
+    /// `comment.add` on `node`.
+    pub fn comment(node: &str, text: &str) -> Self {
+        Self::new(
+            kinds::COMMENT_ADD,
+            serde_json::json!({"node": node, "text": text}),
         )
     }
     /// Stamp it.

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::id::OpId;
 
 /// Task statuses that do not count as open.
 pub const CLOSED: [&str; 2] = ["done", "cancelled"];
@@ -244,6 +245,10 @@ pub struct TaskRow {
     pub notes: Option<String>,
     /// Its place in a manually ordered list (an order key; none: after the ordered ones).
     pub rank: Option<String>,
+    /// The names of its labels, sorted.
+    pub labels: Vec<String>,
+    /// How many comments it has.
+    pub comments: u32,
 }
 
 /// Notes live in the generic `fields` table (no typed column): read the JSON string, ignore other types.
@@ -267,6 +272,8 @@ fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
         parent: None,
         notes: r.get(5)?,
         rank: r.get(6)?,
+        labels: Vec::new(),
+        comments: 0,
     })
 }
 
@@ -276,12 +283,116 @@ fn task_rows(
     args: impl rusqlite::Params,
     eff: &HashMap<String, Option<String>>,
 ) -> Result<Vec<TaskRow>> {
+    let mut labels = labels_by_node(conn)?;
+    let comments = comment_counts(conn)?;
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(args, task_row)?;
     rows.map(|r| {
         let mut t = r?;
         t.parent = eff.get(&t.id).cloned().flatten();
+        t.labels = labels.remove(&t.id).unwrap_or_default();
+        t.comments = comments.get(&t.id).copied().unwrap_or(0);
         Ok(t)
+    })
+    .collect()
+}
+
+/// Every node's live labels (names, sorted, each once).
+fn labels_by_node(conn: &Connection) -> Result<HashMap<String, Vec<String>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT l.src, n.title FROM links l JOIN nodes n ON n.id = l.dst \
+         WHERE l.type = 'label' AND l.removed = 0 AND n.type = 'label' AND n.deleted = 0 AND n.title IS NOT NULL \
+         ORDER BY l.src, lower(n.title), n.title",
+    )?;
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (node, name) = row?;
+        out.entry(node).or_default().push(name);
+    }
+    Ok(out)
+}
+
+/// How many comments each node has.
+fn comment_counts(conn: &Connection) -> Result<HashMap<String, u32>> {
+    let mut stmt = conn.prepare_cached("SELECT node, count(*) FROM comments GROUP BY node")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A label as the label list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabelRow {
+    /// The label node's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Open tasks carrying it.
+    pub open: u32,
+}
+
+/// Every live label, by name, with its count of open tasks.
+pub fn labels(conn: &Connection) -> Result<Vec<LabelRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT n.id, n.title, (SELECT count(DISTINCT l.src) FROM links l JOIN nodes t ON t.id = l.src \
+            WHERE l.dst = n.id AND l.type = 'label' AND l.removed = 0 AND t.type = 'task' AND t.deleted = 0 \
+            AND coalesce(t.status, 'open') NOT IN ('done', 'cancelled')) \
+         FROM nodes n WHERE n.type = 'label' AND n.deleted = 0 AND n.title IS NOT NULL \
+         ORDER BY lower(n.title), n.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(LabelRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            open: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Live tasks carrying the label `name` (ASCII case-insensitive), in list order.
+pub fn tasks_labelled(conn: &Connection, name: &str) -> Result<Vec<TaskRow>> {
+    let wanted = name.to_lowercase();
+    Ok(all_tasks(conn)?
+        .into_iter()
+        .filter(|t| t.labels.iter().any(|l| l.to_lowercase() == wanted))
+        .collect())
+}
+
+/// A comment on a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommentRow {
+    /// The comment's id (the id of the op that added it).
+    pub id: String,
+    /// The node commented on.
+    pub node: String,
+    /// Its text.
+    pub text: String,
+    /// When it was written (ms since the Unix epoch, the writer's clock).
+    pub at_ms: u64,
+    /// The device that wrote it.
+    pub device: String,
+}
+
+/// The comments on `node`, oldest first.
+pub fn comments(conn: &Connection, node: &str) -> Result<Vec<CommentRow>> {
+    let mut stmt = conn.prepare_cached("SELECT id, node, text FROM comments WHERE node = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([node], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, node, text) = row?;
+        let op: OpId = id.parse()?;
+        Ok(CommentRow {
+            at_ms: op.ts.ms,
+            device: op.device.to_string(),
+            id,
+            node,
+            text,
+        })
     })
     .collect()
 }
@@ -417,7 +528,8 @@ pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
         "SELECT id, type, title, CASE WHEN type = 'task' THEN coalesce(status, 'open') END, due, priority, \
          (SELECT CASE WHEN json_type(f.value) = 'text' THEN json_extract(f.value, '$') END \
           FROM fields f WHERE f.node = nodes.id AND f.field = 'notes') \
-         FROM nodes WHERE type IS NOT NULL AND deleted = 0 AND title IS NOT NULL ORDER BY lower(title), id",
+         FROM nodes WHERE type IN ('project', 'task', 'note') AND deleted = 0 AND title IS NOT NULL \
+         ORDER BY lower(title), id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -519,12 +631,32 @@ struct ExportLink {
 struct Export {
     nodes: Vec<ExportNode>,
     links: Vec<ExportLink>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    comments: Vec<ExportComment>,
+}
+
+#[derive(Serialize)]
+struct ExportComment {
+    id: String,
+    node: String,
+    text: String,
 }
 
 /// The canonical dump of the materialized state (JSON, keys sorted at every level, two-space indent): every created node (by id) with its type, tombstone,
-/// effective parent and fields (sorted), and every live link (deduplicated, sorted). Pretty JSON ending in
-/// a newline. Two replicas holding the same ops print the same bytes, whatever order they got them in.
+/// effective parent and fields (sorted), every live link (deduplicated, sorted), and every comment (by
+/// id; the key is absent when there is none). Pretty JSON ending in a newline. Two replicas holding the
+/// same ops print the same bytes, whatever order they got them in.
 pub fn export(conn: &Connection) -> Result<String> {
+    export_with(conn, true)
+}
+
+/// The export without comments: what every release since the first materializes, so a snapshot's
+/// digest ([`crate::snapshot::digest`]) checks on a build that stores comments without applying them.
+pub fn export_base(conn: &Connection) -> Result<String> {
+    export_with(conn, false)
+}
+
+fn export_with(conn: &Connection, with_comments: bool) -> Result<String> {
     let eff = effective_parents(conn)?;
     let mut generic: HashMap<String, BTreeMap<String, Value>> = HashMap::new();
     let mut stmt = conn.prepare_cached("SELECT node, field, value FROM fields")?;
@@ -584,7 +716,25 @@ pub fn export(conn: &Connection) -> Result<String> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     links.sort();
-    let mut out = serde_json::to_string_pretty(&canonical(serde_json::to_value(Export { nodes, links })?))?;
+    let comments = if with_comments {
+        conn.prepare_cached("SELECT id, node, text FROM comments ORDER BY id")?
+            .query_map([], |r| {
+                Ok(ExportComment {
+                    id: r.get(0)?,
+                    node: r.get(1)?,
+                    text: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let export = Export {
+        nodes,
+        links,
+        comments,
+    };
+    let mut out = serde_json::to_string_pretty(&canonical(serde_json::to_value(export)?))?;
     out.push('\n');
     Ok(out)
 }

@@ -98,7 +98,8 @@ pub enum Entry {
         /// The named set.
         op: OpId,
     },
-    /// An op this build stores but does not apply, verbatim, with its seq when confirmed.
+    /// An op this build stores but does not apply, verbatim, with its seq when confirmed; also every
+    /// comment, as the `comment.add` that added it.
     Pending {
         /// Its seq on the hub.
         seq: Option<u64>,
@@ -231,17 +232,29 @@ pub fn for_each(conn: &Connection, mut visit: impl FnMut(Entry) -> Result<()>) -
             })?;
         }
     }
-    for (seq, op) in crate::store::log::pending(conn)? {
-        visit(Entry::Pending { seq, op })?;
+    // Comments travel as the ops that added them, beside the ops this build does not apply: every
+    // release can store those (one that predates comments applies them after its upgrade).
+    {
+        let mut stmt = conn.prepare(
+            "SELECT seq, id, kind, v, payload FROM ops WHERE applied = 0 \
+             UNION ALL SELECT seq, id, 'comment.add', v, payload FROM comments ORDER BY 2",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (seq, op) = crate::store::log::read_row(r)?;
+            visit(Entry::Pending { seq, op: op? })?;
+        }
     }
     Ok(())
 }
 
-/// The digest of a store's canonical export ([`crate::query::export`]): `sha256:<hex>`. A snapshot
-/// carries the digest of the export at its seq, so a device that rebuilt from it can check the result.
+/// The digest of a store's canonical export without comments ([`crate::query::export_base`]):
+/// `sha256:<hex>`. A snapshot carries the digest at its seq, so a device that rebuilt from it can check
+/// the result; comments are left out because a release that predates them stores them without
+/// applying them (they arrive as ops and are kept whole by id).
 pub fn digest(conn: &Connection) -> Result<String> {
     use sha2::{Digest, Sha256};
-    let export = crate::query::export(conn)?;
+    let export = crate::query::export_base(conn)?;
     let hash = Sha256::digest(export.as_bytes());
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");

@@ -28,6 +28,12 @@ pub struct HubInfo {
     pub time_ms: u64,
     /// Per-space state, by space name.
     pub spaces: BTreeMap<String, SpaceInfo>,
+    /// The op kinds the hub validates and applies, each with the highest `v` it takes. Absent from
+    /// hubs of releases before `comment.add`, which take the six first kinds at `v` 1
+    /// ([`crate::op::kinds::FIRST_RELEASE`]). A device pushes an op of another kind or a newer `v`
+    /// only once the hub lists it: new kinds roll out hub first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<BTreeMap<String, u32>>,
 }
 
 /// A space as the hub describes it.

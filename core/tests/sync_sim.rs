@@ -93,6 +93,7 @@ impl Hub {
             Request::HubInfo => Reply::Hub {
                 time_ms: self.env.now_ms_now(),
                 min_schema_version: 0,
+                kinds: Some(hearth_core::Kinds::default().list()),
             },
             // Like a hub with a small batch limit: the engine must split (413) rather than give up.
             Request::Push { ops } if ops.len() > 4 => Reply::Error {
@@ -207,6 +208,7 @@ fn edit(rng: &mut StdRng, c: &mut Client) {
             hearth_core::edit::move_ops(&c.store, node, if rng.random_bool(0.8) { Some(to) } else { None })
                 .expect("move")
         }
+        _ if rng.random_bool(0.5) => vec![NewOp::comment(node, &format!("c{}", rng.random_range(0..100)))],
         _ => vec![NewOp::set(node, "deleted", json!(false))],
     };
     c.committed += c.store.commit(ops).expect("commit").len();
@@ -540,6 +542,7 @@ fn a_poison_pill_is_set_aside_and_the_rest_of_the_outbox_flows() {
                         Request::HubInfo => Reply::Hub {
                             time_ms: T0,
                             min_schema_version: 0,
+                            kinds: Some(hearth_core::Kinds::default().list()),
                         },
                         Request::Push { ops } => refuse(ops)
                             .unwrap_or_else(|| Reply::Pushed(hub.append(ops).expect("append").into())),

@@ -363,6 +363,64 @@ impl Client {
         Ok(())
     }
 
+    /// Give a task (or any node) the label `name`, made when no label has that name yet.
+    pub fn label(&self, id: String, name: String) -> Result<(), JsValue> {
+        let id = self.resolve(&id)?;
+        self.edit(|s| edit::label(s, &id, &name))?;
+        Ok(())
+    }
+
+    /// Take the label `name` off a task.
+    pub fn unlabel(&self, id: String, name: String) -> Result<(), JsValue> {
+        let id = self.resolve(&id)?;
+        self.edit(|s| edit::unlabel(s, &id, &name))?;
+        Ok(())
+    }
+
+    /// Every label, by name, with its open tasks: `[{id, name, open}]`.
+    pub fn labels(&self) -> Result<JsValue, JsValue> {
+        let rows = query::labels(self.inner.store.borrow().conn()).map_err(Error::from)?;
+        Ok(to_js(&rows)?)
+    }
+
+    /// Live tasks carrying the label `name`, in list order (the rows `tasks` gives).
+    #[wasm_bindgen(js_name = tasksLabelled)]
+    pub fn tasks_labelled(&self, name: String) -> Result<JsValue, JsValue> {
+        let rows = query::tasks_labelled(self.inner.store.borrow().conn(), &name).map_err(Error::from)?;
+        Ok(to_js(&rows)?)
+    }
+
+    /// Add a comment to a task. Returns the comment's id.
+    #[wasm_bindgen(js_name = addComment)]
+    pub fn add_comment(&self, id: String, text: String) -> Result<String, JsValue> {
+        let id = self.resolve(&id)?;
+        let edited = self.edit(|s| edit::add_comment(s, &id, &text))?;
+        Ok(edited.ops.first().map(|op| op.id.to_string()).unwrap_or_default())
+    }
+
+    /// The comments on a task, oldest first: `[{id, node, text, at_ms, device, device_name}]`
+    /// (`device_name` as the hub last listed it, "this device" for this one's, or null).
+    pub fn comments(&self, id: String) -> Result<JsValue, JsValue> {
+        let s = self.inner.store.borrow();
+        let id = edit::resolve(s.conn(), &id).map_err(Error::from)?;
+        let names = hearth_core::conflicts::device_names(s.conn()).map_err(Error::from)?;
+        let me = s.device().to_string();
+        let rows: Vec<Value> = query::comments(s.conn(), &id)
+            .map_err(Error::from)?
+            .into_iter()
+            .map(|c| {
+                let name = if c.device == me {
+                    Some("this device".to_owned())
+                } else {
+                    names.get(&c.device).cloned()
+                };
+                serde_json::json!({"id": c.id, "node": c.node, "text": c.text, "at_ms": c.at_ms,
+                                   "device": c.device, "device_name": name})
+            })
+            .collect();
+        Ok(to_js(&rows)?)
+    }
+
     /// The project tree with open-task counts: `[{id, title, depth, parent, open, open_total}]`.
     pub fn tree(&self) -> Result<JsValue, JsValue> {
         let rows = query::tree(self.inner.store.borrow().conn()).map_err(Error::from)?;

@@ -101,6 +101,8 @@ impl From<hearth_core::Error> for Error {
             E::WrongType { .. }
             | E::Deleted { .. }
             | E::BadNodeId(_)
+            | E::BadLabel(_)
+            | E::BadComment
             | E::ReadOnlyField(_)
             | E::IntoItself(_) => codes::BAD_ARGUMENT,
             E::SchemaTooNew { .. } => codes::SCHEMA_TOO_NEW,

@@ -343,16 +343,25 @@ impl Ctx {
         });
     }
 
-    /// A conflict from a device whose name this device does not know yet: ask the hub's network view
-    /// once per device and session (the store remembers the names), then show the names.
+    /// A conflict from a device whose name this device does not know yet: ask for the names.
     fn learn_device_names(self, conflicts: &[Conflict]) {
+        self.learn_names(
+            conflicts
+                .iter()
+                .filter(|c| c.device_name.is_none())
+                .map(|c| c.device.clone())
+                .collect(),
+        );
+    }
+
+    /// Devices whose names this device does not know yet (of a conflict, a comment): ask the hub's
+    /// network view once per device and session (the store remembers the names), then show them.
+    pub fn learn_names(self, devices: Vec<String>) {
         thread_local! {
             static ASKED: std::cell::RefCell<std::collections::HashSet<String>> = Default::default();
         }
-        let unknown: Vec<String> = conflicts
-            .iter()
-            .filter(|c| c.device_name.is_none())
-            .map(|c| c.device.clone())
+        let unknown: Vec<String> = devices
+            .into_iter()
             .filter(|d| ASKED.with(|a| !a.borrow().contains(d)))
             .collect();
         if unknown.is_empty() || !self.status.with_untracked(|s| s.paired) {
@@ -360,9 +369,10 @@ impl Ctx {
         }
         ASKED.with(|a| a.borrow_mut().extend(unknown));
         spawn_local(async move {
-            // Offline or the hub unreachable: the conflict still shows, as "another device".
+            // Offline or the hub unreachable: it still shows, as "another device".
             if store::peers().await.is_ok() {
                 self.reload_sidebar().await;
+                self.version.update(|v| *v += 1);
             }
         });
     }

@@ -1,4 +1,5 @@
-//! A task's inline editor: title, due date, priority, project and notes, each saved as it changes.
+//! A task's inline editor: title, due date, priority, project, notes and labels, each saved as it
+//! changes, and the task's comments.
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -45,6 +46,8 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
     let due_id = id.clone();
     let delete_id = id.clone();
     let conflicts_id = id.clone();
+    let labels_id = id.clone();
+    let comments_id = id.clone();
     let resolve = move |conflict: String, restore: bool| {
         ctx.act(async move {
             store::resolve_conflict(&conflict, restore).await?;
@@ -325,6 +328,8 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
                     }
                 ></textarea>
             </label>
+            <Labels id=labels_id task=task/>
+            <Comments id=comments_id/>
             <div class="editor-actions">
                 <button class="button small danger" on:click=move |_| {
                     let id = delete_id.clone();
@@ -339,5 +344,150 @@ pub fn TaskEditor(id: String, editor_id: String, task: Signal<Option<Task>>) -> 
                 <button class="button small" on:click=move |_| close_button()>"Close"</button>
             </div>
         </div>
+    }
+}
+
+/// A task's labels, each with a button to take it off, and a field to add one (existing names are
+/// offered as the person types; a new name makes a new label).
+#[component]
+fn Labels(id: String, task: Signal<Option<Task>>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let known = RwSignal::new(Vec::<crate::model::Label>::new());
+    Effect::new(move |_| {
+        ctx.version.track();
+        leptos::task::spawn_local(async move {
+            match store::labels().await {
+                Ok(l) => {
+                    known.try_set(l);
+                }
+                Err(e) => ctx.fail(&e),
+            }
+        });
+    });
+    let draft = RwSignal::new(String::new());
+    let list_id = format!("labels-{id}");
+    let list_id2 = list_id.clone();
+    let add_id = id.clone();
+    let add = move || {
+        let name = draft.get_untracked().trim().to_owned();
+        if name.is_empty() {
+            return;
+        }
+        let id = add_id.clone();
+        draft.set(String::new());
+        ctx.act(async move { store::label(&id, &name).await });
+    };
+    let add_button = add.clone();
+    view! {
+        <div class="labels-edit" role="group" aria-label="Labels">
+            <span class="field-name">"Labels"</span>
+            <ul class="label-list">
+                {move || task.get().map(|t| t.labels).unwrap_or_default().into_iter().map(|l| {
+                    let (id, name) = (id.clone(), l.clone());
+                    view! {
+                        <li class="chip label">
+                            {format!("@{l}")}
+                            <button type="button" class="chip-remove" aria-label=format!("Remove label {l}")
+                                on:click=move |_| {
+                                    let (id, name) = (id.clone(), name.clone());
+                                    ctx.act(async move { store::unlabel(&id, &name).await });
+                                }>"×"</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <span class="label-add">
+                <input
+                    type="text"
+                    aria-label="Add a label"
+                    placeholder="Add a label"
+                    list=list_id
+                    maxlength="64"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:keydown=move |ev: ev::KeyboardEvent| {
+                        if ev.key() == "Enter" {
+                            ev.prevent_default();
+                            add();
+                        }
+                    }
+                />
+                <datalist id=list_id2>
+                    {move || known.get().into_iter().map(|l| view! { <option value=l.name/> }).collect_view()}
+                </datalist>
+                <button type="button" class="button small" on:click=move |_| add_button()>"Add"</button>
+            </span>
+        </div>
+    }
+}
+
+/// A task's comments, oldest first, with who wrote each and when, and a field to add one.
+#[component]
+fn Comments(id: String) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let comments = RwSignal::new(Vec::<crate::model::Comment>::new());
+    let load_id = id.clone();
+    Effect::new(move |_| {
+        ctx.version.track();
+        let id = load_id.clone();
+        leptos::task::spawn_local(async move {
+            match store::comments(&id).await {
+                Ok(c) => {
+                    ctx.learn_names(
+                        c.iter()
+                            .filter(|c| c.device_name.is_none())
+                            .map(|c| c.device.clone())
+                            .collect(),
+                    );
+                    comments.try_set(c);
+                }
+                Err(e) => ctx.fail(&e),
+            }
+        });
+    });
+    let draft = RwSignal::new(String::new());
+    let add = move || {
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        let id = id.clone();
+        draft.set(String::new());
+        ctx.act(async move {
+            store::add_comment(&id, &text).await?;
+            ctx.say("Comment added.", None);
+            Ok(())
+        });
+    };
+    let add_key = add.clone();
+    view! {
+        <section class="comments" aria-label="Comments">
+            <span class="field-name">"Comments"</span>
+            <ol class="comment-list">
+                {move || comments.get().into_iter().map(|c| {
+                    let when = crate::model::local_time(c.at_ms);
+                    view! {
+                        <li class="comment">
+                            <p class="comment-text">{c.text.clone()}</p>
+                            <p class="comment-meta">{format!("{} · {when}", c.author())}</p>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            <textarea
+                rows="2"
+                aria-label="Add a comment"
+                placeholder="Add a comment (Ctrl+Enter sends)"
+                prop:value=move || draft.get()
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=move |ev: ev::KeyboardEvent| {
+                    if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                        ev.prevent_default();
+                        add_key();
+                    }
+                }
+            ></textarea>
+            <button type="button" class="button small" on:click=move |_| add()>"Comment"</button>
+        </section>
     }
 }

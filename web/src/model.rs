@@ -38,6 +38,47 @@ pub struct Task {
     /// Notes.
     #[serde(default)]
     pub notes: Option<String>,
+    /// The names of its labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// How many comments it has.
+    #[serde(default)]
+    pub comments: u32,
+}
+
+/// A label with its open tasks.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Label {
+    /// The label node's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Open tasks carrying it.
+    pub open: u32,
+}
+
+/// A comment on a task.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Comment {
+    /// Its id.
+    pub id: String,
+    /// Its text.
+    pub text: String,
+    /// When it was written (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// The device that wrote it, by name when known ("this device" for this one).
+    pub device_name: Option<String>,
+    /// The device's id.
+    pub device: String,
+}
+
+impl Comment {
+    /// Who wrote it: the device's name, or the start of its id.
+    pub fn author(&self) -> String {
+        self.device_name
+            .clone()
+            .unwrap_or_else(|| format!("device {}", &self.device[..self.device.len().min(8)]))
+    }
 }
 
 impl Task {
@@ -319,4 +360,11 @@ pub fn is_iso_day(s: &str) -> bool {
                 c.is_ascii_digit()
             }
         })
+}
+
+/// A time as the browser writes local dates and times.
+pub fn local_time(ms: u64) -> String {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64))
+        .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+        .into()
 }

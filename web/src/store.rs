@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::model::{
-    AgendaRow, Conflict, Finished, Hit, Peers, Quarantined, Status, Task, Trashed, TreeEntry,
+    AgendaRow, Comment, Conflict, Finished, Hit, Label, Peers, Quarantined, Status, Task, Trashed, TreeEntry,
 };
 
 #[wasm_bindgen(raw_module = "./store/hearth.js")]
@@ -243,6 +243,34 @@ pub async fn create_project(title: &str, parent: Option<&str>) -> Result<String>
 pub async fn set(id: &str, field: &str, value: &serde_json::Value) -> Result<()> {
     call_raw("set", &[id.into(), field.into(), js(value)]).await?;
     Ok(())
+}
+
+/// Give a task the label `name` (made when there is none of that name yet).
+pub async fn label(id: &str, name: &str) -> Result<()> {
+    call_raw("label", &[id.into(), name.into()]).await?;
+    Ok(())
+}
+
+/// Take the label `name` off a task.
+pub async fn unlabel(id: &str, name: &str) -> Result<()> {
+    call_raw("unlabel", &[id.into(), name.into()]).await?;
+    Ok(())
+}
+
+/// Every label, by name, with its open tasks.
+pub async fn labels() -> Result<Vec<Label>> {
+    call("labels", &[]).await
+}
+
+/// Add a comment to a task.
+pub async fn add_comment(id: &str, text: &str) -> Result<()> {
+    call_raw("addComment", &[id.into(), text.into()]).await?;
+    Ok(())
+}
+
+/// The comments on a task, oldest first.
+pub async fn comments(id: &str) -> Result<Vec<Comment>> {
+    call("comments", &[id.into()]).await
 }
 
 /// Move a task or project under `parent`, or to the top level (Inbox for tasks) with `None`.

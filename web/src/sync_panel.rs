@@ -31,12 +31,7 @@ fn ago(ms: u64) -> String {
     }
 }
 
-/// A time as the browser writes local dates and times.
-fn local_time(ms: u64) -> String {
-    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64))
-        .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
-        .into()
-}
+use crate::model::local_time;
 
 /// What the devices section shows.
 #[derive(Debug, Clone, PartialEq, Eq)]

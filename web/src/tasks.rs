@@ -620,8 +620,16 @@ fn TaskRow(
                             Some(name) => view! { <span class="chip project">{name}</span> }.into_any(),
                             None => view! { <span class="chip project">"Inbox"</span> }.into_any(),
                         }))}
+                        {move || task().map(|t| t.labels).unwrap_or_default().into_iter().map(|l| view! {
+                            <span class="chip label" title=format!("Label: {l}")>{format!("@{l}")}</span>
+                        }).collect_view()}
                         {move || task().and_then(|t| t.notes).filter(|n| !n.trim().is_empty()).map(|_| view! {
                             <span class="chip notes" title="Has notes">"Notes"</span>
+                        })}
+                        {move || task().map(|t| t.comments).filter(|n| *n > 0).map(|n| view! {
+                            <span class="chip comments" title=format!("{n} comment{}", if n == 1 { "" } else { "s" })>
+                                {format!("{n} comment{}", if n == 1 { "" } else { "s" })}
+                            </span>
                         })}
                         {move || (!ctx.conflicts_of(&conflict_id).is_empty()).then(|| view! {
                             <span class="chip conflict" title="Also changed on another device: open the task to choose">"Conflict"</span>

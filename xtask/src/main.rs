@@ -12,6 +12,7 @@
 //!   data dir; ARGS go to `hearth serve` (with `--web DIR` or `--help` among them, nothing is built).
 //! * `store`: build the store's bundle and the hub (debug) and print them as the environment the
 //!   store's Playwright tests read, to run one file of `wasm/tests/e2e/` by hand.
+//! * `previous-release`: the previous release's `hearth`, built once per machine (`previous.rs`).
 //! * `bench <apply|hub|sync|all|wasm|web>`: the benchmarks, in release; each prints its figures and a
 //!   summary line. `wasm` (browser apply vs native apply, headless Chromium) and `web` (the PWA's bundle
 //!   size and cold start in headless Chromium, see `web.rs`) are not part of `all`.
@@ -21,6 +22,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 mod browser;
+mod previous;
 mod soak;
 mod web;
 
@@ -38,6 +40,8 @@ commands:
   store               build the store's bundle (target/wasm-www) and the hub (debug); print them as
                       `export HEARTH_WWW=… HEARTH_BIN=… CHROMIUM=…`, to run one store test by hand:
                       eval \"$(cargo xtask store)\" && cd wasm && node --test tests/e2e/abuse.test.mjs
+  previous-release    build the previous release's `hearth` (the commit in xtask/previous-release)
+                      once for this machine and print its path; the mixed-version tests run it
   bench apply|hub|sync|compact|all
                       run benchmarks in release mode and print their figures
   bench wasm          apply 100,000 ops in headless Chromium (OPFS) and natively; print the ratio
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         Some("web-post-build") => web::post_build(),
         Some("serve") => serve(&args[1..]),
         Some("store") => store(),
+        Some("previous-release") => previous::build().map(|bin| println!("{}", bin.display())),
         Some("bench") => bench(
             args.get(1).map(String::as_str).unwrap_or("all"),
             args.get(2..).unwrap_or_default(),
@@ -172,10 +177,16 @@ fn test() -> Result<()> {
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     browser::test()?;
     web::test()?;
+    // The mixed-version tests run the previous release's `hearth` beside this one.
+    let previous = previous::build()?;
     if succeeds(cargo().args(["nextest", "--version"])) {
-        run(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))
+        run(cargo()
+            .args(["nextest", "run", "--workspace", "--no-fail-fast"])
+            .env("HEARTH_PREVIOUS_BIN", &previous))
     } else {
-        run(cargo().args(["test", "--workspace", "--no-fail-fast"]))
+        run(cargo()
+            .args(["test", "--workspace", "--no-fail-fast"])
+            .env("HEARTH_PREVIOUS_BIN", &previous))
     }
 }
 

@@ -44,6 +44,9 @@ pub(crate) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
 /// Write `op` to the log or, when it is already there (our own op coming back, or a repeat), record its
 /// seq and applied flag. (A local commit or a hub append never meets an existing id: they check first.)
 pub(crate) fn write(tx: &Transaction<'_>, op: &Op, seq: Option<u64>, applied: bool) -> Result<()> {
+    if applied {
+        crate::apply::note_comment_seq(tx, &op.id.to_string(), &op.kind, seq)?;
+    }
     tx.prepare_cached(
         "INSERT INTO ops (id, kind, v, payload, seq, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (id) DO UPDATE SET seq = coalesce(ops.seq, excluded.seq), applied = max(ops.applied, excluded.applied)",
@@ -74,6 +77,7 @@ pub(crate) fn settle(
 ) -> Result<()> {
     if !stays(seq, applied, keep_history) {
         // Confirmed and applied: it leaves the log.
+        crate::apply::note_comment_seq(tx, &op.id.to_string(), &op.kind, seq)?;
         if may_be_logged {
             tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?
                 .execute([op.id.to_string()])?;
@@ -120,6 +124,69 @@ pub(crate) fn outbox(conn: &Connection, device: DeviceId, limit: usize) -> Resul
     rows.map(|r| r?.1).collect()
 }
 
+/// `(kind = ? AND v > ?)` for each held kind, or-ed, with its parameters after `first` others.
+fn held_clause(held: &[(String, u32)], first: usize) -> String {
+    (0..held.len())
+        .map(|i| format!("(kind = ?{} AND v > ?{})", first + 2 * i + 1, first + 2 * i + 2))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+fn held_params<'a>(held: &'a [(String, u32)]) -> impl Iterator<Item = Box<dyn rusqlite::ToSql + 'a>> {
+    held.iter().flat_map(|(k, v)| {
+        [
+            Box::new(k.as_str()) as Box<dyn rusqlite::ToSql>,
+            Box::new(*v) as Box<dyn rusqlite::ToSql>,
+        ]
+    })
+}
+
+/// `device`'s unconfirmed ops but those of a held kind above the held `v`, oldest first, at most `limit`.
+pub(crate) fn outbox_except(
+    conn: &Connection,
+    device: DeviceId,
+    limit: usize,
+    held: &[(String, u32)],
+) -> Result<Vec<Op>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM ops WHERE seq IS NULL AND substr(id, 19) = ?1 AND NOT ({}) ORDER BY id LIMIT ?2",
+        held_clause(held, 2)
+    );
+    let device = device.to_string();
+    let limit = limit as i64;
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(device), Box::new(limit)];
+    args.extend(held_params(held));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), read_row)?;
+    rows.map(|r| r?.1).collect()
+}
+
+/// How many of `device`'s unconfirmed ops are of a held kind above the held `v`, and which kinds.
+pub(crate) fn outbox_held(
+    conn: &Connection,
+    device: DeviceId,
+    held: &[(String, u32)],
+) -> Result<(usize, Vec<String>)> {
+    let sql = format!(
+        "SELECT kind, count(*) FROM ops WHERE seq IS NULL AND substr(id, 19) = ?1 AND ({}) GROUP BY kind ORDER BY kind",
+        held_clause(held, 1)
+    );
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(device.to_string())];
+    args.extend(held_params(held));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut total = 0;
+    let mut kinds = Vec::new();
+    for row in rows {
+        let (kind, n) = row?;
+        total += n as usize;
+        kinds.push(kind);
+    }
+    Ok((total, kinds))
+}
+
 /// How many of `device`'s ops await confirmation.
 pub(crate) fn outbox_len(conn: &Connection, device: DeviceId) -> Result<usize> {
     Ok(conn.query_row(
@@ -132,12 +199,18 @@ pub(crate) fn outbox_len(conn: &Connection, device: DeviceId) -> Result<usize> {
 /// Record the seqs the hub assigned to pushed ops; by [`stays`], applied ones leave unless history is kept.
 pub(crate) fn confirm(tx: &Transaction<'_>, confirmed: &[(OpId, u64)], keep_history: bool) -> Result<()> {
     for (id, seq) in confirmed {
-        let applied: Option<bool> = {
-            let mut stmt = tx.prepare_cached("UPDATE ops SET seq = ?2 WHERE id = ?1 RETURNING applied")?;
+        let row: Option<(bool, String)> = {
+            let mut stmt =
+                tx.prepare_cached("UPDATE ops SET seq = ?2 WHERE id = ?1 RETURNING applied, kind")?;
             let mut rows = stmt.query(params![id.to_string(), *seq as i64])?;
-            rows.next()?.map(|r| r.get(0)).transpose()?
+            rows.next()?
+                .map(|r| Ok::<_, rusqlite::Error>((r.get(0)?, r.get(1)?)))
+                .transpose()?
         };
-        if applied.is_some_and(|applied| !stays(Some(*seq), applied, keep_history)) {
+        if let Some((true, kind)) = &row {
+            crate::apply::note_comment_seq(tx, &id.to_string(), kind, Some(*seq))?;
+        }
+        if row.is_some_and(|(applied, _)| !stays(Some(*seq), applied, keep_history)) {
             tx.prepare_cached("DELETE FROM ops WHERE id = ?1")?
                 .execute([id.to_string()])?;
         }

@@ -436,6 +436,26 @@ impl Store {
         })
     }
 
+    /// The op kinds this store applies.
+    pub fn kinds(&self) -> &apply::Kinds {
+        &self.opts.kinds
+    }
+
+    /// Unconfirmed local ops, oldest first, at most `limit`, leaving out those of a kind in `held`
+    /// at a `v` above the one given there (kinds the hub does not take yet).
+    pub fn outbox_except(&self, limit: usize, held: &[(String, u32)]) -> Result<Vec<Op>> {
+        if held.is_empty() {
+            return self.outbox(limit);
+        }
+        log::outbox_except(&self.conn, self.device, limit, held)
+    }
+
+    /// How many unconfirmed local ops are held back by `held` (see [`Store::outbox_except`]), and
+    /// their kinds.
+    pub fn outbox_held(&self, held: &[(String, u32)]) -> Result<(usize, Vec<String>)> {
+        log::outbox_held(&self.conn, self.device, held)
+    }
+
     /// Unconfirmed local ops, oldest first (HLC order), at most `limit`.
     pub fn outbox(&self, limit: usize) -> Result<Vec<Op>> {
         log::outbox(&self.conn, self.device, limit)
@@ -496,6 +516,7 @@ impl Store {
     pub fn merge_snapshot_entries(&mut self, entries: &[crate::snapshot::Entry]) -> Result<()> {
         use crate::snapshot::Entry;
         let keep = self.keeps_history();
+        let kinds = self.opts.kinds.clone();
         // Field values obey the rules ops do (a text priority would break every read of the node).
         for entry in entries {
             if let Entry::Field { field, value, op, .. } | Entry::Head { field, value, op, .. } = entry {
@@ -529,7 +550,15 @@ impl Store {
                         value,
                     } => a.add_head(node, field, *op, value)?,
                     Entry::Seen { node, field, op } => a.supersede(node, field, *op)?,
-                    Entry::Pending { seq, op } => log::settle(tx, op, *seq, false, keep, true)?,
+                    // An op this build applies (a comment) is applied now; others wait, stored.
+                    Entry::Pending { seq, op } => {
+                        let prepared = match apply::prepare(&kinds, op) {
+                            Ok(p) => p,
+                            Err(_) => apply::Prepared::Unknown,
+                        };
+                        let applied = apply::apply_op(tx, op, &prepared)?;
+                        log::settle(tx, op, *seq, applied, keep, true)?;
+                    }
                 }
             }
             Ok(())

@@ -137,6 +137,7 @@ impl Reply {
             Request::HubInfo => serde_json::from_str::<HubInfo>(body).map(|h| Reply::Hub {
                 time_ms: h.time_ms,
                 min_schema_version: h.spaces.get(space).map_or(0, |s| s.min_schema_version),
+                kinds: h.kinds,
             }),
             Request::Push { .. } => serde_json::from_str::<PushResponse>(body).map(Reply::Pushed),
             Request::Pull { .. } => serde_json::from_str::<PullResponse>(body).map(Reply::Pulled),
@@ -200,7 +201,8 @@ mod tests {
             Reply::from_http(&Request::HubInfo, "home", 200, info),
             Reply::Hub {
                 time_ms: 5,
-                min_schema_version: 2
+                min_schema_version: 2,
+                kinds: None,
             }
         );
         let err = Reply::from_http(

@@ -31,7 +31,11 @@
 //!     match sync.poll(&mut phone, 0).unwrap() {
 //!         Step::Send(req) => {
 //!             let reply = match req {
-//!                 Request::HubInfo => Reply::Hub { time_ms: 1_750_000_000_000, min_schema_version: 0 },
+//!                 Request::HubInfo => Reply::Hub {
+//!                     time_ms: 1_750_000_000_000,
+//!                     min_schema_version: 0,
+//!                     kinds: None,
+//!                 },
 //!                 Request::Push { ops } => Reply::Pushed(hub.append(&ops).unwrap().into()),
 //!                 Request::Pull { after, limit } => {
 //!                     Reply::Pulled(hub.page(after, limit).unwrap().pull_response(after).unwrap())
@@ -134,6 +138,9 @@ pub enum Reply {
         time_ms: u64,
         /// Minimum schema version to push.
         min_schema_version: i64,
+        /// The op kinds the hub applies with the highest `v` of each (`None`: a hub that does not
+        /// list them, which applies [`crate::op::kinds::FIRST_RELEASE`]).
+        kinds: Option<std::collections::BTreeMap<String, u32>>,
     },
     /// Push accepted.
     Pushed(PushResponse),
@@ -269,6 +276,13 @@ pub struct SyncReport {
     pub update_required: Option<String>,
     /// Ops re-stamped after the hub reported clock skew.
     pub restamped: usize,
+    /// Unsent ops of kinds the hub does not take yet (it runs an older release): they wait on the
+    /// device until the hub is updated, while everything else syncs.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub held: usize,
+    /// The kinds of those ops.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held_kinds: Vec<String>,
     /// Ops of this device the hub refused as they are, set aside into the quarantine this round (the
     /// rest of the outbox went on): the op id and the hub's reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -305,6 +319,12 @@ pub struct Sync {
     sent_at: u64,
     in_flight: Option<Request>,
     report: SyncReport,
+    /// Kinds this build writes that the hub takes only up to a lower `v` (0: not at all).
+    held: Vec<(String, u32)>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Sync {
@@ -319,6 +339,7 @@ impl Sync {
             sent_at: 0,
             in_flight: None,
             report: SyncReport::default(),
+            held: Vec::new(),
         }
     }
 
@@ -335,7 +356,7 @@ impl Sync {
         let req = match self.phase {
             Phase::Info => Request::HubInfo,
             Phase::Push => {
-                let ops = store.outbox(self.batch)?;
+                let ops = store.outbox_except(self.batch, &self.held)?;
                 if ops.is_empty() || self.report.update_required.is_some() {
                     self.phase = Phase::Pull;
                     return self.poll(store, now_ms);
@@ -373,6 +394,9 @@ impl Sync {
         self.phase = Phase::Done;
         self.in_flight = None;
         self.report.unsent = store.outbox_len()?;
+        if !self.held.is_empty() {
+            (self.report.held, self.report.held_kinds) = store.outbox_held(&self.held)?;
+        }
         self.report.cursor = store.cursor()?;
         if problem.is_some() {
             self.report.problem = problem;
@@ -395,8 +419,29 @@ impl Sync {
                 Reply::Hub {
                     time_ms,
                     min_schema_version,
+                    kinds,
                 },
             ) => {
+                let first: std::collections::BTreeMap<String, u32>;
+                let hub_kinds = match &kinds {
+                    Some(k) => k,
+                    None => {
+                        first = crate::op::kinds::FIRST_RELEASE
+                            .iter()
+                            .map(|(k, v)| ((*k).to_owned(), *v))
+                            .collect();
+                        &first
+                    }
+                };
+                self.held = store
+                    .kinds()
+                    .list()
+                    .into_iter()
+                    .filter_map(|(kind, v)| {
+                        let takes = hub_kinds.get(&kind).copied().unwrap_or(0);
+                        (takes < v).then_some((kind, takes))
+                    })
+                    .collect();
                 // The hub's clock at the moment of our receipt, assuming a symmetric round trip.
                 let rtt = now_ms.saturating_sub(self.sent_at);
                 let offset = (time_ms + rtt / 2) as i64 - now_ms as i64;

@@ -12,7 +12,8 @@ use crate::AppState;
 use crate::devices::now_ms;
 use crate::error::{ApiError, Result};
 
-/// Hub version, protocols, clock, and each space's epoch and minimum schema version.
+/// Hub version, protocols, clock, each space's epoch and minimum schema version, and the op kinds it
+/// applies.
 pub async fn info(State(state): State<AppState>) -> Result<Json<HubInfo>> {
     let spaces = state.spaces_info().await?;
     Ok(Json(HubInfo {
@@ -20,6 +21,7 @@ pub async fn info(State(state): State<AppState>) -> Result<Json<HubInfo>> {
         protocols: vec![PROTOCOL_VERSION],
         time_ms: now_ms(),
         spaces,
+        kinds: Some(hearth_core::apply::Kinds::default().list()),
     }))
 }
 

@@ -126,6 +126,35 @@ pub enum Command {
         /// The op id (or an unambiguous prefix of 6+ characters), as listed.
         id: Option<String>,
     },
+    /// Every label, with how many open tasks carry it. Give labels with `task add/edit --label`; list a
+    /// label's tasks with `ls --label NAME`.
+    Labels {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Add a comment to a task. Comments are kept in the order they were written, with the device that
+    /// wrote them, and are never merged away.
+    Comment {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+        /// Task id or unambiguous prefix.
+        task: String,
+        /// The comment.
+        text: String,
+    },
+    /// The comments on a task, oldest first.
+    Comments {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        json: JsonArg,
+        /// Task id or unambiguous prefix.
+        task: String,
+    },
     /// Edits two devices made to the same field without seeing each other's: the value shown and the
     /// other one, kept.
     ///
@@ -239,6 +268,9 @@ pub enum TaskCmd {
         /// Notes.
         #[arg(long)]
         notes: Option<String>,
+        /// A label to give it (repeat for several); a new name makes a new label.
+        #[arg(long = "label", value_name = "NAME")]
+        labels: Vec<String>,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -308,6 +340,12 @@ pub struct TaskEdit {
     /// Move to the Inbox.
     #[arg(long)]
     pub inbox: bool,
+    /// Give it a label (repeat for several); a new name makes a new label.
+    #[arg(long = "label", value_name = "NAME")]
+    pub labels: Vec<String>,
+    /// Take a label off it (repeat for several).
+    #[arg(long = "unlabel", value_name = "NAME")]
+    pub unlabels: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -325,6 +363,9 @@ pub struct LsArgs {
     /// Include done tasks.
     #[arg(long, short)]
     pub all: bool,
+    /// Only tasks with this label.
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -39,7 +39,7 @@ pub(super) fn resolve_project(s: &Store, key: &str) -> anyhow::Result<String> {
     })
 }
 
-fn resolve_task(s: &Store, key: &str) -> anyhow::Result<String> {
+pub(super) fn resolve_task(s: &Store, key: &str) -> anyhow::Result<String> {
     Ok(edit::resolve_task(s.conn(), key)?)
 }
 
@@ -240,6 +240,7 @@ pub(super) fn task(cmd: TaskCmd) -> anyhow::Result<()> {
             due,
             priority,
             notes,
+            labels,
             json: out,
         } => {
             let mut s = home.open()?;
@@ -253,10 +254,18 @@ pub(super) fn task(cmd: TaskCmd) -> anyhow::Result<()> {
                 notes,
                 id: None,
             };
+            // Check every label name before anything is written.
+            for l in &labels {
+                edit::label_id(l).ok_or_else(|| Error::BadLabel(l.clone()))?;
+            }
             let id = edit::create_task(&mut s, task)?.node;
+            for l in &labels {
+                edit::label(&mut s, &id, l)?;
+            }
             if out.json {
                 return super::print_json(&json!({
                     "id": id, "title": title, "project": project, "due": due, "priority": priority,
+                    "labels": labels,
                 }));
             }
             let place = match &project {
@@ -269,6 +278,9 @@ pub(super) fn task(cmd: TaskCmd) -> anyhow::Result<()> {
             }
             if let Some(p) = priority {
                 extra.push_str(&format!(", P{p}"));
+            }
+            for l in &labels {
+                extra.push_str(&format!(", @{}", l.trim()));
             }
             println!("Added {title:?} ({}){place}{extra}.", short(&id));
         }
@@ -359,11 +371,37 @@ fn edit_task(e: TaskEdit) -> anyhow::Result<()> {
         None if e.inbox => Some(None),
         None => None,
     };
+    for l in e.labels.iter().chain(&e.unlabels) {
+        edit::label_id(l).ok_or_else(|| Error::BadLabel(l.clone()))?;
+    }
     // Nothing is committed when the changes amount to no op (`--inbox` for an Inbox task, say).
-    let edited = edit::update(&mut s, &id, Changes { fields, parent })?;
-    if edited.ops.is_empty() {
-        bail!("nothing to change: give --title, --due, --no-due, --priority, --notes, --project or --inbox");
+    let mut changed = !edit::update(&mut s, &id, Changes { fields, parent })?
+        .ops
+        .is_empty();
+    for l in &e.labels {
+        changed |= !edit::label(&mut s, &id, l)?.ops.is_empty();
+    }
+    for l in &e.unlabels {
+        changed |= !edit::unlabel(&mut s, &id, l)?.ops.is_empty();
+    }
+    if !changed {
+        bail!(
+            "nothing to change: give --title, --due, --no-due, --priority, --notes, --project, --inbox, \
+             --label or --unlabel (a label it already has, or one it does not have, changes nothing)"
+        );
     }
     println!("Updated {:?} ({}).", title_of(&s, &id), short(&id));
+    Ok(())
+}
+
+/// `hearth comment TASK TEXT`.
+pub(super) fn comment(s: &mut Store, json: bool, task: &str, text: &str) -> anyhow::Result<()> {
+    let id = resolve_task(s, task)?;
+    let edited = edit::add_comment(s, &id, text)?;
+    let comment = edited.ops.first().map(|op| op.id.to_string()).unwrap_or_default();
+    if json {
+        return super::print_json(&json!({"id": comment, "task": id, "text": text}));
+    }
+    println!("Commented on {:?} ({}).", title_of(s, &id), short(&id));
     Ok(())
 }

@@ -6,9 +6,10 @@
 //! Laid out by what a user does:
 //!
 //! * [`cli`]: every clap definition ([`Command`] and its argument structs).
-//! * [`edit`]: `project add|mv|rename`, `task add|done|reopen|edit`, `rm`, `restore`, `conflicts`: thin over
+//! * [`edit`]: `project add|mv|rename`, `task add|done|reopen|edit`, `comment`, `rm`, `restore`, `conflicts`: thin over
 //!   [`hearth_core::edit`], which the browser client shares.
-//! * [`read`]: `ls`, `tree`, `agenda`, `search`, `export`, `log`, `status`, over [`hearth_core::query`].
+//! * [`read`]: `ls`, `tree`, `agenda`, `search`, `labels`, `comments`, `export`, `log`, `status`, over
+//!   [`hearth_core::query`].
 //! * [`sync`](mod@sync): `init` (pairing), `sync`, `sync --watch`, the sync round and its report.
 //! * `home` (the store file and its pairing), `dates` (due dates as people type them), `http` (the
 //!   hub's API).
@@ -50,6 +51,14 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
             action,
             id,
         } => read::quarantine(&mut home.open()?, json.json, action.as_deref(), id.as_deref()),
+        Command::Labels { home, json } => read::labels(&home.open()?, json.json),
+        Command::Comment {
+            home,
+            json,
+            task,
+            text,
+        } => edit::comment(&mut home.open()?, json.json, &task, &text),
+        Command::Comments { home, json, task } => read::comments(&home.open()?, json.json, &task),
         Command::Conflicts {
             home,
             json,

@@ -14,7 +14,18 @@ use super::{home, print_json, short};
 
 pub(super) fn ls(args: LsArgs) -> anyhow::Result<()> {
     let s = args.home.open()?;
-    let mut rows = if let Some(p) = &args.project {
+    let mut rows = if let Some(l) = &args.label {
+        let mut rows = query::tasks_labelled(s.conn(), l)?;
+        if let Some(p) = &args.project {
+            let p = resolve_project(&s, p)?;
+            rows.retain(|t| t.parent.as_deref() == Some(p.as_str()));
+        } else if args.inbox {
+            let inbox: std::collections::HashSet<String> =
+                query::tasks(s.conn(), None)?.into_iter().map(|t| t.id).collect();
+            rows.retain(|t| inbox.contains(&t.id));
+        }
+        rows
+    } else if let Some(p) = &args.project {
         query::tasks(s.conn(), Some(&resolve_project(&s, p)?))?
     } else if args.inbox {
         query::tasks(s.conn(), None)?
@@ -50,7 +61,66 @@ pub(super) fn ls(args: LsArgs) -> anyhow::Result<()> {
         if let Some(name) = t.parent.as_ref().and_then(|p| names.get(p)) {
             line.push_str(&format!("  #{name}"));
         }
+        for l in &t.labels {
+            line.push_str(&format!("  @{l}"));
+        }
+        if t.comments > 0 {
+            line.push_str(&format!(
+                "  ({} comment{})",
+                t.comments,
+                if t.comments == 1 { "" } else { "s" }
+            ));
+        }
         println!("{line}");
+    }
+    Ok(())
+}
+
+/// `hearth labels`.
+pub(super) fn labels(s: &Store, json: bool) -> anyhow::Result<()> {
+    let labels = query::labels(s.conn())?;
+    if json {
+        return print_json(&labels);
+    }
+    if labels.is_empty() {
+        println!("No labels yet: give one with `hearth task add TITLE --label NAME`.");
+    }
+    for l in labels {
+        println!("@{:<24} {} open task(s)", l.name, l.open);
+    }
+    Ok(())
+}
+
+/// `hearth comments TASK`.
+pub(super) fn comments(s: &Store, json: bool, task: &str) -> anyhow::Result<()> {
+    let id = super::edit::resolve_task(s, task)?;
+    let comments = query::comments(s.conn(), &id)?;
+    if json {
+        return print_json(&comments);
+    }
+    let title = hearth_core::edit::title(s.conn(), &id)?;
+    if comments.is_empty() {
+        println!(
+            "No comments on {title:?} yet: add one with `hearth comment {} TEXT`.",
+            short(&id)
+        );
+        return Ok(());
+    }
+    let names = hearth_core::conflicts::device_names(s.conn())?;
+    println!("Comments on {title:?}:");
+    for c in comments {
+        let who = if c.device == s.device().to_string() {
+            "this device".to_owned()
+        } else {
+            names
+                .get(&c.device)
+                .cloned()
+                .unwrap_or_else(|| short(&c.device).to_owned())
+        };
+        println!("  {} · {who}", super::dates::local_time(c.at_ms));
+        for line in c.text.lines() {
+            println!("    {line}");
+        }
     }
     Ok(())
 }

@@ -155,6 +155,14 @@ fn print_report(r: &SyncReport, json: bool) -> anyhow::Result<()> {
         if let Some(u) = &r.update_required {
             println!("Update required: {u}. Your changes are kept and will sync after the update.");
         }
+        if r.held > 0 {
+            println!(
+                "Waiting for the hub: {} change(s) ({}) are of a kind the hub does not take yet; it runs \
+                 an older release. They are kept here and sync once the hub is updated.",
+                r.held,
+                r.held_kinds.join(", ")
+            );
+        }
     }
     match &r.problem {
         Some(p) => bail!("{p}"),
