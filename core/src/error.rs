@@ -144,6 +144,14 @@ pub enum Error {
     /// A label name that is empty, too long or has control characters.
     #[error("{0:?} is not a usable label: give 1–64 characters, no line breaks")]
     BadLabel(String),
+    /// A change that has no meaning in the space's current epoch (see [`crate::evolve`]).
+    #[error("this change cannot be made since the space's data changed ({migration}): {reason}")]
+    Untranslatable {
+        /// The migration whose lens refused it.
+        migration: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// A comment that is empty or too long.
     #[error(
         "a comment needs some text, at most {} characters",

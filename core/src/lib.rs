@@ -55,6 +55,7 @@ pub mod conformance;
 pub mod dates;
 pub mod edit;
 pub mod error;
+pub mod evolve;
 pub mod hlc;
 pub mod id;
 pub mod migrate;

@@ -147,6 +147,11 @@ pub const STORE: Schema = Schema::new(
             name: "0004_comments.sql",
             step: Step::Sql(include_str!("../migrations/store/0004_comments.sql")),
         },
+        Migration {
+            version: 5,
+            name: "0005_epochs.sql",
+            step: Step::Sql(include_str!("../migrations/store/0005_epochs.sql")),
+        },
     ],
 );
 

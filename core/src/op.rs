@@ -320,6 +320,12 @@ fn check_field_value(op: OpId, field: &str, value: &Value) -> Result<()> {
         "priority" => value.is_null() || value.is_i64(),
         "deleted" => value.is_boolean(),
         "rank" => value.is_null() || value.as_str().is_some_and(is_rank),
+        "level" => {
+            value.is_null()
+                || value
+                    .as_str()
+                    .is_some_and(|l| crate::evolve::rank_of(l).is_some())
+        }
         _ => true,
     };
     if ok {
@@ -330,6 +336,7 @@ fn check_field_value(op: OpId, field: &str, value: &Value) -> Result<()> {
             "priority" => "an integer or null",
             "deleted" => "a boolean",
             "rank" => "an order key (hex digits ending in 80, at most 64) or null",
+            "level" => "urgent, high, normal, low or null",
             _ => "a string or null",
         };
         Err(Error::invalid(op, format!("{field} must be {want}, got {value}")))

@@ -252,14 +252,17 @@ pub struct TaskRow {
 }
 
 /// Notes live in the generic `fields` table (no typed column): read the JSON string, ignore other types.
-const TASK_COLUMNS: &str = "id, coalesce(title, ''), coalesce(status, 'open'), due, priority, \
+const TASK_COLUMNS: &str = "id, coalesce(title, ''), coalesce(status, 'open'), due, \
+     coalesce((SELECT CASE json_extract(f.value, '$') WHEN 'urgent' THEN 1 WHEN 'high' THEN 2 \
+       WHEN 'normal' THEN 3 WHEN 'low' THEN 4 END FROM fields f WHERE f.node = nodes.id AND f.field = 'level'), \
+       priority) AS prio, \
      (SELECT CASE WHEN json_type(f.value) = 'text' THEN json_extract(f.value, '$') END \
       FROM fields f WHERE f.node = nodes.id AND f.field = 'notes'), \
      (SELECT json_extract(f.value, '$') FROM fields f WHERE f.node = nodes.id AND f.field = 'rank') AS rank";
 /// Open before done; the manual order (order keys sort as text; tasks without one after those with
 /// one), then due date, priority and title.
 const TASK_ORDER: &str = "CASE WHEN status IN ('done', 'cancelled') THEN 1 ELSE 0 END, rank IS NULL, rank, \
-                          due IS NULL, due, priority IS NULL, priority, lower(title), id";
+                          due IS NULL, due, prio IS NULL, prio, lower(title), id";
 
 /// A [`TaskRow`] from the first columns of a row selected with [`TASK_COLUMNS`] (no parent yet).
 fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
@@ -442,7 +445,7 @@ pub fn agenda(conn: &Connection, today: &str) -> Result<Vec<AgendaRow>> {
     let sql = format!(
         "SELECT {TASK_COLUMNS} FROM nodes WHERE type = 'task' AND deleted = 0 AND due IS NOT NULL \
          AND (status IS NULL OR status NOT IN ('done', 'cancelled')) \
-         ORDER BY due, priority IS NULL, priority, lower(title), id"
+         ORDER BY due, prio IS NULL, prio, lower(title), id"
     );
     Ok(task_rows(conn, &sql, [], &eff)?
         .into_iter()
@@ -525,7 +528,10 @@ pub fn deleted(conn: &Connection) -> Result<Vec<Deleted>> {
 pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
     let needle = text.to_lowercase();
     let mut stmt = conn.prepare_cached(
-        "SELECT id, type, title, CASE WHEN type = 'task' THEN coalesce(status, 'open') END, due, priority, \
+        "SELECT id, type, title, CASE WHEN type = 'task' THEN coalesce(status, 'open') END, due, \
+         coalesce((SELECT CASE json_extract(f.value, '$') WHEN 'urgent' THEN 1 WHEN 'high' THEN 2 \
+           WHEN 'normal' THEN 3 WHEN 'low' THEN 4 END FROM fields f WHERE f.node = nodes.id AND f.field = 'level'), \
+           priority), \
          (SELECT CASE WHEN json_type(f.value) = 'text' THEN json_extract(f.value, '$') END \
           FROM fields f WHERE f.node = nodes.id AND f.field = 'notes') \
          FROM nodes WHERE type IN ('project', 'task', 'note') AND deleted = 0 AND title IS NOT NULL \

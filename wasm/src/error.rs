@@ -103,6 +103,7 @@ impl From<hearth_core::Error> for Error {
             | E::BadNodeId(_)
             | E::BadLabel(_)
             | E::BadComment
+            | E::Untranslatable { .. }
             | E::ReadOnlyField(_)
             | E::IntoItself(_) => codes::BAD_ARGUMENT,
             E::SchemaTooNew { .. } => codes::SCHEMA_TOO_NEW,

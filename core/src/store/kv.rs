@@ -20,6 +20,9 @@ pub mod keys {
     pub const HORIZON: &str = "horizon";
     /// The space's epoch (hub; 1 when absent).
     pub const EPOCH: &str = "epoch";
+    /// The whole-space migrations the data of this store went through, oldest first (a JSON array of
+    /// names, see [`crate::evolve`]; absent: none). The epoch is one more than their number.
+    pub const MIGRATIONS: &str = "migrations";
     /// The seq of the space's current snapshot (hub; 0 when none yet).
     pub const SNAPSHOT: &str = "snapshot";
     /// The last time this device restored from a snapshot (JSON of the recovery, see the sync engine).

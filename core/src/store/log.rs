@@ -291,6 +291,10 @@ pub struct Quarantined {
     pub reason: String,
     /// When it was set aside, ms since the Unix epoch.
     pub at_ms: u64,
+    /// The epoch it was written in, when that is not the store's current one (a lens could not
+    /// translate it into the space's new epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
 }
 
 /// Move an unconfirmed op from the outbox into the quarantine. False when it is not in the outbox.
@@ -310,10 +314,37 @@ pub(crate) fn quarantine(
     Ok(moved > 0)
 }
 
+/// Put an op into the quarantine directly (one no longer in the outbox: a lens could not translate it
+/// into the space's new epoch), with the epoch it was written in.
+pub(crate) fn set_aside(
+    tx: &Transaction<'_>,
+    op: &Op,
+    code: &str,
+    reason: &str,
+    at_ms: u64,
+    epoch: u64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO quarantine (id, kind, v, payload, code, reason, at_ms, epoch) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            op.id.to_string(),
+            op.kind,
+            op.v,
+            serde_json::to_string(&op.payload)?,
+            code,
+            reason,
+            at_ms as i64,
+            epoch as i64
+        ],
+    )?;
+    Ok(())
+}
+
 /// Every quarantined op, oldest first.
 pub(crate) fn quarantined(conn: &Connection) -> Result<Vec<Quarantined>> {
     let mut stmt =
-        conn.prepare("SELECT id, kind, v, payload, code, reason, at_ms FROM quarantine ORDER BY id")?;
+        conn.prepare("SELECT id, kind, v, payload, code, reason, at_ms, epoch FROM quarantine ORDER BY id")?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -323,11 +354,12 @@ pub(crate) fn quarantined(conn: &Connection) -> Result<Vec<Quarantined>> {
             r.get::<_, String>(4)?,
             r.get::<_, String>(5)?,
             r.get::<_, i64>(6)?,
+            r.get::<_, Option<i64>>(7)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, kind, v, payload, code, reason, at_ms) = row?;
+        let (id, kind, v, payload, code, reason, at_ms, epoch) = row?;
         out.push(Quarantined {
             op: Op {
                 id: id.parse()?,
@@ -338,6 +370,7 @@ pub(crate) fn quarantined(conn: &Connection) -> Result<Vec<Quarantined>> {
             code,
             reason,
             at_ms: at_ms as u64,
+            epoch: epoch.map(|e| e as u64),
         });
     }
     Ok(out)

@@ -23,7 +23,7 @@ mod restamp;
 
 use std::sync::Arc;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::apply::{self, Kinds, Prepared};
 use crate::error::{Error, Result};
@@ -83,6 +83,15 @@ pub struct ApplyReport {
     pub applied: usize,
     /// Ops kept in the log without applying (unknown kind or newer `v`).
     pub stored_unknown: usize,
+}
+
+/// What [`Store::rebuild_for_epoch`] did with the unsent ops.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rebuild {
+    /// Unsent ops carried into the new epoch (translated, or meaning the same there).
+    pub translated: usize,
+    /// Unsent ops no lens could translate, set aside: the op id and why.
+    pub quarantined: Vec<(String, String)>,
 }
 
 /// A Hearth database: one space as seen by one device or by the hub.
@@ -309,6 +318,24 @@ impl Store {
         let now = self.now_ms()?;
         let device = self.device;
         let kinds = self.opts.kinds.clone();
+        // Edits are written as the space's current epoch means them (an old-style priority becomes
+        // a level once the space went through that migration).
+        let chain = crate::evolve::chain(&self.migrations()?).map_err(|name| {
+            Error::Unsupported(format!(
+                "this store went through the migration {name:?}, which this build does not know; update Hearth"
+            ))
+        })?;
+        let ops = if chain.is_empty() {
+            ops
+        } else {
+            ops.into_iter()
+                .map(|n| {
+                    crate::evolve::translate(&chain, &n.kind, n.v, &n.payload)
+                        .map(|(kind, v, payload)| NewOp { kind, v, payload })
+                        .map_err(|(migration, reason)| Error::Untranslatable { migration, reason })
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
         self.write(None, |tx, clock| {
             let mut stamped = Vec::with_capacity(ops.len());
             for n in ops {
@@ -324,6 +351,111 @@ impl Store {
             }
             Ok(stamped)
         })
+    }
+
+    /// The whole-space migrations this store's data went through, oldest first (see
+    /// [`crate::evolve`]).
+    pub fn migrations(&self) -> Result<Vec<String>> {
+        Ok(match kv_get(&self.conn, keys::MIGRATIONS)? {
+            Some(s) => serde_json::from_str(&s)?,
+            None => Vec::new(),
+        })
+    }
+
+    /// The space's epoch as this store knows it: one more than its migrations.
+    pub fn epoch(&self) -> Result<u64> {
+        Ok(self.migrations()?.len() as u64 + 1)
+    }
+
+    /// Run the whole-space migration `m` on this store's state, in one transaction: its state rewrite,
+    /// then the store records the migration (and the epoch it starts). Refused when the store went
+    /// through it already. Returns how many values it changed and how many it had to clear. (The hub
+    /// runs this on a space's log; see `hearth migrate`.)
+    pub fn run_migration(&mut self, m: &crate::evolve::Migration) -> Result<(u64, u64)> {
+        let mut names = self.migrations()?;
+        if names.iter().any(|n| n == m.name) {
+            return Err(Error::Unsupported(format!(
+                "this space went through the migration {:?} already",
+                m.name
+            )));
+        }
+        names.push(m.name.to_owned());
+        let list = serde_json::to_string(&names)?;
+        let epoch = names.len() as u64 + 1;
+        self.write(None, |tx, _| {
+            let counts = (m.rewrite)(tx)?;
+            kv_set(tx, keys::MIGRATIONS, &list)?;
+            kv_set(tx, keys::EPOCH, &epoch.to_string())?;
+            Ok(counts)
+        })
+    }
+
+    /// Move a device's store into the epoch the whole-space migrations `names` lead to (the hub's list;
+    /// it must start with this store's own): its unsent ops go through the lenses of the migrations it
+    /// missed, in turn; the state, the log and the cursor are cleared (the new epoch's snapshot brings the
+    /// space back, merged around the translated ops, which stay unsent); an op that a lens cannot
+    /// translate goes to the quarantine with the lens's reason and the epoch it was written in.
+    /// An empty store (a new device) just takes the new epoch.
+    pub fn rebuild_for_epoch(&mut self, names: &[String]) -> Result<Rebuild> {
+        let mine = self.migrations()?;
+        if names.len() < mine.len() || names[..mine.len()] != mine[..] {
+            return Err(Error::Unsupported(format!(
+                "the hub's space went through the migrations {names:?}, which do not continue this                  device's {mine:?}; pair this device again"
+            )));
+        }
+        let missed = crate::evolve::chain(&names[mine.len()..]).map_err(|name| {
+            Error::Unsupported(format!(
+                "the space moved to a new form of its data (migration {name:?}) that this build does not                  know; update Hearth"
+            ))
+        })?;
+        let from_epoch = mine.len() as u64 + 1;
+        let device = self.device;
+        let kinds = self.opts.kinds.clone();
+        let at = self.env_now_ms();
+        let list = serde_json::to_string(names)?;
+        let mut report = Rebuild::default();
+        self.write(None, |tx, _| {
+            let unsent = log::outbox(tx, device, usize::MAX)?;
+            tx.execute_batch(
+                "DELETE FROM nodes; DELETE FROM fields; DELETE FROM links; DELETE FROM link_removals;                  DELETE FROM heads; DELETE FROM superseded; DELETE FROM comments; DELETE FROM ops;",
+            )?;
+            tx.execute(
+                "DELETE FROM kv WHERE key IN (?1, ?2, ?3)",
+                params![keys::CURSOR, keys::ACKED, keys::LAST_SYNC],
+            )?;
+            tx.execute("UPDATE quarantine SET epoch = ?1 WHERE epoch IS NULL", [from_epoch as i64])?;
+            kv_set(tx, keys::MIGRATIONS, &list)?;
+            for op in unsent {
+                match crate::evolve::translate(&missed, &op.kind, op.v, &op.payload) {
+                    Ok((kind, v, payload)) => {
+                        let op = Op {
+                            id: op.id,
+                            kind,
+                            v,
+                            payload,
+                        };
+                        let prepared = match apply::prepare(&kinds, &op) {
+                            Ok(p) => p,
+                            Err(e) => {
+                                log::set_aside(tx, &op, "untranslatable", &e.to_string(), at, from_epoch)?;
+                                report.quarantined.push((op.id.to_string(), e.to_string()));
+                                continue;
+                            }
+                        };
+                        let applied = apply::apply_op(tx, &op, &prepared)?;
+                        log::write(tx, &op, None, applied)?;
+                        report.translated += 1;
+                    }
+                    Err((migration, why)) => {
+                        let reason = format!("the space's data changed ({migration}): {why}");
+                        log::set_aside(tx, &op, "untranslatable", &reason, at, from_epoch)?;
+                        report.quarantined.push((op.id.to_string(), reason));
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(report)
     }
 
     /// Apply ops received from anywhere (a peer, a test, a vector file), without seqs.
@@ -482,7 +614,36 @@ impl Store {
     /// Put a set-aside op back in the outbox (`retry`, e.g. after the hub's limits changed) or drop it
     /// (its effect stays applied here until a later change overwrites it). False when absent.
     pub fn release_quarantined(&mut self, id: OpId, retry: bool) -> Result<bool> {
-        self.write(None, |tx, _| log::release(tx, id, retry))
+        // An op written in an earlier epoch goes through the lenses from there first; one that still
+        // cannot be translated stays, with the lens's reason.
+        let old = log::quarantined(&self.conn)?
+            .into_iter()
+            .find(|q| q.op.id == id)
+            .filter(|q| retry && q.epoch.is_some());
+        let Some(q) = old else {
+            return self.write(None, |tx, _| log::release(tx, id, retry));
+        };
+        let names = self.migrations()?;
+        let from = (q.epoch.unwrap_or(1) as usize).saturating_sub(1).min(names.len());
+        let chain = crate::evolve::chain(&names[from..]).map_err(|name| {
+            Error::Unsupported(format!(
+                "this build does not know the migration {name:?}; update Hearth"
+            ))
+        })?;
+        let (kind, v, payload) = crate::evolve::translate(&chain, &q.op.kind, q.op.v, &q.op.payload)
+            .map_err(|(migration, reason)| Error::Untranslatable { migration, reason })?;
+        let op = Op {
+            id: q.op.id,
+            kind,
+            v,
+            payload,
+        };
+        let prepared = apply::prepare(&self.opts.kinds, &op)?;
+        self.write(None, |tx, _| {
+            let applied = apply::apply_op(tx, &op, &prepared)?;
+            log::write(tx, &op, None, applied)?;
+            Ok(tx.execute("DELETE FROM quarantine WHERE id = ?1", [id.to_string()])? > 0)
+        })
     }
 
     /// Record the seqs the hub assigned to pushed ops; they leave the outbox (and the log, unless kept).

@@ -27,10 +27,10 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
 
     // A label, typed in the editor: a chip on the row, and on the CLI.
     const editor = await openEditor(page, title);
-    const labelInput = editor.getByRole('textbox', { name: 'Add a label' });
+    const labelInput = editor.getByRole('combobox', { name: 'Add a label' });
     await labelInput.fill('outside');
     await labelInput.press('Enter');
-    await taskRow(page, title).locator('.chip.label', { hasText: '@outside' }).waitFor();
+    await taskRow(page, title).locator('.task-meta .chip.label', { hasText: '@outside' }).waitFor();
     await labelInput.fill(`weekend ${size}`);
     await editor.getByRole('button', { name: 'Add', exact: true }).click();
     await expectCount(editor.getByRole('group', { name: 'Labels' }).locator('li.chip'), 2);
@@ -48,7 +48,7 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await expectCount(list, 1, 20000);
     await expectText(list.first().locator('.comment-text'), 'White or green?');
     await expectText(list.first().locator('.comment-meta'), new RegExp(`^Laptop ${size} · `), 20000);
-    await taskRow(page, title).locator('.chip.comments', { hasText: '1 comment' }).waitFor();
+    await taskRow(page, title).locator('.task-meta .chip.comments', { hasText: '1 comment' }).waitFor();
 
     // A comment from the app reaches the CLI.
     const box = editor.getByRole('textbox', { name: 'Add a comment' });
