@@ -600,3 +600,68 @@ fn a_poison_pill_is_set_aside_and_the_rest_of_the_outbox_flows() {
     assert!(phone.release_quarantined(too_big, false).expect("discard"));
     assert_eq!(phone.quarantined().expect("list").len(), 1);
 }
+
+/// A round started with the hub's info from an earlier round sends no `GET /v1/hub`: its first request
+/// is the push, and its last the ack. A space whose minimum schema is above this build's still holds
+/// the push back (pulls go on).
+#[test]
+fn a_round_with_known_hub_info_goes_straight_to_the_push() {
+    let env = Arc::new(ManualEnv::new(T0, 6));
+    let mut hub = SqliteHubLog::open_in_memory(env.clone(), HubOptions::default()).expect("hub");
+    let mut phone = Store::open_in_memory(env.clone(), Options::default()).expect("phone");
+    let all_kinds = hearth_core::Kinds::default().list();
+    let round = |phone: &mut Store,
+                 hub: &mut SqliteHubLog,
+                 min_schema_version: i64,
+                 kinds: Option<&std::collections::BTreeMap<String, u32>>| {
+        let mut sync = Sync::with_hub_info(SyncConfig::default(), phone, min_schema_version, kinds);
+        let mut sent = Vec::new();
+        let report = loop {
+            match sync.poll(phone, T0).expect("poll") {
+                Step::Send(req) => {
+                    sent.push(
+                        format!("{req:?}")
+                            .split([' ', '{'])
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
+                    let reply = match &req {
+                        Request::HubInfo => unreachable!("the hub's info is known"),
+                        Request::Push { ops } => Reply::Pushed(hub.append(ops).expect("append").into()),
+                        Request::Pull { after, limit } => Reply::Pulled(
+                            hub.page(*after, *limit)
+                                .expect("page")
+                                .pull_response(*after)
+                                .expect("page"),
+                        ),
+                        Request::Ack { .. } => Reply::Acked,
+                        Request::Snapshot { .. } => unreachable!("nothing is compacted"),
+                    };
+                    if let Some(Step::Done(r)) = sync.handle(phone, reply, T0).expect("handle") {
+                        break r;
+                    }
+                }
+                Step::Sleep(_) => unreachable!("no retries here"),
+                Step::Done(r) => break r,
+            }
+        };
+        (report, sent)
+    };
+    phone
+        .commit(vec![NewOp::create("a", "task", Default::default())])
+        .expect("commit");
+    let (report, sent) = round(&mut phone, &mut hub, hearth_core::migrate::LATEST + 1, Some(&all_kinds));
+    assert!(report.update_required.is_some(), "{report:?}");
+    assert_eq!((report.pushed, report.unsent), (0, 1));
+    assert_eq!(sent, ["Pull"], "nothing to ack on an empty hub");
+    // A comment, with the info of a hub that does not list its kinds: the comment waits.
+    phone.commit(vec![NewOp::comment("a", "kept for later")]).expect("comment");
+    let (report, sent) = round(&mut phone, &mut hub, 0, None);
+    assert_eq!((report.problem.clone(), report.pushed, report.unsent, report.held), (None, 1, 1, 1));
+    assert_eq!(report.held_kinds, ["comment.add"]);
+    assert_eq!(sent, ["Push", "Pull", "Ack"]);
+    let (report, sent) = round(&mut phone, &mut hub, 0, Some(&all_kinds));
+    assert_eq!((report.problem, report.pushed, report.unsent, report.held), (None, 1, 0, 0));
+    assert_eq!(sent, ["Push", "Pull", "Ack"]);
+}

@@ -327,6 +327,31 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// The kinds `store` writes that a hub listing `kinds` (`None`: a hub that does not list them, which
+/// takes [`crate::op::kinds::FIRST_RELEASE`]) takes only up to a lower `v` (0: not at all).
+fn held_kinds(store: &Store, kinds: Option<&std::collections::BTreeMap<String, u32>>) -> Vec<(String, u32)> {
+    let first: std::collections::BTreeMap<String, u32>;
+    let hub = match kinds {
+        Some(k) => k,
+        None => {
+            first = crate::op::kinds::FIRST_RELEASE
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect();
+            &first
+        }
+    };
+    store
+        .kinds()
+        .list()
+        .into_iter()
+        .filter_map(|(kind, v)| {
+            let takes = hub.get(&kind).copied().unwrap_or(0);
+            (takes < v).then_some((kind, takes))
+        })
+        .collect()
+}
+
 impl Sync {
     /// A new round.
     pub fn new(cfg: SyncConfig) -> Self {
@@ -340,6 +365,34 @@ impl Sync {
             in_flight: None,
             report: SyncReport::default(),
             held: Vec::new(),
+        }
+    }
+
+    /// A new round that skips `GET /v1/hub` and goes straight to the push: for a driver that asked
+    /// the hub moments ago (an earlier round's [`Reply::Hub`]), so a change travels in fewer requests.
+    /// The clock offset that answer gave is already in the store; `min_schema_version` is the space's
+    /// minimum from that answer, and gates the push as it would have.
+    /// `kinds` are the op kinds that answer listed (ops of other kinds wait in the outbox).
+    pub fn with_hub_info(
+        cfg: SyncConfig,
+        store: &Store,
+        min_schema_version: i64,
+        kinds: Option<&std::collections::BTreeMap<String, u32>>,
+    ) -> Self {
+        let mut sync = Sync::new(cfg);
+        sync.held = held_kinds(store, kinds);
+        sync.gate(min_schema_version);
+        sync.phase = Phase::Push;
+        sync
+    }
+
+    /// Below the space's minimum schema version to write: pulls work, pushes wait for an update.
+    fn gate(&mut self, min_schema_version: i64) {
+        if min_schema_version > crate::migrate::LATEST {
+            self.report.update_required = Some(format!(
+                "this space needs schema version {min_schema_version} to write and this build has {}; update Hearth",
+                crate::migrate::LATEST
+            ));
         }
     }
 
@@ -422,37 +475,13 @@ impl Sync {
                     kinds,
                 },
             ) => {
-                let first: std::collections::BTreeMap<String, u32>;
-                let hub_kinds = match &kinds {
-                    Some(k) => k,
-                    None => {
-                        first = crate::op::kinds::FIRST_RELEASE
-                            .iter()
-                            .map(|(k, v)| ((*k).to_owned(), *v))
-                            .collect();
-                        &first
-                    }
-                };
-                self.held = store
-                    .kinds()
-                    .list()
-                    .into_iter()
-                    .filter_map(|(kind, v)| {
-                        let takes = hub_kinds.get(&kind).copied().unwrap_or(0);
-                        (takes < v).then_some((kind, takes))
-                    })
-                    .collect();
+                self.held = held_kinds(store, kinds.as_ref());
                 // The hub's clock at the moment of our receipt, assuming a symmetric round trip.
                 let rtt = now_ms.saturating_sub(self.sent_at);
                 let offset = (time_ms + rtt / 2) as i64 - now_ms as i64;
                 let local = store.env_now_ms();
                 store.set_clock_offset_ms(offset + (now_ms as i64 - local as i64))?;
-                if min_schema_version > crate::migrate::LATEST {
-                    self.report.update_required = Some(format!(
-                        "this space needs schema version {min_schema_version} to write and this build has {}; update Hearth",
-                        crate::migrate::LATEST
-                    ));
-                }
+                self.gate(min_schema_version);
                 self.phase = Phase::Push;
             }
             (Request::Push { ops }, Reply::Pushed(resp)) => {
