@@ -1,8 +1,9 @@
 //! The browser's sync driver: performs the requests of [`hearth_core::sync`]'s sans-IO engine with
 //! `fetch`, and decides when to run a round:
 //!
-//! * soon after a local edit (edits within ~50 ms share a round);
-//! * when the hub's live stream (`/events`, SSE) announces a head beyond this device's cursor;
+//! * right after a local edit (edits made while a round is under way share the next one);
+//! * when the hub's live stream (`/events`, SSE) announces a head beyond this device's cursor (unless a
+//!   round reached that head meanwhile, e.g. the round that pushed the change announced);
 //! * when the browser comes back `online`, and every minute as a safety net;
 //! * after a failed round, with exponential backoff (1 s … 30 s) while the hub is unreachable.
 //!
@@ -10,6 +11,10 @@
 //! `{source: "sync", recovered, message}` once, beside the usual `{source: "remote"}`; a round that set
 //! changes of this device aside (the hub refuses them as they are) emits
 //! `{source: "sync", quarantined: [{id, reason}]}`.
+//!
+//! A round asks the hub for its clock and minimum schema (`GET /v1/hub`) only when no round did in the
+//! last 30 s or the last round had a problem; otherwise its first request is the push (or the pull).
+//! Pulled changes are told (`{source: "remote"}`) as soon as they are applied, before the round's ack.
 //!
 //! Rounds never overlap: `syncNow()` and the background loop take turns.
 
@@ -30,7 +35,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::error::{Error, Result, codes, describe};
 
 const IDLE_MS: u64 = 60_000;
-const DEBOUNCE_MS: u64 = 50;
+const HUB_INFO_MS: u64 = 30_000;
 const BACKOFF_MIN_MS: u64 = 1_000;
 const BACKOFF_MAX_MS: u64 = 30_000;
 
@@ -208,6 +213,12 @@ pub(crate) struct Driver {
     space: String,
     token: String,
     pending: Cell<bool>,
+    /// The highest head the live stream announced.
+    heard: Cell<u64>,
+    /// When a round last learned the hub's info, the space's minimum schema version it gave, and the
+    /// op kinds the hub listed.
+    #[allow(clippy::type_complexity)]
+    hub_info: Cell<Option<(u64, i64, Option<std::collections::BTreeMap<String, u32>>)>>,
     stopped: Cell<bool>,
     running: Cell<bool>,
     wake: RefCell<Option<js_sys::Function>>,
@@ -233,6 +244,8 @@ impl Driver {
             space,
             token,
             pending: Cell::new(true),
+            heard: Cell::new(0),
+            hub_info: Cell::new(None),
             stopped: Cell::new(false),
             running: Cell::new(false),
             wake: RefCell::new(None),
@@ -248,25 +261,33 @@ impl Driver {
 
     fn wake(&self) {
         self.pending.set(true);
+        self.resume();
+    }
+
+    /// The live stream announced `head`, beyond this device's cursor: pull it.
+    fn hear(&self, head: u64) {
+        self.heard.set(self.heard.get().max(head));
+        self.resume();
+    }
+
+    fn resume(&self) {
         if let Some(resolve) = self.wake.borrow_mut().take() {
-            let _ = resolve.call0(&JsValue::NULL);
+            let _ = resolve.call1(&JsValue::NULL, &JsValue::TRUE);
         }
     }
 
-    /// Wait for a wake-up or `ms`, whichever comes first.
-    async fn idle(&self, ms: u64) {
-        if self.pending.get() {
-            return;
-        }
+    /// Wait for a wake-up or `ms`, whichever comes first; true when woken.
+    async fn idle(&self, ms: u64) -> bool {
         let Ok(set_timeout) = global_fn("setTimeout") else {
-            return;
+            return false;
         };
         let p = js_sys::Promise::new(&mut |resolve, _| {
             let _ = set_timeout.call2(&JsValue::NULL, &resolve, &JsValue::from_f64(ms as f64));
             *self.wake.borrow_mut() = Some(resolve);
         });
-        let _ = JsFuture::from(p).await;
+        let woken = JsFuture::from(p).await.is_ok_and(|v| v.is_truthy());
         self.wake.borrow_mut().take();
+        woken
     }
 
     /// Stop the loop and close the live stream.
@@ -309,7 +330,7 @@ impl Driver {
                 .and_then(|s| s.cursor().ok())
                 .unwrap_or(0);
             if head.head > cursor {
-                d.wake();
+                d.hear(head.head);
             }
         });
         match web_sys::EventSource::new(&url) {
@@ -339,16 +360,25 @@ impl Driver {
         wasm_bindgen_futures::spawn_local(async move { me.run(inner).await });
     }
 
+    /// Whether the live stream announced a head beyond this device's cursor.
+    fn behind<H: Host + ?Sized>(&self, inner: &H) -> bool {
+        let cursor = inner.store().try_borrow().ok().and_then(|s| s.cursor().ok());
+        cursor.is_some_and(|c| self.heard.get() > c)
+    }
+
     async fn run<H: Host>(self: Rc<Self>, inner: Weak<H>) {
         let mut backoff = 0u64;
         loop {
-            self.idle(if backoff > 0 { backoff } else { IDLE_MS }).await;
+            let due = self.pending.get() || inner.upgrade().is_some_and(|i| self.behind(i.as_ref()));
+            let woken = due || self.idle(if backoff > 0 { backoff } else { IDLE_MS }).await;
             if self.stopped.get() {
                 return;
             }
-            sleep(DEBOUNCE_MS).await;
-            self.pending.set(false);
             let Some(inner) = inner.upgrade() else { return };
+            // Woken by the live stream only, for a head a round has reached meanwhile: nothing to do.
+            if !self.pending.replace(false) && woken && !self.behind(inner.as_ref()) {
+                continue;
+            }
             backoff = match self.round(inner.as_ref()).await {
                 Ok(r) if r.problem.is_none() => 0,
                 Ok(SyncReport {
@@ -395,28 +425,58 @@ impl Driver {
             });
         }
         inner.set_sync_state("syncing", None);
-        let mut sync = Sync::new(SyncConfig {
+        let cfg = SyncConfig {
             max_retries: Some(2),
             ..SyncConfig::default()
-        });
+        };
+        let known = self
+            .hub_info
+            .take()
+            .filter(|(at, _, _)| now().saturating_sub(*at) < HUB_INFO_MS);
+        let mut sync = match &known {
+            Some((_, min_schema_version, kinds)) => {
+                Sync::with_hub_info(cfg, &inner.store().borrow(), *min_schema_version, kinds.as_ref())
+            }
+            None => Sync::new(cfg),
+        };
+        let mut info = None;
+        let mut told = 0;
         let report = loop {
             let step = sync.poll(&mut inner.store().borrow_mut(), now())?;
             let step = match step {
                 Step::Send(req) => {
                     let reply = self.send(&req).await;
+                    if let Reply::Hub {
+                        min_schema_version,
+                        kinds,
+                        ..
+                    } = &reply
+                    {
+                        info = Some((now(), *min_schema_version, kinds.clone()));
+                    }
                     sync.handle(&mut inner.store().borrow_mut(), reply, now())?
                 }
                 other => Some(other),
             };
+            // Pulled changes are in the store: tell the page now, not after the ack.
+            let pulled = sync.report().pulled;
+            if pulled > told {
+                inner.emit(&json!({"source": "remote", "ops": pulled - told}));
+                told = pulled;
+            }
             match step {
                 Some(Step::Sleep(ms)) => sleep(ms).await,
                 Some(Step::Done(report)) => break report,
                 Some(Step::Send(_)) | None => {}
             }
         };
+        // The next round may skip asking for the hub's info, unless this one had a problem.
+        if report.problem.is_none() {
+            self.hub_info.set(info.or(known));
+        }
         // A restore from the snapshot changes the data even when no op was pulled after it.
-        if report.pulled > 0 || report.recovered.is_some() {
-            inner.emit(&json!({"source": "remote", "ops": report.pulled}));
+        if told == 0 && report.recovered.is_some() {
+            inner.emit(&json!({"source": "remote", "ops": 0}));
         }
         // Behind the hub's horizon: say so once, with what was kept (a first sync from the snapshot
         // is nothing to tell).
