@@ -44,14 +44,22 @@ pub fn App() -> impl IntoView {
                         .ok()
                         .and_then(|s| s.as_string());
                     if source.as_deref() == Some("sync") {
-                        spawn_local(ctx.reload_status());
+                        let state = js_sys::Reflect::get(&event, &"state".into()).ok().and_then(|s| s.as_string());
+                        // A round starting changes nothing else the status shows: no need to ask the store.
+                        if state.as_deref() == Some("syncing") {
+                            ctx.status.update(|s| {
+                                s.sync = "syncing".into();
+                                s.error = None;
+                            });
+                        } else {
+                            spawn_local(ctx.reload_status());
+                        }
                         if let Ok(note) = serde_wasm_bindgen::from_value::<RecoveryNote>(event.clone()) {
                             ctx.recovered(note);
                         }
                         if let Ok(set_aside) = serde_wasm_bindgen::from_value::<SetAsideEvent>(event.clone()) {
                             ctx.set_aside(set_aside);
                         }
-                        let state = js_sys::Reflect::get(&event, &"state".into()).ok().and_then(|s| s.as_string());
                         if state.as_deref() == Some("update") {
                             crate::pwa::check_for_update();
                         }
