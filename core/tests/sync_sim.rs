@@ -651,17 +651,30 @@ fn a_round_with_known_hub_info_goes_straight_to_the_push() {
     phone
         .commit(vec![NewOp::create("a", "task", Default::default())])
         .expect("commit");
-    let (report, sent) = round(&mut phone, &mut hub, hearth_core::migrate::LATEST + 1, Some(&all_kinds));
+    let (report, sent) = round(
+        &mut phone,
+        &mut hub,
+        hearth_core::migrate::LATEST + 1,
+        Some(&all_kinds),
+    );
     assert!(report.update_required.is_some(), "{report:?}");
     assert_eq!((report.pushed, report.unsent), (0, 1));
     assert_eq!(sent, ["Pull"], "nothing to ack on an empty hub");
     // A comment, with the info of a hub that does not list its kinds: the comment waits.
-    phone.commit(vec![NewOp::comment("a", "kept for later")]).expect("comment");
+    phone
+        .commit(vec![NewOp::comment("a", "kept for later")])
+        .expect("comment");
     let (report, sent) = round(&mut phone, &mut hub, 0, None);
-    assert_eq!((report.problem.clone(), report.pushed, report.unsent, report.held), (None, 1, 1, 1));
+    assert_eq!(
+        (report.problem.clone(), report.pushed, report.unsent, report.held),
+        (None, 1, 1, 1)
+    );
     assert_eq!(report.held_kinds, ["comment.add"]);
     assert_eq!(sent, ["Push", "Pull", "Ack"]);
     let (report, sent) = round(&mut phone, &mut hub, 0, Some(&all_kinds));
-    assert_eq!((report.problem, report.pushed, report.unsent, report.held), (None, 1, 0, 0));
+    assert_eq!(
+        (report.problem, report.pushed, report.unsent, report.held),
+        (None, 1, 0, 0)
+    );
     assert_eq!(sent, ["Push", "Pull", "Ack"]);
 }
