@@ -43,6 +43,10 @@ pub struct SpaceInfo {
     pub epoch: u64,
     /// Minimum schema version required to push.
     pub min_schema_version: i64,
+    /// The whole-space migrations the space went through, oldest first (`hearth migrate`; the epoch
+    /// is one more than their number). Absent from hubs before epochs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub migrations: Vec<String>,
 }
 
 /// `POST /v1/pair`.
@@ -77,6 +81,10 @@ pub struct PairResponse {
 pub struct PushRequest {
     /// The batch: all accepted or none.
     pub ops: Vec<Op>,
+    /// The epoch the ops were written in (absent: 1). An older epoch than the space's is refused
+    /// with `409 epoch_changed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
 }
 
 /// Answer to a push.
@@ -224,6 +232,9 @@ pub struct ErrorBody {
     /// The seq of the snapshot to restore from, on `behind_horizon`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_seq: Option<u64>,
+    /// The space's epoch, on `epoch_changed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
 }
 
 /// Error codes and their HTTP status.

@@ -148,7 +148,13 @@ fn pushed_batches_decode_validate_and_apply_without_panics() {
     let ops = vector_ops();
     let seeds: Vec<Vec<u8>> = ops
         .chunks(3)
-        .map(|c| serde_json::to_vec(&PushRequest { ops: c.to_vec() }).unwrap())
+        .map(|c| {
+            serde_json::to_vec(&PushRequest {
+                ops: c.to_vec(),
+                epoch: None,
+            })
+            .unwrap()
+        })
         .collect();
     let n = fuzz("push", &seeds, &|input| {
         let Ok(req) = serde_json::from_slice::<PushRequest>(input) else {
@@ -183,6 +189,7 @@ fn pulled_pages_decode_and_apply_without_panics() {
         let req = Request::Pull {
             after: 0,
             limit: 1000,
+            epoch: 1,
         };
         if let Reply::Pulled(p) = Reply::from_http(&req, "default", 200, &text) {
             let mut s = store();

@@ -94,9 +94,10 @@ impl Hub {
                 time_ms: self.env.now_ms_now(),
                 min_schema_version: 0,
                 kinds: Some(hearth_core::Kinds::default().list()),
+                migrations: Vec::new(),
             },
             // Like a hub with a small batch limit: the engine must split (413) rather than give up.
-            Request::Push { ops } if ops.len() > 4 => Reply::Error {
+            Request::Push { ops, .. } if ops.len() > 4 => Reply::Error {
                 status: 413,
                 body: Some(ErrorBody {
                     error: codes::TOO_LARGE.into(),
@@ -105,9 +106,10 @@ impl Hub {
                     op: None,
                     horizon: None,
                     snapshot_seq: None,
+                    epoch: None,
                 }),
             },
-            Request::Push { ops } => match self.store.append(ops) {
+            Request::Push { ops, .. } => match self.store.append(ops) {
                 Ok(o) => Reply::Pushed(o.into()),
                 Err(Error::ClockSkew { op, .. }) => Reply::Error {
                     status: 422,
@@ -118,11 +120,12 @@ impl Hub {
                         op: Some(op.to_string()),
                         horizon: None,
                         snapshot_seq: None,
+                        epoch: None,
                     }),
                 },
                 Err(e) => panic!("hub refused a client batch: {e}"),
             },
-            Request::Pull { after, limit } => {
+            Request::Pull { after, limit, .. } => {
                 let page = self.store.page(*after, (*limit).min(7)).expect("page");
                 if *after < page.horizon {
                     return Reply::Error {
@@ -134,6 +137,7 @@ impl Hub {
                             op: None,
                             horizon: Some(page.horizon),
                             snapshot_seq: Some(page.snapshot),
+                            epoch: None,
                         }),
                     };
                 }
@@ -155,6 +159,7 @@ impl Hub {
                             op: None,
                             horizon: None,
                             snapshot_seq: None,
+                            epoch: None,
                         }),
                     },
                 }
@@ -249,7 +254,7 @@ fn step(rng: &mut StdRng, c: &mut Client, hub: &mut Hub, f: &Faults) -> bool {
                 let status = [500, 429, 507][rng.random_range(0..3)];
                 Reply::Error { status, body: None }
             } else {
-                if let Request::Push { ops } = &req
+                if let Request::Push { ops, .. } = &req
                     && rng.random_bool(f.delay)
                 {
                     hub.delayed.push(ops.clone());
@@ -528,6 +533,7 @@ fn a_poison_pill_is_set_aside_and_the_rest_of_the_outbox_flows() {
                     op: Some(op.id.to_string()),
                     horizon: None,
                     snapshot_seq: None,
+                    epoch: None,
                 }),
             });
         }
@@ -543,10 +549,11 @@ fn a_poison_pill_is_set_aside_and_the_rest_of_the_outbox_flows() {
                             time_ms: T0,
                             min_schema_version: 0,
                             kinds: Some(hearth_core::Kinds::default().list()),
+                            migrations: Vec::new(),
                         },
-                        Request::Push { ops } => refuse(ops)
+                        Request::Push { ops, .. } => refuse(ops)
                             .unwrap_or_else(|| Reply::Pushed(hub.append(ops).expect("append").into())),
-                        Request::Pull { after, limit } => Reply::Pulled(
+                        Request::Pull { after, limit, .. } => Reply::Pulled(
                             hub.page(*after, *limit)
                                 .expect("page")
                                 .pull_response(*after)
@@ -628,8 +635,8 @@ fn a_round_with_known_hub_info_goes_straight_to_the_push() {
                     );
                     let reply = match &req {
                         Request::HubInfo => unreachable!("the hub's info is known"),
-                        Request::Push { ops } => Reply::Pushed(hub.append(ops).expect("append").into()),
-                        Request::Pull { after, limit } => Reply::Pulled(
+                        Request::Push { ops, .. } => Reply::Pushed(hub.append(ops).expect("append").into()),
+                        Request::Pull { after, limit, .. } => Reply::Pulled(
                             hub.page(*after, *limit)
                                 .expect("page")
                                 .pull_response(*after)

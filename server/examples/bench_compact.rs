@@ -160,7 +160,10 @@ fn main() -> anyhow::Result<()> {
                 client
                     .post(format!("{url}/v1/spaces/default/push"))
                     .bearer_auth(&dev.token)
-                    .json(&wire::PushRequest { ops: vec![op] })
+                    .json(&wire::PushRequest {
+                        ops: vec![op],
+                        epoch: None,
+                    })
                     .send()?
                     .error_for_status()?;
                 waits.push(start.elapsed().as_secs_f64() * 1000.0);

@@ -20,11 +20,18 @@ use sha2::{Digest, Sha256};
 /// The `hub.db` migrations (`server/migrations/hub/`), run by core's migration runner.
 pub const SCHEMA: Schema = Schema::new(
     "hub",
-    &[Migration {
-        version: 1,
-        name: "0001_init.sql",
-        step: Step::Sql(include_str!("../migrations/hub/0001_init.sql")),
-    }],
+    &[
+        Migration {
+            version: 1,
+            name: "0001_init.sql",
+            step: Step::Sql(include_str!("../migrations/hub/0001_init.sql")),
+        },
+        Migration {
+            version: 2,
+            name: "0002_space_migrations.sql",
+            step: Step::Sql(include_str!("../migrations/hub/0002_space_migrations.sql")),
+        },
+    ],
 );
 
 /// Letters of pairing codes: no 0/o, 1/l/i, easy to read aloud and type on a phone.
@@ -154,6 +161,17 @@ impl Devices {
         dispatch!(self.set_min_version(space, version))
     }
 
+    /// Record that `space` went through the whole-space `migrations` (its epoch is one more than their
+    /// number) and raise its minimum schema version to at least `min_version`. SQLite only (`hub.db`).
+    pub fn set_epoch(&self, space: &str, migrations: &[String], min_version: i64) -> anyhow::Result<bool> {
+        match &self.0 {
+            Backend::Sqlite(d) => Ok(d.set_epoch(space, migrations, min_version)?),
+            Backend::Postgres(_) => {
+                anyhow::bail!("whole-space migrations of a hub on PostgreSQL are not built yet")
+            }
+        }
+    }
+
     /// A fresh one-time pairing code for `space`, valid for `ttl`. Expired codes are swept on the way.
     pub fn create_code(&self, space: &str, ttl: Duration) -> DbResult<String> {
         dispatch!(self.create_code(space, ttl))
@@ -240,14 +258,15 @@ impl SqliteDevices {
 
     fn spaces(&self) -> rusqlite::Result<Vec<(String, SpaceInfo)>> {
         let conn = lock(&self.read);
-        let mut stmt =
-            conn.prepare_cached("SELECT name, epoch, min_schema_version FROM spaces ORDER BY name")?;
+        let mut stmt = conn
+            .prepare_cached("SELECT name, epoch, min_schema_version, migrations FROM spaces ORDER BY name")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get(0)?,
                 SpaceInfo {
                     epoch: r.get::<_, i64>(1)? as u64,
                     min_schema_version: r.get(2)?,
+                    migrations: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
                 },
             ))
         })?;
@@ -256,14 +275,29 @@ impl SqliteDevices {
 
     fn space(&self, name: &str) -> rusqlite::Result<Option<SpaceInfo>> {
         let conn = lock(&self.read);
-        conn.prepare_cached("SELECT epoch, min_schema_version FROM spaces WHERE name = ?1")?
+        conn.prepare_cached("SELECT epoch, min_schema_version, migrations FROM spaces WHERE name = ?1")?
             .query_row([name], |r| {
                 Ok(SpaceInfo {
                     epoch: r.get::<_, i64>(0)? as u64,
                     min_schema_version: r.get(1)?,
+                    migrations: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
                 })
             })
             .optional()
+    }
+
+    fn set_epoch(&self, space: &str, migrations: &[String], min_version: i64) -> rusqlite::Result<bool> {
+        let conn = lock(&self.write);
+        Ok(conn.execute(
+            "UPDATE spaces SET epoch = ?2, migrations = ?3, min_schema_version = max(min_schema_version, ?4) \
+             WHERE name = ?1",
+            params![
+                space,
+                migrations.len() as i64 + 1,
+                serde_json::to_string(migrations).unwrap_or_else(|_| "[]".into()),
+                min_version
+            ],
+        )? == 1)
     }
 
     fn set_min_version(&self, space: &str, version: i64) -> rusqlite::Result<bool> {

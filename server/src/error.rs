@@ -74,6 +74,22 @@ pub enum ApiError {
         /// The space's minimum.
         required: i64,
     },
+    /// 409: the space moved to a newer epoch (a whole-space migration) than the request's.
+    #[error(
+        "space {space:?} moved to epoch {epoch} (its data changed form: {migrations}); this device is on \
+         epoch {have}: rebuild from the hub's snapshot and carry unsent changes over through the lenses \
+         (Hearth does this on the next sync; an older release must be updated first)"
+    )]
+    EpochChanged {
+        /// The space.
+        space: String,
+        /// The space's epoch.
+        epoch: u64,
+        /// The request's epoch.
+        have: u64,
+        /// The migrations, named.
+        migrations: String,
+    },
     /// 410: the pull's cursor is below the compaction horizon; restore from the snapshot first.
     #[error(
         "this device's cursor {after} is behind the hub's horizon {horizon}: the ops after it were compacted \
@@ -151,6 +167,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidOp { .. } | ApiError::ClockSkew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UpgradeRequired { .. } => StatusCode::UPGRADE_REQUIRED,
+            ApiError::EpochChanged { .. } => StatusCode::CONFLICT,
             ApiError::BehindHorizon { .. } | ApiError::Gone(_) => StatusCode::GONE,
             ApiError::RateLimited { .. } | ApiError::PairingLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -172,6 +189,7 @@ impl ApiError {
             ApiError::InvalidOp { .. } => codes::INVALID_OP,
             ApiError::ClockSkew { .. } => codes::CLOCK_SKEW,
             ApiError::UpgradeRequired { .. } => codes::UPGRADE_REQUIRED,
+            ApiError::EpochChanged { .. } => codes::EPOCH_CHANGED,
             ApiError::BehindHorizon { .. } => codes::BEHIND_HORIZON,
             ApiError::Gone(_) => codes::SNAPSHOT_GONE,
             ApiError::RateLimited { .. } | ApiError::PairingLocked { .. } => codes::RATE_LIMITED,
@@ -205,6 +223,10 @@ impl ApiError {
             op,
             horizon,
             snapshot_seq,
+            epoch: match self {
+                ApiError::EpochChanged { epoch, .. } => Some(*epoch),
+                _ => None,
+            },
         }
     }
 

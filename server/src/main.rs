@@ -40,6 +40,19 @@ enum Command {
     /// Compact a space's log now: snapshot its state, then drop ops every active device has (works
     /// while the hub runs).
     Compact(CompactArgs),
+    /// Run a whole-space migration on the hub (stop the hub first): the space's data takes a new form
+    /// (see `hearth migrations`), its old log is archived beside it, its epoch moves on and its minimum
+    /// write version rises. Devices carry their unsent changes over on their next sync; what cannot be
+    /// carried over waits in their quarantine.
+    Migrate(MigrateArgs),
+    /// The whole-space migrations this build can run, and which ones each space went through.
+    Migrations {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print `{"available": [{name, summary, schema_version}], "spaces": {name: [migration, …]}}`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage a space.
     #[command(subcommand)]
     Space(SpaceCommand),
@@ -148,6 +161,21 @@ struct CompactArgs {
     #[arg(long, default_value = "30d", value_parser = config::parse_duration)]
     peer_ttl: std::time::Duration,
     /// Print `{"space", "horizon", "snapshot_seq", "log_rows_before", "log_rows_after", …}`.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The space.
+    #[arg(long, default_value = DEFAULT_SPACE)]
+    space: String,
+    /// The migration, by name (`hearth migrations` lists them).
+    migration: String,
+    /// Print `{"space", "migration", "epoch_before", "epoch", "migrations", "seq", "changed", "cleared",
+    /// "archive", "min_schema_version", …}`.
     #[arg(long)]
     json: bool,
 }
@@ -285,6 +313,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args),
         Command::Invite(args) => invite(args),
         Command::Compact(args) => compact(args),
+        Command::Migrate(args) => migrate(args),
+        Command::Migrations { data, json } => migrations(data, json),
         Command::Space(SpaceCommand::SetMinVersion { data, space, version }) => {
             set_min_version(data, &space, version)
         }
@@ -305,9 +335,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database: args.data.database()?,
     };
     let place = args.data.place();
-    if config.database.is_none() {
+    // One hub per data directory; `hearth migrate` waits for none.
+    let _lock = if config.database.is_none() {
         refuse_read_only_data(&config.data_dir, "so it does not start")?;
-    }
+        Some(lock_data(&config.data_dir).map_err(|held| {
+            anyhow::anyhow!(
+                "{held}: another hub is serving {place}; stop it first (one hub per data directory)"
+            )
+        })?)
+    } else {
+        None
+    };
     // Opening the data (and PostgreSQL's blocking client) happens before the async runtime starts.
     let state =
         AppState::open(config.clone()).with_context(|| format!("cannot open the hub's data in {place}"))?;
@@ -453,6 +491,131 @@ fn compact(args: CompactArgs) -> anyhow::Result<()> {
                 p.device,
                 if p.name.is_empty() { "unnamed" } else { &p.name }
             );
+        }
+    }
+    Ok(())
+}
+
+/// Hold the data directory's lock (`hub.lock`) for as long as the returned file lives: a serving hub
+/// holds it, and `hearth migrate` takes it so that no hub serves a space while it changes form. Err
+/// says why not.
+fn lock_data(dir: &std::path::Path) -> Result<std::fs::File, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("hub.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!("{} is locked", path.display())),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
+
+fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.data.database.is_none(),
+        "whole-space migrations of a hub on PostgreSQL are not built yet; the space is unchanged"
+    );
+    let Some(m) = hearth_core::evolve::find(&args.migration) else {
+        let names: Vec<&str> = hearth_core::evolve::MIGRATIONS.iter().map(|m| m.name).collect();
+        anyhow::bail!(
+            "this build has no migration {:?}; it can run: {} (see `hearth migrations`)",
+            args.migration,
+            names.join(", ")
+        );
+    };
+    let dir = args.data.dir();
+    let _lock = lock_data(&dir).map_err(|held| {
+        anyhow::anyhow!(
+            "{held}: a hub is serving {}; stop it, run the migration, then start it again (a migration \
+             rewrites the whole space)",
+            args.data.place()
+        )
+    })?;
+    let db = args.data.devices()?;
+    anyhow::ensure!(
+        db.space(&args.space)?.is_some(),
+        "there is no space {:?} in {}",
+        args.space,
+        args.data.place()
+    );
+    let path = Config::new(dir).space_db(&args.space);
+    let compactor = hearth_core::store::SqliteCompactor::open(&path)
+        .with_context(|| format!("cannot open the log of space {:?}", args.space))?;
+    let report = compactor
+        .migrate(m)
+        .with_context(|| format!("migrating space {:?}", args.space))?;
+    db.set_epoch(&args.space, &report.migrations, m.schema_version)?;
+    let min = db
+        .space(&args.space)?
+        .map_or(m.schema_version, |s| s.min_schema_version);
+    if args.json {
+        let mut v = serde_json::to_value(&report)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("space".into(), serde_json::json!(args.space));
+            o.insert("min_schema_version".into(), serde_json::json!(min));
+        }
+        println!("{}", serde_json::to_string(&v)?);
+    } else {
+        println!(
+            "Migrated space {:?} with {} (epoch {} → {}): {} value(s) rewritten, {} cleared; new snapshot at \
+             seq {} ({} entries).",
+            args.space,
+            m.name,
+            report.epoch_before,
+            report.epoch,
+            report.changed,
+            report.cleared,
+            report.seq,
+            report.snapshot_entries
+        );
+        println!("The old log is kept in {}.", report.archive);
+        println!(
+            "Devices need schema version {min} or newer to write; they carry their unsent changes over on \
+             their next sync, and changes that cannot be carried over wait in their quarantine."
+        );
+    }
+    Ok(())
+}
+
+fn migrations(data: DataArgs, json: bool) -> anyhow::Result<()> {
+    let available: Vec<serde_json::Value> = hearth_core::evolve::MIGRATIONS
+        .iter()
+        .map(
+            |m| serde_json::json!({"name": m.name, "summary": m.summary, "schema_version": m.schema_version}),
+        )
+        .collect();
+    // The spaces of a hub here, when there is one.
+    let here = data.database.is_some() || data.dir().join("hub.db").is_file();
+    let spaces: std::collections::BTreeMap<String, Vec<String>> = if here {
+        data.devices()?
+            .spaces()?
+            .into_iter()
+            .map(|(n, s)| (n, s.migrations))
+            .collect()
+    } else {
+        Default::default()
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"available": available, "spaces": spaces})
+        );
+        return Ok(());
+    }
+    println!("Migrations this build can run (`hearth migrate NAME`):");
+    for m in hearth_core::evolve::MIGRATIONS {
+        println!("  {:<18} {}", m.name, m.summary);
+    }
+    for (space, done) in spaces {
+        if done.is_empty() {
+            println!("Space {space:?}: none run yet (epoch 1).");
+        } else {
+            println!("Space {space:?}: {} (epoch {}).", done.join(", "), done.len() + 1);
         }
     }
     Ok(())

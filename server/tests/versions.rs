@@ -51,6 +51,8 @@ struct Hub {
     child: Child,
     url: String,
     data: PathBuf,
+    /// The binary serving it (its admin commands open its data).
+    bin: PathBuf,
 }
 
 impl Hub {
@@ -85,6 +87,7 @@ impl Hub {
             child,
             url,
             data: data.to_owned(),
+            bin: bin.to_owned(),
         }
     }
 
@@ -118,7 +121,7 @@ impl Hub {
     /// A device of `bin` paired with this hub, named `name`, in `home`.
     fn pair(&self, bin: &Path, home: &Path, name: &str) {
         let code = self
-            .admin(bin, &["invite"])
+            .admin(&self.bin, &["invite"])
             .lines()
             .last()
             .expect("code")
@@ -426,4 +429,187 @@ fn below_the_minimum_version_a_device_reads_and_its_edits_wait_for_the_upgrade()
         ["Written on the new release", "Written on the old release"]
     );
     assert_eq!(ok(new, &o, &["export"]), ok(new, &n, &["export"]));
+}
+
+/// `hearth migrate` on the hub's data (the hub stopped, then started again on the same address).
+fn migrate(hub: Hub, name: &str) -> (Hub, Value) {
+    let (data, listen) = hub.stop();
+    let out = Command::new(NEW)
+        .args(["migrate", name, "--json", "--data"])
+        .arg(&data)
+        .env_remove("HEARTH_DATA")
+        .output()
+        .expect("run hearth migrate");
+    assert!(
+        out.status.success(),
+        "hearth migrate {name}: {}",
+        text(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&text(&out.stdout)).expect("json");
+    (Hub::start_at(Path::new(NEW), &data, &listen), report)
+}
+
+#[test]
+fn devices_offline_across_migrations_carry_their_changes_over_or_set_them_aside() {
+    let old = previous();
+    let (old, new) = (old.as_path(), Path::new(NEW));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hub = Hub::start(new, &tmp.path().join("hub"));
+    let (a, b, c, d) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+        tmp.path().join("d"),
+    );
+    hub.pair(new, &a, "laptop");
+    hub.pair(new, &b, "phone");
+    hub.pair(new, &c, "tablet");
+    hub.pair(old, &d, "old-desktop");
+    let paint = add_task(new, &b, "Paint the fence", &["--priority", "2"]);
+    for home in [&b, &a, &c, &d] {
+        sync(if home == &d { old } else { new }, home);
+    }
+
+    // The laptop goes offline with 200 changes: tasks with priorities and untidy titles, priority
+    // changes, plain tasks, and 50 titles of only spaces (which the second migration cannot carry).
+    let mut blank = 0;
+    for i in 0..200 {
+        match i % 4 {
+            0 => {
+                add_task(
+                    new,
+                    &a,
+                    &format!("  Sow   seeds {i} "),
+                    &["--priority", &(i % 3 + 1).to_string()],
+                );
+            }
+            1 => {
+                ok(
+                    new,
+                    &a,
+                    &["task", "edit", &paint, "--priority", &(i % 4 + 1).to_string()],
+                );
+            }
+            2 => {
+                ok(new, &a, &["task", "edit", &paint, "--title", "   "]);
+                blank += 1;
+            }
+            _ => {
+                add_task(new, &a, &format!("Plain {i}"), &[]);
+            }
+        }
+    }
+    assert_eq!(json(new, &a, &["status"])["unsent"], 200);
+    // The tablet too, with a few.
+    add_task(new, &c, " Tablet  task ", &["--priority", "4"]);
+    ok(new, &c, &["task", "edit", &paint, "--title", "  "]);
+
+    // Epoch 2: priorities become levels. The phone, online, moves over and edits in the new form.
+    let (hub, report) = migrate(hub, "priority-levels");
+    assert_eq!(
+        (report["epoch_before"].as_u64(), report["epoch"].as_u64()),
+        (Some(1), Some(2)),
+        "{report}"
+    );
+    assert!(
+        Path::new(report["archive"].as_str().expect("archive")).is_file(),
+        "{report}"
+    );
+    let r = json(new, &b, &["sync"]);
+    assert_eq!(r["epoch_changed"], true, "{r}");
+    ok(new, &b, &["task", "edit", &paint, "--priority", "1"]);
+    sync(new, &b);
+    // The previous release is refused with a sentence (and its changes stay on it).
+    let out = run(old, &d, &["sync"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("moved to epoch 2"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Epoch 3: titles are tidied.
+    let (hub, report) = migrate(hub, "tidy-titles");
+    assert_eq!(
+        report["migrations"],
+        serde_json::json!(["priority-levels", "tidy-titles"]),
+        "{report}"
+    );
+    let listed: Value = serde_json::from_str(&hub.admin(new, &["migrations", "--json"])).expect("json");
+    assert_eq!(listed["available"].as_array().map(Vec::len), Some(2), "{listed}");
+    assert_eq!(
+        listed["spaces"]["default"],
+        serde_json::json!(["priority-levels", "tidy-titles"]),
+        "{listed}"
+    );
+
+    // The laptop comes back two epochs behind: every one of its 200 changes is carried over through
+    // both lenses or set aside with the reason, and the counts add up.
+    let r = json(new, &a, &["sync"]);
+    let (translated, aside) = (
+        r["translated"].as_u64().expect("translated"),
+        r["quarantined"].as_array().map_or(0, Vec::len) as u64,
+    );
+    assert_eq!((translated, aside), (200 - blank, blank), "{r}");
+    assert_eq!(r["unsent"], 0, "{r}");
+    let q = json(new, &a, &["quarantine"]);
+    assert_eq!(q.as_array().map(Vec::len), Some(blank as usize), "{q}");
+    assert!(
+        q[0]["reason"].as_str().expect("reason").contains("tidy-titles"),
+        "{q}"
+    );
+    // The tablet, two epochs behind as well.
+    let r = json(new, &c, &["sync"]);
+    assert_eq!(
+        (
+            r["translated"].as_u64(),
+            r["quarantined"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+
+    // Everyone agrees; titles are tidy and priorities are levels everywhere.
+    sync(new, &b);
+    sync(new, &a);
+    let (ea, eb, ec) = (
+        ok(new, &a, &["export"]),
+        ok(new, &b, &["export"]),
+        ok(new, &c, &["export"]),
+    );
+    assert_eq!(ea, eb);
+    assert_eq!(ea, ec);
+    assert!(
+        !ea.contains("\"priority\"") && ea.contains("\"level\": \"urgent\""),
+        "{ea}"
+    );
+    let tasks = json(new, &a, &["ls", "--all"]);
+    let titles: Vec<&str> = tasks
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["title"].as_str().expect("title"))
+        .collect();
+    assert!(
+        titles.contains(&"Sow seeds 0") && titles.contains(&"Tablet task"),
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().all(|t| t.trim() == *t && !t.contains("  ")),
+        "{titles:?}"
+    );
+    // A retry runs the lenses again (still nothing to carry); a discard is explicit.
+    let id = q[0]["op"]["id"].as_str().expect("id");
+    let out = run(new, &a, &["quarantine", "retry", id]);
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("only white space"),
+        "{}",
+        text(&out.stderr)
+    );
+    ok(new, &a, &["quarantine", "discard", id]);
+    assert_eq!(
+        json(new, &a, &["quarantine"]).as_array().map(Vec::len),
+        Some(blank as usize - 1)
+    );
+    drop(hub);
 }

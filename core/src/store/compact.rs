@@ -352,6 +352,33 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What [`SqliteCompactor::migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MigrateReport {
+    /// The migration.
+    pub migration: String,
+    /// The epoch before.
+    pub epoch_before: u64,
+    /// The new epoch.
+    pub epoch: u64,
+    /// Every migration the space went through, oldest first.
+    pub migrations: Vec<String>,
+    /// The seq of the new epoch's snapshot (the migration's place in the log).
+    pub seq: u64,
+    /// Values the migration rewrote.
+    pub changed: u64,
+    /// Values it had to clear (the new epoch cannot hold them).
+    pub cleared: u64,
+    /// Entries in the new epoch's snapshot.
+    pub snapshot_entries: u64,
+    /// Where the old epoch's log is kept.
+    pub archive: String,
+    /// Log rows before and after.
+    pub log_rows_before: u64,
+    /// Log rows after (ops this build does not apply stay).
+    pub log_rows_after: u64,
+}
+
 impl SqliteCompactor {
     /// A compactor for the space log at `path` (which must exist).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
@@ -381,6 +408,88 @@ impl SqliteCompactor {
     pub fn step_rows(mut self, rows: usize) -> Self {
         self.step_rows = rows.max(1);
         self
+    }
+
+    /// Run the whole-space migration `m` on this space's log (with no hub serving it): the log as it
+    /// was is archived whole beside it (`<space>.epoch<E>.db`, kept); then, in one transaction, the
+    /// state is rewritten by the migration, the new epoch and the migration recorded, the head moved one
+    /// seq on (the migration's place in the log) and the new epoch's snapshot written there; then the
+    /// log is pruned up to it (every device restores from that snapshot) and the old epoch's
+    /// snapshots go. A kill at any point leaves either the old epoch whole or the new one whole.
+    pub fn migrate(&self, m: &crate::evolve::Migration) -> Result<MigrateReport> {
+        let mut conn = open_rw(&self.path)?;
+        let before = {
+            let tx = conn.transaction()?;
+            let p = position(&tx)?;
+            let names: Vec<String> = kv_get(&tx, keys::MIGRATIONS)?
+                .map(|s| serde_json::from_str(&s))
+                .transpose()?
+                .unwrap_or_default();
+            tx.commit()?;
+            if names.iter().any(|n| n == m.name) {
+                return Err(crate::Error::Unsupported(format!(
+                    "this space went through the migration {:?} already",
+                    m.name
+                )));
+            }
+            (p, names)
+        };
+        let (at, mut names) = before;
+        let log_rows_before = log_rows(&conn)?;
+        // The old epoch, whole, beside the log.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let archive = self.path.with_extension(format!("epoch{}.db", at.epoch));
+        let _ = std::fs::remove_file(&archive);
+        conn.execute("VACUUM INTO ?1", [archive.to_string_lossy()])?;
+        names.push(m.name.to_owned());
+        let epoch = names.len() as u64 + 1;
+        let seq = at.head + 1;
+        let dir = snapshots_dir(&self.path);
+        std::fs::create_dir_all(&dir)?;
+        let (changed, cleared, entries) = {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (changed, cleared) = (m.rewrite)(&tx)?;
+            kv_set(&tx, keys::MIGRATIONS, &serde_json::to_string(&names)?)?;
+            kv_set(&tx, keys::EPOCH, &epoch.to_string())?;
+            kv_set(&tx, keys::HEAD, &seq.to_string())?;
+            // The new epoch's snapshot, under a seq no snapshot of the old epoch can have.
+            let tmp = dir.join(format!(".{seq}.{}.tmp", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            let mut out = Connection::open(&tmp)?;
+            out.pragma_update(None, "synchronous", "FULL")?;
+            let meta = write_snapshot(&tx, &mut out, seq, epoch)?;
+            drop(out);
+            std::fs::rename(&tmp, snapshot_file(&dir, seq))?;
+            sync_dir(&dir)?;
+            kv_set(&tx, keys::SNAPSHOT, &seq.to_string())?;
+            tx.commit()?;
+            (changed, cleared, meta.total)
+        };
+        prune(&mut conn, seq, self.step_rows)?;
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let old = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<u64>().ok())
+                .is_some_and(|s| s < seq);
+            if old {
+                std::fs::remove_file(&path)?;
+            }
+        }
+        Ok(MigrateReport {
+            migration: m.name.to_owned(),
+            epoch_before: at.epoch,
+            epoch,
+            migrations: names,
+            seq,
+            changed,
+            cleared,
+            snapshot_entries: entries,
+            archive: archive.display().to_string(),
+            log_rows_before,
+            log_rows_after: log_rows(&conn)?,
+        })
     }
 
     /// Snapshot the state at the head (unless the current snapshot is already there), then prune the log

@@ -32,7 +32,8 @@ use crate::migrate;
 use crate::op::{NewOp, Op, OpId, SeqOp};
 
 pub use compact::{
-    CompactReport, DEFAULT_STEP_ROWS, SnapshotChunk, SnapshotMeta, SqliteCompactor, snapshots_dir,
+    CompactReport, DEFAULT_STEP_ROWS, MigrateReport, SnapshotChunk, SnapshotMeta, SqliteCompactor,
+    snapshots_dir,
 };
 pub use hub::{
     AppendOutcome, Compactor, HubLog, HubOptions, LogPage, LogRead, Readers, SqliteHubLog, SqliteLogReader,

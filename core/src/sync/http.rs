@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use hearth_core::sync::{HttpRequest, Reply, Request};
-//! let req = Request::Pull { after: 7, limit: 100 };
+//! let req = Request::Pull { after: 7, limit: 100, epoch: 1 };
 //! let http = HttpRequest::of(&req, "default").unwrap();
 //! assert_eq!((http.method, http.path.as_str(), http.auth), ("GET", "/v1/spaces/default/pull?after=7&limit=100", true));
 //! let reply = Reply::from_http(&req, "default", 200, r#"{"ops":[],"next":7,"head":7,"horizon":0,"epoch":1}"#);
@@ -43,6 +43,13 @@ pub fn version_headers() -> [(&'static str, String); 2] {
 #[derive(serde::Serialize)]
 struct PushBody<'a> {
     ops: &'a [crate::op::Op],
+    #[serde(skip_serializing_if = "is_first")]
+    epoch: u64,
+}
+
+/// Epoch 1 goes unsaid (hubs before epochs know no other).
+fn is_first(epoch: &u64) -> bool {
+    *epoch <= 1
 }
 
 fn space_path(space: &str, what: &str) -> String {
@@ -59,15 +66,22 @@ impl HttpRequest {
                 body: None,
                 auth: false,
             },
-            Request::Push { ops } => HttpRequest {
+            Request::Push { ops, epoch } => HttpRequest {
                 method: "POST",
                 path: space_path(space, "push"),
-                body: Some(serde_json::to_string(&PushBody { ops })?),
+                body: Some(serde_json::to_string(&PushBody { ops, epoch: *epoch })?),
                 auth: true,
             },
-            Request::Pull { after, limit } => HttpRequest {
+            Request::Pull { after, limit, epoch } => HttpRequest {
                 method: "GET",
-                path: format!("{}?after={after}&limit={limit}", space_path(space, "pull")),
+                path: if is_first(epoch) {
+                    format!("{}?after={after}&limit={limit}", space_path(space, "pull"))
+                } else {
+                    format!(
+                        "{}?after={after}&limit={limit}&epoch={epoch}",
+                        space_path(space, "pull")
+                    )
+                },
                 body: None,
                 auth: true,
             },
@@ -137,6 +151,11 @@ impl Reply {
             Request::HubInfo => serde_json::from_str::<HubInfo>(body).map(|h| Reply::Hub {
                 time_ms: h.time_ms,
                 min_schema_version: h.spaces.get(space).map_or(0, |s| s.min_schema_version),
+                migrations: h
+                    .spaces
+                    .get(space)
+                    .map(|s| s.migrations.clone())
+                    .unwrap_or_default(),
                 kinds: h.kinds,
             }),
             Request::Push { .. } => serde_json::from_str::<PushResponse>(body).map(Reply::Pushed),
@@ -172,6 +191,7 @@ mod tests {
         let push = HttpRequest::of(
             &Request::Push {
                 ops: vec![op.clone()],
+                epoch: 1,
             },
             "home",
         )
@@ -203,6 +223,7 @@ mod tests {
                 time_ms: 5,
                 min_schema_version: 2,
                 kinds: None,
+                migrations: Vec::new(),
             }
         );
         let err = Reply::from_http(
@@ -220,7 +241,16 @@ mod tests {
                 body: None
             }
         );
-        let garbled = Reply::from_http(&Request::Pull { after: 0, limit: 1 }, "home", 200, "{");
+        let garbled = Reply::from_http(
+            &Request::Pull {
+                after: 0,
+                limit: 1,
+                epoch: 1,
+            },
+            "home",
+            200,
+            "{",
+        );
         assert!(matches!(garbled, Reply::Network(m) if m.contains("could not be read")));
         assert_eq!(
             pair_reply(401, r#"{"error":"unauthorized","message":"code used"}"#),

@@ -35,9 +35,10 @@
 //!                     time_ms: 1_750_000_000_000,
 //!                     min_schema_version: 0,
 //!                     kinds: None,
+//!                     migrations: Vec::new(),
 //!                 },
-//!                 Request::Push { ops } => Reply::Pushed(hub.append(&ops).unwrap().into()),
-//!                 Request::Pull { after, limit } => {
+//!                 Request::Push { ops, .. } => Reply::Pushed(hub.append(&ops).unwrap().into()),
+//!                 Request::Pull { after, limit, .. } => {
 //!                     Reply::Pulled(hub.page(after, limit).unwrap().pull_response(after).unwrap())
 //!                 }
 //!                 Request::Ack { .. } => Reply::Acked,
@@ -105,6 +106,8 @@ pub enum Request {
     Push {
         /// The batch.
         ops: Vec<Op>,
+        /// The epoch the ops were written in (the hub refuses ops of an older epoch with 409).
+        epoch: u64,
     },
     /// `GET /v1/spaces/{space}/pull?after=…&limit=…`.
     Pull {
@@ -112,6 +115,8 @@ pub enum Request {
         after: u64,
         /// Page size.
         limit: usize,
+        /// The epoch this device is in (the hub answers 409 when the space moved on).
+        epoch: u64,
     },
     /// `POST /v1/spaces/{space}/ack`.
     Ack {
@@ -141,6 +146,9 @@ pub enum Reply {
         /// The op kinds the hub applies with the highest `v` of each (`None`: a hub that does not
         /// list them, which applies [`crate::op::kinds::FIRST_RELEASE`]).
         kinds: Option<std::collections::BTreeMap<String, u32>>,
+        /// The whole-space migrations the space went through, oldest first (its epoch is one more
+        /// than their number; empty from hubs before epochs).
+        migrations: Vec<String>,
     },
     /// Push accepted.
     Pushed(PushResponse),
@@ -276,6 +284,13 @@ pub struct SyncReport {
     pub update_required: Option<String>,
     /// Ops re-stamped after the hub reported clock skew.
     pub restamped: usize,
+    /// Set when the space moved to a newer epoch and this round carried the device over (see
+    /// [`crate::evolve`]): its unsent ops went through the lenses.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub epoch_changed: bool,
+    /// Unsent ops carried into the new epoch (those no lens could translate are in `quarantined`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub translated: usize,
     /// Unsent ops of kinds the hub does not take yet (it runs an older release): they wait on the
     /// device until the hub is updated, while everything else syncs.
     #[serde(skip_serializing_if = "is_zero")]
@@ -414,11 +429,15 @@ impl Sync {
                     self.phase = Phase::Pull;
                     return self.poll(store, now_ms);
                 }
-                Request::Push { ops }
+                Request::Push {
+                    ops,
+                    epoch: store.epoch()?,
+                }
             }
             Phase::Pull => Request::Pull {
                 after: store.cursor()?,
                 limit: self.cfg.pull_limit,
+                epoch: store.epoch()?,
             },
             Phase::Restore { seq, after, .. } => Request::Snapshot {
                 seq,
@@ -473,9 +492,25 @@ impl Sync {
                     time_ms,
                     min_schema_version,
                     kinds,
+                    migrations,
                 },
             ) => {
                 self.held = held_kinds(store, kinds.as_ref());
+                // The space moved to a newer epoch: carry this device's unsent ops over first.
+                if migrations.len() as u64 + 1 > store.epoch()? {
+                    match store.rebuild_for_epoch(&migrations) {
+                        Ok(r) => {
+                            self.report.translated += r.translated;
+                            self.report.epoch_changed = true;
+                            self.report.quarantined.extend(r.quarantined);
+                        }
+                        Err(e @ crate::Error::Unsupported(_)) => {
+                            let message = e.to_string();
+                            return Ok(Some(self.finish(store, Some(Problem::Resync { message }))?));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
                 // The hub's clock at the moment of our receipt, assuming a symmetric round trip.
                 let rtt = now_ms.saturating_sub(self.sent_at);
                 let offset = (time_ms + rtt / 2) as i64 - now_ms as i64;
@@ -484,7 +519,7 @@ impl Sync {
                 self.gate(min_schema_version);
                 self.phase = Phase::Push;
             }
-            (Request::Push { ops }, Reply::Pushed(resp)) => {
+            (Request::Push { ops, .. }, Reply::Pushed(resp)) => {
                 let confirmed: Vec<_> = ops.iter().map(|o| o.id).zip(resp.seqs.iter().copied()).collect();
                 store.confirm(&confirmed)?;
                 self.report.pushed += ops.len();
@@ -622,11 +657,18 @@ impl Sync {
                 }
                 Problem::Resync { message }
             }
+            // The space moved to a newer epoch since this round asked the hub: ask again (once), which
+            // carries this device over.
+            (409, codes::EPOCH_CHANGED) if !self.report.epoch_changed => {
+                self.report.epoch_changed = true;
+                self.phase = Phase::Info;
+                return Ok(None);
+            }
             (409 | 410, _) => Problem::Resync { message },
             // A refusal that sending again cannot change (an invalid op, an op over the hub's limits):
             // set the op aside so that it never wedges the outbox, and go on with the rest.
             (413, _) | (422, codes::INVALID_OP) => match &req {
-                Request::Push { ops } => {
+                Request::Push { ops, .. } => {
                     let named = body
                         .as_ref()
                         .and_then(|b| b.op.as_deref())

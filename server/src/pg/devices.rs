@@ -77,6 +77,7 @@ impl PgDevices {
                     SpaceInfo {
                         epoch: r.get::<_, i64>(1).max(1) as u64,
                         min_schema_version: r.get(2),
+                        migrations: Vec::new(),
                     },
                 )
             })
@@ -93,6 +94,7 @@ impl PgDevices {
             .map(|r| SpaceInfo {
                 epoch: r.get::<_, i64>(0).max(1) as u64,
                 min_schema_version: r.get(1),
+                migrations: Vec::new(),
             }))
         })
     }

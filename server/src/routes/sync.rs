@@ -53,6 +53,7 @@ pub async fn push(
     let bytes = read_body(&headers, body, limits).await?;
     let req: PushRequest = parse_json(&bytes)?;
     drop(bytes);
+    check_epoch(&space, &info, req.epoch)?;
     if req.ops.len() > limits.max_ops_per_batch {
         return Err(ApiError::too_large(format!(
             "this batch has {} ops, over the hub's limit of {} per push; split it",
@@ -87,11 +88,26 @@ pub async fn push(
     Ok(Json(out.into()))
 }
 
-/// `?after=S&limit=N`.
+/// A request of an older epoch than the space's is answered `409 epoch_changed`.
+fn check_epoch(space: &str, info: &hearth_core::wire::SpaceInfo, epoch: Option<u64>) -> Result<()> {
+    let have = epoch.unwrap_or(1);
+    if have < info.epoch {
+        return Err(ApiError::EpochChanged {
+            space: space.to_owned(),
+            epoch: info.epoch,
+            have,
+            migrations: info.migrations.join(", "),
+        });
+    }
+    Ok(())
+}
+
+/// `?after=S&limit=N&epoch=E`.
 #[derive(Debug, Deserialize)]
 pub struct PullParams {
     after: Option<u64>,
     limit: Option<usize>,
+    epoch: Option<u64>,
 }
 
 /// A page of the log after a seq, with the head, horizon and epoch.
@@ -104,7 +120,7 @@ pub async fn pull(
     caller.check_space(&space)?;
     let Query(params) = params.map_err(|e| {
         ApiError::Malformed(format!(
-            "bad query: {}; use ?after=<seq>&limit=<n>",
+            "bad query: {}; use ?after=<seq>&limit=<n>&epoch=<epoch>",
             e.body_text()
         ))
     })?;
@@ -115,9 +131,14 @@ pub async fn pull(
     }
     let limit = limit.min(max);
     let after = params.after.unwrap_or(0);
-    let space = state.space(&space).await?;
+    let name = space;
+    let space = state.space(&name).await?;
     // Ops, head, horizon and epoch come from one snapshot of the log.
     let page = space.page(after, limit).await?;
+    if params.epoch.unwrap_or(1) < page.epoch {
+        let info = state.space_info(&name).await?;
+        check_epoch(&name, &info, params.epoch)?;
+    }
     if after < page.horizon {
         return Err(ApiError::BehindHorizon {
             after,

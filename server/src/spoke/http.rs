@@ -122,17 +122,19 @@ impl Hub {
     pub fn send(&self, req: &Request) -> Reply {
         let pending = self.prefetch.lock().map(|mut p| p.take()).unwrap_or(None);
         let reply = match (req, pending) {
-            (Request::Pull { after, limit }, Some((a, l, handle))) if *after == a && *limit == l => handle
-                .join()
-                .unwrap_or_else(|_| Reply::Network("the prefetch thread failed".into())),
+            (Request::Pull { after, limit, .. }, Some((a, l, handle))) if *after == a && *limit == l => {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Reply::Network("the prefetch thread failed".into()))
+            }
             _ => self.send_now(req),
         };
-        if let (Request::Pull { limit, .. }, Reply::Pulled(page)) = (req, &reply)
+        if let (Request::Pull { limit, epoch, .. }, Reply::Pulled(page)) = (req, &reply)
             && page.next < page.head
             && !page.ops.is_empty()
         {
-            let (after, limit, hub) = (page.next, *limit, self.handle());
-            let handle = std::thread::spawn(move || hub.send_now(&Request::Pull { after, limit }));
+            let (after, limit, epoch, hub) = (page.next, *limit, *epoch, self.handle());
+            let handle = std::thread::spawn(move || hub.send_now(&Request::Pull { after, limit, epoch }));
             if let Ok(mut p) = self.prefetch.lock() {
                 *p = Some((after, limit, handle));
             }

@@ -271,6 +271,9 @@ struct Status {
     network_error: Option<String>,
     schema_version: i64,
     app_version: &'static str,
+    /// The epoch this device's data is in, and the whole-space migrations that led there.
+    epoch: u64,
+    migrations: Vec<String>,
 }
 
 pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
@@ -306,6 +309,8 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         network_error,
         schema_version: hearth_core::migrate::schema_version(s.conn())?,
         app_version: APP_VERSION,
+        epoch: s.epoch()?,
+        migrations: s.migrations()?,
     };
     if json {
         return print_json(&st);
@@ -346,6 +351,11 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
         );
     }
     println!("Versions:  app {}, schema {}", st.app_version, st.schema_version);
+    if st.migrations.is_empty() {
+        println!("Epoch:     1 (no whole-space migration yet)");
+    } else {
+        println!("Epoch:     {} (after {})", st.epoch, st.migrations.join(", "));
+    }
     match (&st.network, &st.network_error) {
         (Some(view), _) => {
             println!(
