@@ -31,6 +31,10 @@ use serde_json::{Map, Value, json};
 use crate::error::Result;
 use crate::op::kinds;
 
+/// How the reason of an op a lens could not carry over begins (the migration and the lens's words
+/// follow).
+pub const UNTRANSLATABLE: &str = "the space's data changed";
+
 /// What a lens makes of one op of the old epoch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lensed {

@@ -167,6 +167,9 @@ pub struct PeerInfo {
     pub app_version: String,
     /// Schema version it last reported.
     pub schema_version: i64,
+    /// The epoch its data was in at its last push or pull since the hub started (0: not reported).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub epoch: u64,
     /// Where it stands, computed when the network view is served (not stored).
     #[serde(default)]
     pub state: PeerState,
@@ -204,6 +207,17 @@ pub struct PeersResponse {
     /// Rows in the hub's log of this space.
     #[serde(default)]
     pub log_rows: u64,
+    /// The space's epoch (1 until a whole-space migration).
+    #[serde(default = "first_epoch")]
+    pub epoch: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn first_epoch() -> u64 {
+    1
 }
 
 /// A live event: the head moved.

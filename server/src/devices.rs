@@ -384,6 +384,7 @@ impl SqliteDevices {
             last_seen_ms: now,
             app_version: app_version.to_owned(),
             schema_version,
+            epoch: 0,
             state: PeerState::Active,
         };
         Ok(Some(Paired {
@@ -420,6 +421,7 @@ impl SqliteDevices {
                     last_seen_ms: r.get::<_, i64>(4)? as u64,
                     app_version: r.get(5)?,
                     schema_version: r.get(6)?,
+                    epoch: 0,
                     state: PeerState::Active,
                 },
             ))

@@ -272,6 +272,7 @@ impl AppState {
                     last_seen_ms: now,
                     app_version: String::new(),
                     schema_version: 0,
+                    epoch: 0,
                     state: PeerState::Active,
                 },
                 dirty: true,
@@ -285,6 +286,16 @@ impl AppState {
         }
         peer.dirty = true;
         (peer.info.app_version.clone(), peer.info.schema_version)
+    }
+
+    /// Note the epoch a device's push or pull was in (shown in the network view; kept in memory).
+    pub fn note_epoch(&self, space: &str, device: DeviceId, epoch: u64) {
+        if let Some(peer) = lock(&self.0.peers)
+            .get_mut(space)
+            .and_then(|p| p.get_mut(&device))
+        {
+            peer.info.epoch = epoch;
+        }
     }
 
     /// Record a newly paired device.
@@ -350,6 +361,7 @@ impl AppState {
             compacted: at.horizon,
             snapshot_seq: at.snapshot,
             log_rows,
+            epoch: at.epoch,
         })
     }
 

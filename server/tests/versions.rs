@@ -527,6 +527,27 @@ fn devices_offline_across_migrations_carry_their_changes_over_or_set_them_aside(
         "{}",
         text(&out.stderr)
     );
+    // The network view says which epoch each device is on.
+    let st = json(new, &b, &["status"]);
+    let epoch_of = |name: &str| {
+        st["network"]["peers"]
+            .as_array()
+            .expect("peers")
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["epoch"].as_u64())
+    };
+    assert_eq!(st["network"]["epoch"], 2, "{st}");
+    assert_eq!(
+        (epoch_of("phone"), epoch_of("old-desktop")),
+        (Some(2), Some(1)),
+        "{st}"
+    );
+    let text_status = ok(new, &a, &["status"]);
+    assert!(
+        text_status.contains("Behind:    the space moved to epoch 2"),
+        "{text_status}"
+    );
 
     // Epoch 3: titles are tidied.
     let (hub, report) = migrate(hub, "tidy-titles");
@@ -610,6 +631,13 @@ fn devices_offline_across_migrations_carry_their_changes_over_or_set_them_aside(
     assert_eq!(
         json(new, &a, &["quarantine"]).as_array().map(Vec::len),
         Some(blank as usize - 1)
+    );
+    let out = ok(new, &a, &["quarantine", "retry", "--all"]);
+    assert!(out.starts_with("Put 0 change(s) back"), "{out}");
+    assert_eq!(
+        out.matches("Still set aside: ").count(),
+        blank as usize - 1,
+        "{out}"
     );
     drop(hub);
 }

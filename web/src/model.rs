@@ -258,6 +258,13 @@ pub struct Peers {
     pub peers: Vec<Peer>,
     /// The highest seq the hub has committed.
     pub head: u64,
+    /// The space's epoch (1 until a whole-space migration).
+    #[serde(default = "first_epoch")]
+    pub epoch: u64,
+}
+
+fn first_epoch() -> u64 {
+    1
 }
 
 /// One device of the space, as the hub last saw it.
@@ -273,6 +280,9 @@ pub struct Peer {
     pub last_seen_ms: u64,
     /// The app version it last reported.
     pub app_version: String,
+    /// The epoch its data was in at its last sync (0: not reported since the hub started).
+    #[serde(default)]
+    pub epoch: u64,
     /// `active`, `inactive` or `behind_horizon`.
     pub state: String,
 }

@@ -254,7 +254,7 @@ pub fn SyncPanel() -> impl IntoView {
         Devices::Loading => view! { <p class="muted">"Asking the hub…"</p> }.into_any(),
         Devices::Failed(e) => view! { <p class="error">{e}</p> }.into_any(),
         Devices::Loaded(net) => {
-            let head = net.head;
+            let (head, space_epoch) = (net.head, net.epoch);
             let others: Vec<_> = net.peers.into_iter().filter(|p| p.device != net.device).collect();
             if others.is_empty() {
                 return view! { <p class="muted">"No other device is paired with this space yet."</p> }.into_any();
@@ -273,6 +273,11 @@ pub fn SyncPanel() -> impl IntoView {
                                     "Last seen " <time title=local_time(p.last_seen_ms)>{ago(p.last_seen_ms)}</time>
                                     " · Hearth " {p.app_version.clone()}
                                     " · synced " {p.acked} " of " {head}
+                                    {(space_epoch > 1 && p.epoch > 0).then(|| if p.epoch < space_epoch {
+                                        format!(" · on an older form of the data (epoch {} of {space_epoch})", p.epoch)
+                                    } else {
+                                        format!(" · epoch {}", p.epoch)
+                                    })}
                                 </p>
                             </li>
                         }

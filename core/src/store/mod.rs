@@ -448,7 +448,7 @@ impl Store {
                         report.translated += 1;
                     }
                     Err((migration, why)) => {
-                        let reason = format!("the space's data changed ({migration}): {why}");
+                        let reason = format!("{} ({migration}): {why}", crate::evolve::UNTRANSLATABLE);
                         log::set_aside(tx, &op, "untranslatable", &reason, at, from_epoch)?;
                         report.quarantined.push((op.id.to_string(), reason));
                     }
@@ -622,6 +622,9 @@ impl Store {
             .find(|q| q.op.id == id)
             .filter(|q| retry && q.epoch.is_some());
         let Some(q) = old else {
+            if !retry {
+                tracing::warn!(op = %id, "a set-aside change is discarded at the person's request");
+            }
             return self.write(None, |tx, _| log::release(tx, id, retry));
         };
         let names = self.migrations()?;

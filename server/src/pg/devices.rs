@@ -193,6 +193,7 @@ impl PgDevices {
                 last_seen_ms: now as u64,
                 app_version: app_version.to_owned(),
                 schema_version,
+                epoch: 0,
                 state: PeerState::Active,
             },
         }))
@@ -231,6 +232,7 @@ impl PgDevices {
                     last_seen_ms: r.get::<_, i64>(4).max(0) as u64,
                     app_version: r.get(5),
                     schema_version: r.get(6),
+                    epoch: 0,
                     state: PeerState::Active,
                 },
             ));

@@ -53,6 +53,8 @@ pub async fn push(
     let bytes = read_body(&headers, body, limits).await?;
     let req: PushRequest = parse_json(&bytes)?;
     drop(bytes);
+    // The network view shows where each device is, also one the space has left behind.
+    state.note_epoch(&space, caller.device, req.epoch.unwrap_or(1));
     check_epoch(&space, &info, req.epoch)?;
     if req.ops.len() > limits.max_ops_per_batch {
         return Err(ApiError::too_large(format!(
@@ -135,6 +137,7 @@ pub async fn pull(
     let space = state.space(&name).await?;
     // Ops, head, horizon and epoch come from one snapshot of the log.
     let page = space.page(after, limit).await?;
+    state.note_epoch(&name, caller.device, params.epoch.unwrap_or(1));
     if params.epoch.unwrap_or(1) < page.epoch {
         let info = state.space_info(&name).await?;
         check_epoch(&name, &info, params.epoch)?;

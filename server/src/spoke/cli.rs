@@ -119,12 +119,16 @@ pub enum Command {
         home: HomeArg,
         #[command(flatten)]
         json: JsonArg,
-        /// `retry ID` puts one back in the outbox (e.g. after the hub's limits changed); `discard ID`
-        /// drops it (its effect stays here until a later change overwrites it).
-        #[arg(value_parser = ["retry", "discard"], requires = "id")]
+        /// `retry ID` puts one back in the outbox (e.g. after the hub's limits changed, or through the
+        /// lenses again after an update), `retry --all` every one; `discard ID` drops it (its effect
+        /// stays here until a later change overwrites it).
+        #[arg(value_parser = ["retry", "discard"])]
         action: Option<String>,
         /// The op id (or an unambiguous prefix of 6+ characters), as listed.
         id: Option<String>,
+        /// With `retry`: every set-aside change (those that still cannot be carried over stay).
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
     },
     /// Every label, with how many open tasks carry it. Give labels with `task add/edit --label`; list a
     /// label's tasks with `ls --label NAME`.

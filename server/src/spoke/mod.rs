@@ -50,7 +50,14 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
             json,
             action,
             id,
-        } => read::quarantine(&mut home.open()?, json.json, action.as_deref(), id.as_deref()),
+            all,
+        } => read::quarantine(
+            &mut home.open()?,
+            json.json,
+            action.as_deref(),
+            id.as_deref(),
+            all,
+        ),
         Command::Labels { home, json } => read::labels(&home.open()?, json.json),
         Command::Comment {
             home,

@@ -106,7 +106,22 @@ pub(super) fn comments(s: &Store, json: bool, task: &str) -> anyhow::Result<()> 
         );
         return Ok(());
     }
-    let names = hearth_core::conflicts::device_names(s.conn())?;
+    let mut names = hearth_core::conflicts::device_names(s.conn())?;
+    // Name the devices that wrote them (learned from the hub's network view, when it answers).
+    let me = s.device().to_string();
+    if comments
+        .iter()
+        .any(|c| c.device != me && !names.contains_key(&c.device))
+        && let Some((url, space, token)) = home::paired(s)?
+    {
+        match super::http::peers(&url, &space, &token, std::time::Duration::from_secs(3)) {
+            Ok(view) => {
+                hearth_core::conflicts::remember_names(s, &view.peers)?;
+                names = hearth_core::conflicts::device_names(s.conn())?;
+            }
+            Err(e) => tracing::debug!(error = %e, "device names not refreshed"),
+        }
+    }
     println!("Comments on {title:?}:");
     for c in comments {
         let who = if c.device == s.device().to_string() {
@@ -359,9 +374,16 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
     match (&st.network, &st.network_error) {
         (Some(view), _) => {
             println!(
-                "Space:     head seq {}, compacted to {}, snapshot at {}, {} log row(s) on the hub",
-                view.head, view.compacted, view.snapshot_seq, view.log_rows
+                "Space:     head seq {}, compacted to {}, snapshot at {}, {} log row(s) on the hub, epoch {}",
+                view.head, view.compacted, view.snapshot_seq, view.log_rows, view.epoch
             );
+            if view.epoch > st.epoch {
+                println!(
+                    "Behind:    the space moved to epoch {} (its data changed form); this device is on epoch \
+                     {}: the next `hearth sync` carries its unsent changes over",
+                    view.epoch, st.epoch
+                );
+            }
             println!("Devices:");
             let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
             for p in &view.peers {
@@ -375,8 +397,13 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
                     hearth_core::wire::PeerState::Inactive => "inactive",
                     hearth_core::wire::PeerState::BehindHorizon => "behind the horizon",
                 };
+                let epoch = if p.epoch == 0 {
+                    String::new()
+                } else {
+                    format!(", epoch {}", p.epoch)
+                };
                 println!(
-                    "  {:<20} {}{me}: synced to {} of {}, seen {}, app {} (schema {}), {state}",
+                    "  {:<20} {}{me}: synced to {} of {}, seen {}, app {} (schema {}{epoch}), {state}",
                     if p.name.is_empty() { "(unnamed)" } else { &p.name },
                     short(&p.device.to_string()),
                     p.acked,
@@ -449,8 +476,31 @@ pub(super) fn quarantine(
     json: bool,
     action: Option<&str>,
     id: Option<&str>,
+    all: bool,
 ) -> anyhow::Result<()> {
     let list = s.quarantined()?;
+    if action.is_some() && id.is_none() && !all {
+        anyhow::bail!("say which change: `hearth quarantine retry ID` (or `retry --all`), `discard ID`");
+    }
+    if all {
+        anyhow::ensure!(
+            action == Some("retry"),
+            "--all goes with retry only: discard changes one by one (`hearth quarantine discard ID`)"
+        );
+        let (mut back, mut still) = (0, Vec::new());
+        for q in &list {
+            match s.release_quarantined(q.op.id, true) {
+                Ok(_) => back += 1,
+                Err(e @ hearth_core::Error::Untranslatable { .. }) => still.push((q.op.id, e.to_string())),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        println!("Put {back} change(s) back in the outbox; they are pushed on the next sync.");
+        for (id, why) in &still {
+            println!("Still set aside: {id}: {why}");
+        }
+        return Ok(());
+    }
     if let (Some(action), Some(key)) = (action, id) {
         let key = key.trim().to_ascii_lowercase();
         let found: Vec<_> = list
@@ -475,6 +525,11 @@ pub(super) fn quarantine(
                 "Put {} ({}) back in the outbox; it is pushed on the next sync.",
                 q.op.id, q.op.kind
             );
+        } else if q.epoch.is_some() {
+            println!(
+                "Discarded {} ({}): it was never applied in the space's current form, so nothing changes here.",
+                q.op.id, q.op.kind
+            );
         } else {
             println!(
                 "Discarded {} ({}). Its effect stays on this device until a later change overwrites it.",
@@ -491,12 +546,16 @@ pub(super) fn quarantine(
         return Ok(());
     }
     println!(
-        "{} change(s) the hub refuses as they are, kept on this device:",
+        "{} change(s) set aside, kept on this device (the hub refuses them as they are, or the space's \
+         data changed form and they cannot be carried over):",
         list.len()
     );
     for q in &list {
         println!("  {}  {}  {}: {}", q.op.id, q.op.kind, q.code, q.reason);
     }
-    println!("Retry one with `hearth quarantine retry ID`, or drop it with `hearth quarantine discard ID`.");
+    println!(
+        "Retry one with `hearth quarantine retry ID` (or all with `retry --all`), or drop it with \
+         `hearth quarantine discard ID`."
+    );
     Ok(())
 }

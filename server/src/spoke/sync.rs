@@ -143,10 +143,22 @@ fn print_report(r: &SyncReport, json: bool) -> anyhow::Result<()> {
             line.push_str(&format!("; at seq {} of {}", r.cursor, r.head));
         }
         line.push_str(&format!("; {} unsent.", r.unsent));
-        for (op, reason) in &r.quarantined {
+        if r.epoch_changed {
             println!(
-                "Sync: set aside change {op}: the hub refuses it ({reason}). The rest synced; see `hearth quarantine`."
+                "Sync: the space's data changed form (a whole-space migration): {} unsent change(s) carried \
+                 over, {} set aside.",
+                r.translated,
+                r.quarantined.len()
             );
+        }
+        for (op, reason) in &r.quarantined {
+            if r.epoch_changed && reason.starts_with(hearth_core::evolve::UNTRANSLATABLE) {
+                println!("Sync: set aside change {op}: {reason}. See `hearth quarantine`.");
+            } else {
+                println!(
+                    "Sync: set aside change {op}: the hub refuses it ({reason}). The rest synced; see `hearth quarantine`."
+                );
+            }
         }
         if let Some(rec) = &r.recovered {
             println!("Sync: {rec}.");
