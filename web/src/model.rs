@@ -218,7 +218,11 @@ pub struct Quarantined {
     pub id: String,
     /// The op's kind (`node.set`, `node.create`, …).
     pub kind: String,
-    /// The hub's reason.
+    /// Why: the hub's error code, or `untranslatable` for a change that could not be carried into the
+    /// space's new form (a whole-space migration).
+    #[serde(default)]
+    pub code: String,
+    /// The hub's reason, or the migration's.
     pub reason: String,
     /// When it was set aside, ms since the Unix epoch.
     pub at_ms: u64,

@@ -208,9 +208,10 @@ pub fn SyncPanel() -> impl IntoView {
         }
         view! {
             <p class="muted small">
-                "The hub refuses these changes as they are, so they were set aside and everything else \
-                 synced. Retry sends one again (for example after the hub's limits changed). Discard drops \
-                 it from the sync queue: its effect stays on this device, but the other devices never get it."
+                "These changes were set aside and everything else synced: the hub refuses them as they are, \
+                 or the space's data changed form and they cannot be carried over. Retry sends one again \
+                 (for example after the hub's limits changed or Hearth was updated). Discard drops it: the \
+                 other devices never get it (for a change the hub refused, its effect stays on this device)."
             </p>
             <ul class="quarantine" aria-label="Changes not synced">
                 {list.into_iter().map(|q| {
@@ -220,7 +221,10 @@ pub fn SyncPanel() -> impl IntoView {
                         <li class="quarantined">
                             <div id=desc_id.clone()>
                                 <p class="q-what"><strong>{describe(&q)}</strong></p>
-                                <p class="q-reason">"The hub says: " {q.reason.clone()}</p>
+                                <p class="q-reason">
+                                    {if q.code == "untranslatable" { "Not carried over: " } else { "The hub says: " }}
+                                    {q.reason.clone()}
+                                </p>
                                 <p class="muted small">"Set aside " {ago(q.at_ms)} " · " <code>{q.id.clone()}</code></p>
                             </div>
                             <div class="q-actions">
