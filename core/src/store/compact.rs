@@ -108,6 +108,37 @@ pub(crate) fn write_snapshot(
     })
 }
 
+/// Write the state `state` holds (in a read or write transaction at `seq`) as the snapshot file of
+/// `seq` in `dir`: into a temporary file, synced, then renamed into place, so a killed write leaves only
+/// a `.tmp` file (removed when the space next opens).
+fn write_snapshot_file(state: &Connection, dir: &Path, seq: u64, epoch: u64) -> Result<SnapshotMeta> {
+    let tmp = dir.join(format!(".{seq}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let mut out = Connection::open(&tmp)?;
+    out.pragma_update(None, "synchronous", "FULL")?;
+    let meta = write_snapshot(state, &mut out, seq, epoch)?;
+    drop(out);
+    std::fs::rename(&tmp, snapshot_file(dir, seq))?;
+    sync_dir(dir)?;
+    Ok(meta)
+}
+
+/// Delete the snapshot files in `dir` of a seq below `seq`.
+fn remove_snapshots_below(dir: &Path, seq: u64) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let below = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_some_and(|s| s < seq);
+        if below {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// The header of a snapshot database.
 pub(crate) fn meta(snap: &Connection) -> Result<SnapshotMeta> {
     Ok(
@@ -453,30 +484,14 @@ impl SqliteCompactor {
             kv_set(&tx, keys::EPOCH, &epoch.to_string())?;
             kv_set(&tx, keys::HEAD, &seq.to_string())?;
             // The new epoch's snapshot, under a seq no snapshot of the old epoch can have.
-            let tmp = dir.join(format!(".{seq}.{}.tmp", std::process::id()));
-            let _ = std::fs::remove_file(&tmp);
-            let mut out = Connection::open(&tmp)?;
-            out.pragma_update(None, "synchronous", "FULL")?;
-            let meta = write_snapshot(&tx, &mut out, seq, epoch)?;
-            drop(out);
-            std::fs::rename(&tmp, snapshot_file(&dir, seq))?;
-            sync_dir(&dir)?;
+            let meta = write_snapshot_file(&tx, &dir, seq, epoch)?;
             kv_set(&tx, keys::SNAPSHOT, &seq.to_string())?;
             tx.commit()?;
             (changed, cleared, meta.total)
         };
         prune(&mut conn, seq, self.step_rows)?;
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            let old = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| s.parse::<u64>().ok())
-                .is_some_and(|s| s < seq);
-            if old {
-                std::fs::remove_file(&path)?;
-            }
-        }
+        // The old epoch's snapshots go.
+        remove_snapshots_below(&dir, seq)?;
         Ok(MigrateReport {
             migration: m.name.to_owned(),
             epoch_before: at.epoch,
@@ -517,17 +532,7 @@ impl SqliteCompactor {
             };
             let meta = match existing {
                 Some(m) => m,
-                None => {
-                    let tmp = dir.join(format!(".{head}.{}.tmp", std::process::id()));
-                    let _ = std::fs::remove_file(&tmp);
-                    let mut out = Connection::open(&tmp)?;
-                    out.pragma_update(None, "synchronous", "FULL")?;
-                    let m = write_snapshot(&tx, &mut out, head, epoch)?;
-                    drop(out);
-                    std::fs::rename(&tmp, snapshot_file(&dir, head))?;
-                    sync_dir(&dir)?;
-                    m
-                }
+                None => write_snapshot_file(&tx, &dir, head, epoch)?,
             };
             tx.commit()?;
             (rows, meta)
@@ -544,19 +549,7 @@ impl SqliteCompactor {
             previous
         };
         // Keep the current snapshot and the one before it (a device may be paging through it).
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            let Some(seq) = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| s.parse::<u64>().ok())
-            else {
-                continue;
-            };
-            if seq < previous.min(meta.seq) {
-                std::fs::remove_file(&path)?;
-            }
-        }
+        remove_snapshots_below(&dir, previous.min(meta.seq))?;
         let cut = horizon.min(meta.seq);
         let (steps, longest_step_ms) = prune(&mut write, cut, self.step_rows)?;
         Ok(CompactReport {
