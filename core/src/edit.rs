@@ -437,8 +437,10 @@ fn label_tags(conn: &Connection, node: &str, label: &str) -> Result<Vec<crate::O
 
 /// Add a comment to `node`. The comment's id is the id of the op that adds it ([`Edited::ops`]).
 pub fn add_comment(store: &mut Store, node: &str, text: &str) -> Result<Edited> {
-    if text.trim().is_empty() || text.chars().count() > crate::op::COMMENT_MAX_CHARS {
-        return Err(Error::BadComment);
+    if !crate::op::is_comment_text(text) {
+        return Err(Error::BadComment {
+            max: crate::op::COMMENT_MAX_CHARS,
+        });
     }
     commit(store, node, vec![NewOp::comment(node, text)])
 }

@@ -153,11 +153,11 @@ pub enum Error {
         reason: String,
     },
     /// A comment that is empty or too long.
-    #[error(
-        "a comment needs some text, at most {} characters",
-        crate::op::COMMENT_MAX_CHARS
-    )]
-    BadComment,
+    #[error("a comment needs some text, at most {max} characters")]
+    BadComment {
+        /// The longest comment, in characters.
+        max: usize,
+    },
     /// A field that an edit cannot set directly (`deleted`: use delete or restore).
     #[error("field {0:?} cannot be set directly; use delete/restore")]
     ReadOnlyField(String),

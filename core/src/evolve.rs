@@ -101,8 +101,7 @@ pub fn find(name: &str) -> Option<&'static Migration> {
     MIGRATIONS.iter().find(|m| m.name == name)
 }
 
-/// The named levels, most urgent first (the old priorities 1–4).
-pub const LEVELS: [&str; 4] = ["urgent", "high", "normal", "low"];
+pub use crate::op::{LEVELS, rank_of};
 
 /// The level of an old priority number.
 pub fn level_of(priority: i64) -> Option<&'static str> {
@@ -110,11 +109,6 @@ pub fn level_of(priority: i64) -> Option<&'static str> {
         .ok()
         .and_then(|p| p.checked_sub(1))
         .and_then(|i| LEVELS.get(i).copied())
-}
-
-/// The rank (1 most urgent) of a level.
-pub fn rank_of(level: &str) -> Option<i64> {
-    LEVELS.iter().position(|l| *l == level).map(|i| i as i64 + 1)
 }
 
 /// What a lens makes of a set of `field` to `value`: the new field and value, or why not.

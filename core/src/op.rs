@@ -118,6 +118,19 @@ pub const LABEL: &str = "label";
 /// The longest comment, in characters.
 pub const COMMENT_MAX_CHARS: usize = 10_000;
 
+/// Can `text` be a comment: some text that is not only white space, at most [`COMMENT_MAX_CHARS`]?
+pub fn is_comment_text(text: &str) -> bool {
+    !text.trim().is_empty() && text.chars().count() <= COMMENT_MAX_CHARS
+}
+
+/// A task's named priority levels, most urgent first (the field `level`; the old priorities 1–4).
+pub const LEVELS: [&str; 4] = ["urgent", "high", "normal", "low"];
+
+/// The rank (1 most urgent) of a level.
+pub fn rank_of(level: &str) -> Option<i64> {
+    LEVELS.iter().position(|l| *l == level).map(|i| i as i64 + 1)
+}
+
 /// Node types the read side understands. Other strings are stored and exported, and ignored by queries.
 pub const NODE_TYPES: [&str; 3] = ["project", "task", "note"];
 
@@ -320,12 +333,7 @@ fn check_field_value(op: OpId, field: &str, value: &Value) -> Result<()> {
         "priority" => value.is_null() || value.is_i64(),
         "deleted" => value.is_boolean(),
         "rank" => value.is_null() || value.as_str().is_some_and(is_rank),
-        "level" => {
-            value.is_null()
-                || value
-                    .as_str()
-                    .is_some_and(|l| crate::evolve::rank_of(l).is_some())
-        }
+        "level" => value.is_null() || value.as_str().is_some_and(|l| rank_of(l).is_some()),
         _ => true,
     };
     if ok {
@@ -455,7 +463,7 @@ impl Op {
             kinds::COMMENT_ADD => {
                 let node = id_field(self, p, "node")?;
                 let text = str_field(self, p, "text")?;
-                if text.trim().is_empty() || text.chars().count() > COMMENT_MAX_CHARS {
+                if !is_comment_text(text) {
                     return Err(Error::invalid(
                         self.id,
                         format!("text must be 1–{COMMENT_MAX_CHARS} characters, not only spaces"),

@@ -251,14 +251,25 @@ pub struct TaskRow {
     pub comments: u32,
 }
 
+/// A node's priority rank (1 most urgent) as a SQL expression over `nodes`: its `level` (the named
+/// levels, `op::LEVELS`) when it has one, else its numeric `priority`.
+macro_rules! priority_rank {
+    () => {
+        "coalesce((SELECT CASE json_extract(f.value, '$') WHEN 'urgent' THEN 1 WHEN 'high' THEN 2 \
+         WHEN 'normal' THEN 3 WHEN 'low' THEN 4 END FROM fields f WHERE f.node = nodes.id AND f.field = 'level'), \
+         priority)"
+    };
+}
+
 /// Notes live in the generic `fields` table (no typed column): read the JSON string, ignore other types.
-const TASK_COLUMNS: &str = "id, coalesce(title, ''), coalesce(status, 'open'), due, \
-     coalesce((SELECT CASE json_extract(f.value, '$') WHEN 'urgent' THEN 1 WHEN 'high' THEN 2 \
-       WHEN 'normal' THEN 3 WHEN 'low' THEN 4 END FROM fields f WHERE f.node = nodes.id AND f.field = 'level'), \
-       priority) AS prio, \
+const TASK_COLUMNS: &str = concat!(
+    "id, coalesce(title, ''), coalesce(status, 'open'), due, ",
+    priority_rank!(),
+    " AS prio, \
      (SELECT CASE WHEN json_type(f.value) = 'text' THEN json_extract(f.value, '$') END \
       FROM fields f WHERE f.node = nodes.id AND f.field = 'notes'), \
-     (SELECT json_extract(f.value, '$') FROM fields f WHERE f.node = nodes.id AND f.field = 'rank') AS rank";
+     (SELECT json_extract(f.value, '$') FROM fields f WHERE f.node = nodes.id AND f.field = 'rank') AS rank"
+);
 /// Open before done; the manual order (order keys sort as text; tasks without one after those with
 /// one), then due date, priority and title.
 const TASK_ORDER: &str = "CASE WHEN status IN ('done', 'cancelled') THEN 1 ELSE 0 END, rank IS NULL, rank, \
@@ -527,16 +538,15 @@ pub fn deleted(conn: &Connection) -> Result<Vec<Deleted>> {
 /// found only in the notes says so (`in_notes`).
 pub fn search(conn: &Connection, text: &str) -> Result<Vec<Hit>> {
     let needle = text.to_lowercase();
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, type, title, CASE WHEN type = 'task' THEN coalesce(status, 'open') END, due, \
-         coalesce((SELECT CASE json_extract(f.value, '$') WHEN 'urgent' THEN 1 WHEN 'high' THEN 2 \
-           WHEN 'normal' THEN 3 WHEN 'low' THEN 4 END FROM fields f WHERE f.node = nodes.id AND f.field = 'level'), \
-           priority), \
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT id, type, title, CASE WHEN type = 'task' THEN coalesce(status, 'open') END, due, ",
+        priority_rank!(),
+        ", \
          (SELECT CASE WHEN json_type(f.value) = 'text' THEN json_extract(f.value, '$') END \
           FROM fields f WHERE f.node = nodes.id AND f.field = 'notes') \
          FROM nodes WHERE type IN ('project', 'task', 'note') AND deleted = 0 AND title IS NOT NULL \
-         ORDER BY lower(title), id",
-    )?;
+         ORDER BY lower(title), id"
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
             Hit {

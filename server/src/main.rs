@@ -113,6 +113,17 @@ impl DataArgs {
         devices::Devices::open(&dir.join("hub.db"))
             .with_context(|| format!("cannot open the hub's data in {}", dir.display()))
     }
+
+    /// [`devices`](Self::devices), for a command on `space`, which must exist.
+    fn devices_with(&self, space: &str) -> anyhow::Result<devices::Devices> {
+        let db = self.devices()?;
+        anyhow::ensure!(
+            db.space(space)?.is_some(),
+            "there is no space {space:?} in {}",
+            self.place()
+        );
+        Ok(db)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -407,13 +418,7 @@ fn invite(args: InviteArgs) -> anyhow::Result<()> {
 }
 
 fn compact(args: CompactArgs) -> anyhow::Result<()> {
-    let db = args.data.devices()?;
-    anyhow::ensure!(
-        db.space(&args.space)?.is_some(),
-        "there is no space {:?} in {}",
-        args.space,
-        args.data.place()
-    );
+    let db = args.data.devices_with(&args.space)?;
     let (at, compact): (_, hearth_core::store::Compactor) = match args.data.database()? {
         Some(pg) => {
             use hearth_core::store::HubLog;
@@ -536,13 +541,7 @@ fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
             args.data.place()
         )
     })?;
-    let db = args.data.devices()?;
-    anyhow::ensure!(
-        db.space(&args.space)?.is_some(),
-        "there is no space {:?} in {}",
-        args.space,
-        args.data.place()
-    );
+    let db = args.data.devices_with(&args.space)?;
     let path = Config::new(dir).space_db(&args.space);
     let compactor = hearth_core::store::SqliteCompactor::open(&path)
         .with_context(|| format!("cannot open the log of space {:?}", args.space))?;

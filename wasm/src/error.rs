@@ -102,7 +102,7 @@ impl From<hearth_core::Error> for Error {
             | E::Deleted { .. }
             | E::BadNodeId(_)
             | E::BadLabel(_)
-            | E::BadComment
+            | E::BadComment { .. }
             | E::Untranslatable { .. }
             | E::ReadOnlyField(_)
             | E::IntoItself(_) => codes::BAD_ARGUMENT,

@@ -179,15 +179,13 @@ fn test() -> Result<()> {
     web::test()?;
     // The mixed-version tests run the previous release's `hearth` beside this one.
     let previous = previous::build()?;
+    let mut suites = cargo();
     if succeeds(cargo().args(["nextest", "--version"])) {
-        run(cargo()
-            .args(["nextest", "run", "--workspace", "--no-fail-fast"])
-            .env("HEARTH_PREVIOUS_BIN", &previous))
+        suites.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
     } else {
-        run(cargo()
-            .args(["test", "--workspace", "--no-fail-fast"])
-            .env("HEARTH_PREVIOUS_BIN", &previous))
+        suites.args(["test", "--workspace", "--no-fail-fast"]);
     }
+    run(suites.env("HEARTH_PREVIOUS_BIN", &previous))
 }
 
 fn serve(args: &[String]) -> Result<()> {

@@ -449,39 +449,26 @@ impl SqliteCompactor {
     /// snapshots go. A kill at any point leaves either the old epoch whole or the new one whole.
     pub fn migrate(&self, m: &crate::evolve::Migration) -> Result<MigrateReport> {
         let mut conn = open_rw(&self.path)?;
-        let before = {
+        let (at, names) = {
             let tx = conn.transaction()?;
-            let p = position(&tx)?;
-            let names: Vec<String> = kv_get(&tx, keys::MIGRATIONS)?
-                .map(|s| serde_json::from_str(&s))
-                .transpose()?
-                .unwrap_or_default();
+            let at = position(&tx)?;
+            let names = super::migrations_after(&super::migrations(&tx)?, m)?;
             tx.commit()?;
-            if names.iter().any(|n| n == m.name) {
-                return Err(crate::Error::Unsupported(format!(
-                    "this space went through the migration {:?} already",
-                    m.name
-                )));
-            }
-            (p, names)
+            (at, names)
         };
-        let (at, mut names) = before;
         let log_rows_before = log_rows(&conn)?;
         // The old epoch, whole, beside the log.
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         let archive = self.path.with_extension(format!("epoch{}.db", at.epoch));
         let _ = std::fs::remove_file(&archive);
         conn.execute("VACUUM INTO ?1", [archive.to_string_lossy()])?;
-        names.push(m.name.to_owned());
         let epoch = names.len() as u64 + 1;
         let seq = at.head + 1;
         let dir = snapshots_dir(&self.path);
         std::fs::create_dir_all(&dir)?;
         let (changed, cleared, entries) = {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (changed, cleared) = (m.rewrite)(&tx)?;
-            kv_set(&tx, keys::MIGRATIONS, &serde_json::to_string(&names)?)?;
-            kv_set(&tx, keys::EPOCH, &epoch.to_string())?;
+            let (changed, cleared) = super::apply_migration(&tx, m, &names)?;
             kv_set(&tx, keys::HEAD, &seq.to_string())?;
             // The new epoch's snapshot, under a seq no snapshot of the old epoch can have.
             let meta = write_snapshot_file(&tx, &dir, seq, epoch)?;

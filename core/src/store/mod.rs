@@ -86,6 +86,40 @@ pub struct ApplyReport {
     pub stored_unknown: usize,
 }
 
+/// The whole-space migrations the data on `conn` went through, oldest first (`kv` key `migrations`).
+pub(crate) fn migrations(conn: &Connection) -> Result<Vec<String>> {
+    Ok(match kv_get(conn, keys::MIGRATIONS)? {
+        Some(s) => serde_json::from_str(&s)?,
+        None => Vec::new(),
+    })
+}
+
+/// The migrations of data that went through `names` once `m` runs too; refused when it ran already.
+pub(crate) fn migrations_after(names: &[String], m: &crate::evolve::Migration) -> Result<Vec<String>> {
+    if names.iter().any(|n| n == m.name) {
+        return Err(Error::Unsupported(format!(
+            "this space went through the migration {:?} already",
+            m.name
+        )));
+    }
+    let mut after = names.to_vec();
+    after.push(m.name.to_owned());
+    Ok(after)
+}
+
+/// Inside `tx`: rewrite the state with `m`, then record `names` (the migrations, ending with `m`) and
+/// the epoch they make. Returns how many values the rewrite changed and cleared.
+pub(crate) fn apply_migration(
+    tx: &Transaction<'_>,
+    m: &crate::evolve::Migration,
+    names: &[String],
+) -> Result<(u64, u64)> {
+    let counts = (m.rewrite)(tx)?;
+    kv_set(tx, keys::MIGRATIONS, &serde_json::to_string(names)?)?;
+    kv_set(tx, keys::EPOCH, &(names.len() as u64 + 1).to_string())?;
+    Ok(counts)
+}
+
 /// What [`Store::rebuild_for_epoch`] did with the unsent ops.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rebuild {
@@ -357,10 +391,7 @@ impl Store {
     /// The whole-space migrations this store's data went through, oldest first (see
     /// [`crate::evolve`]).
     pub fn migrations(&self) -> Result<Vec<String>> {
-        Ok(match kv_get(&self.conn, keys::MIGRATIONS)? {
-            Some(s) => serde_json::from_str(&s)?,
-            None => Vec::new(),
-        })
+        migrations(&self.conn)
     }
 
     /// The space's epoch as this store knows it: one more than its migrations.
@@ -373,22 +404,8 @@ impl Store {
     /// through it already. Returns how many values it changed and how many it had to clear. (The hub
     /// runs this on a space's log; see `hearth migrate`.)
     pub fn run_migration(&mut self, m: &crate::evolve::Migration) -> Result<(u64, u64)> {
-        let mut names = self.migrations()?;
-        if names.iter().any(|n| n == m.name) {
-            return Err(Error::Unsupported(format!(
-                "this space went through the migration {:?} already",
-                m.name
-            )));
-        }
-        names.push(m.name.to_owned());
-        let list = serde_json::to_string(&names)?;
-        let epoch = names.len() as u64 + 1;
-        self.write(None, |tx, _| {
-            let counts = (m.rewrite)(tx)?;
-            kv_set(tx, keys::MIGRATIONS, &list)?;
-            kv_set(tx, keys::EPOCH, &epoch.to_string())?;
-            Ok(counts)
-        })
+        let names = migrations_after(&self.migrations()?, m)?;
+        self.write(None, |tx, _| apply_migration(tx, m, &names))
     }
 
     /// Move a device's store into the epoch the whole-space migrations `names` lead to (the hub's list;

@@ -3,30 +3,25 @@
 // carries its unsent change over through the migration's lens (a priority becomes a named level),
 // restores from the new epoch's snapshot and syncs. The app keeps showing the task with the priority the
 // person chose, and a CLI device on the new epoch has the change as a level.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import {
-  HEARTH, DIST, startHub, launchBrowser, cleanup, cliReplica, newContext, assertClean, openPaired, addTask,
+  HEARTH, DIST, useHubAndBrowser, cleanup, cliReplica, newContext, assertClean, openPaired, addTask,
   openEditor, taskRow, pill, expectText, expectSynced,
 } from './helpers.mjs';
 
 let hub;
 let browser;
 let restarted;
-before(async () => {
-  hub = await startHub();
-  browser = await launchBrowser();
-});
+useHubAndBrowser((h, b) => { hub = h; browser = b; });
+// The hub started again after the migration (the first one is stopped by then).
 after(async () => {
-  await browser?.close();
-  await hub?.stop();
   if (restarted && restarted.exitCode === null) {
     restarted.kill('SIGTERM');
     await new Promise((r) => restarted.once('exit', r));
   }
-  cleanup(hub?.data);
 });
 
 /** `hearth serve` again on the same data and address; resolves once it serves. */
