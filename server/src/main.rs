@@ -417,6 +417,28 @@ fn invite(args: InviteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The compactor of a space's log on SQLite, for a command run beside (or instead of) the hub. The log
+/// is first opened as a hub opens it, so that one last written by an older release has this release's
+/// schema (and what that release stored unapplied is applied) before it is compacted or migrated.
+fn space_compactor(
+    dir: &std::path::Path,
+    space: &str,
+) -> anyhow::Result<hearth_core::store::SqliteCompactor> {
+    let path = Config::new(dir.to_owned()).space_db(space);
+    let open = || -> hearth_core::Result<_> {
+        drop(hearth_core::store::SqliteHubLog::open(
+            &path,
+            std::sync::Arc::new(hearth_core::SystemEnv),
+            hearth_core::store::HubOptions::default(),
+        )?);
+        hearth_core::store::SqliteCompactor::open(&path)
+    };
+    if !path.exists() {
+        anyhow::bail!("there is no log of space {space:?} at {}", path.display());
+    }
+    open().with_context(|| format!("cannot open the log of space {space:?}"))
+}
+
 fn compact(args: CompactArgs) -> anyhow::Result<()> {
     let db = args.data.devices_with(&args.space)?;
     let (at, compact): (_, hearth_core::store::Compactor) = match args.data.database()? {
@@ -432,9 +454,7 @@ fn compact(args: CompactArgs) -> anyhow::Result<()> {
             (at, log.compactor()?)
         }
         None => {
-            let path = Config::new(args.data.dir()).space_db(&args.space);
-            let compactor = hearth_core::store::SqliteCompactor::open(&path)
-                .with_context(|| format!("cannot open the log of space {:?}", args.space))?;
+            let compactor = space_compactor(&args.data.dir(), &args.space)?;
             let at = compactor.position()?;
             (at, std::sync::Arc::new(move |h| compactor.compact(h)))
         }
@@ -542,9 +562,7 @@ fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
         )
     })?;
     let db = args.data.devices_with(&args.space)?;
-    let path = Config::new(dir).space_db(&args.space);
-    let compactor = hearth_core::store::SqliteCompactor::open(&path)
-        .with_context(|| format!("cannot open the log of space {:?}", args.space))?;
+    let compactor = space_compactor(&dir, &args.space)?;
     let report = compactor
         .migrate(m)
         .with_context(|| format!("migrating space {:?}", args.space))?;

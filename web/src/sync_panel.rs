@@ -163,6 +163,8 @@ pub fn SyncPanel() -> impl IntoView {
                     "Discarded. The change stays on this device; the other devices will not get it."
                         .to_owned()
                 })),
+                // Retried and still refused (a lens that still cannot translate it): it stays listed.
+                Err(e) if retry => note.set(Some(format!("Still set aside: {}", e.message))),
                 Err(e) => note.set(Some(e.message)),
             }
         });

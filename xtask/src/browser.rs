@@ -147,19 +147,20 @@ pub fn hearth_bin() -> Result<PathBuf> {
 /// The Playwright tests of the npm package in `<root>/<package>` (`tests/e2e/`, one file at a time),
 /// with the hub binary (`HEARTH_BIN`) and Chromium (`CHROMIUM`) in their environment; `bundle` names
 /// the directory the hub serves (`env_name` says under which variable).
-pub fn node_e2e(package: &str, env_name: &str, bundle: &Path) -> Result<()> {
+pub fn node_e2e(package: &str, env_name: &str, bundle: &Path, extra: &[(&str, &Path)]) -> Result<()> {
     let hearth = hearth_bin()?;
     run(Command::new("node")
         .args(["--test", "--test-concurrency=1", "tests/e2e/"])
         .current_dir(root().join(package))
         .env("HEARTH_BIN", &hearth)
         .env(env_name, bundle)
+        .envs(extra.iter().copied())
         .env("CHROMIUM", "/usr/bin/chromium"))
 }
 
 /// Playwright tests against the bundle served by a real hub.
 pub fn e2e(www: &Path) -> Result<()> {
-    node_e2e("wasm", "HEARTH_WWW", www)
+    node_e2e("wasm", "HEARTH_WWW", www, &[])
 }
 
 /// Every browser test: wasm-bindgen tests, then the bundle and the Playwright tests.

@@ -12,7 +12,8 @@
 //!   data dir; ARGS go to `hearth serve` (with `--web DIR` or `--help` among them, nothing is built).
 //! * `store`: build the store's bundle and the hub (debug) and print them as the environment the
 //!   store's Playwright tests read, to run one file of `wasm/tests/e2e/` by hand.
-//! * `previous-release`: the previous release's `hearth`, built once per machine (`previous.rs`).
+//! * `previous-release`: the previous release's `hearth` and PWA bundle, built once per machine
+//!   (`previous.rs`); prints them as shell `export`s.
 //! * `bench <apply|hub|sync|all|wasm|web>`: the benchmarks, in release; each prints its figures and a
 //!   summary line. `wasm` (browser apply vs native apply, headless Chromium) and `web` (the PWA's bundle
 //!   size and cold start in headless Chromium, see `web.rs`) are not part of `all`.
@@ -40,7 +41,7 @@ commands:
   store               build the store's bundle (target/wasm-www) and the hub (debug); print them as
                       `export HEARTH_WWW=… HEARTH_BIN=… CHROMIUM=…`, to run one store test by hand:
                       eval \"$(cargo xtask store)\" && cd wasm && node --test tests/e2e/abuse.test.mjs
-  previous-release    build the previous release's `hearth` (the commit in xtask/previous-release)
+  previous-release    build the previous release's `hearth` and PWA (the commit in xtask/previous-release)
                       once for this machine and print its path; the mixed-version tests run it
   bench apply|hub|sync|compact|all
                       run benchmarks in release mode and print their figures
@@ -63,7 +64,11 @@ fn main() -> ExitCode {
         Some("web-post-build") => web::post_build(),
         Some("serve") => serve(&args[1..]),
         Some("store") => store(),
-        Some("previous-release") => previous::build().map(|bin| println!("{}", bin.display())),
+        Some("previous-release") => previous::build().map(|p| {
+            for (name, path) in p.env() {
+                println!("export {name}='{}'", path.display());
+            }
+        }),
         Some("bench") => bench(
             args.get(1).map(String::as_str).unwrap_or("all"),
             args.get(2..).unwrap_or_default(),
@@ -165,6 +170,9 @@ fn apt_install(packages: &[&str]) -> Result<()> {
 
 /// Every test. The workspace suites run last so that the runner's summary closes the output.
 fn test() -> Result<()> {
+    // The mixed-version tests run the previous release beside this one. First: its build replaces the
+    // target directory's uplifted binaries, which every later build of this release puts back.
+    let previous = previous::build()?;
     run(cargo().args([
         "check",
         "-p",
@@ -176,16 +184,14 @@ fn test() -> Result<()> {
     ]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     browser::test()?;
-    web::test()?;
-    // The mixed-version tests run the previous release's `hearth` beside this one.
-    let previous = previous::build()?;
+    web::test(&previous)?;
     let mut suites = cargo();
     if succeeds(cargo().args(["nextest", "--version"])) {
         suites.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
     } else {
         suites.args(["test", "--workspace", "--no-fail-fast"]);
     }
-    run(suites.env("HEARTH_PREVIOUS_BIN", &previous))
+    run(suites.envs(previous.env()))
 }
 
 fn serve(args: &[String]) -> Result<()> {

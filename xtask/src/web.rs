@@ -21,6 +21,7 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::browser::{self, root};
+use crate::previous::Previous;
 use crate::{cargo, output, run};
 
 /// The Trunk release the build is known to work with (0.22 needs a newer rustc).
@@ -370,8 +371,8 @@ fn url_path(rel: &str) -> String {
 }
 
 /// The PWA's browser tests (`web/tests/e2e/`, Playwright) against `dist` served by a real hub.
-pub fn e2e(dist: &Path) -> Result<()> {
-    browser::node_e2e("web", "HEARTH_DIST", dist)
+pub fn e2e(dist: &Path, previous: &Previous) -> Result<()> {
+    browser::node_e2e("web", "HEARTH_DIST", dist, &previous.env())
 }
 
 /// `cargo xtask bench web`: build the bundle and the hub, time the PWA's cold start in headless Chromium
@@ -454,13 +455,13 @@ pub fn bench_live() -> Result<()> {
 }
 
 /// Build the bundle and run the PWA's browser tests, once they exist (`web/tests/e2e/`).
-pub fn test() -> Result<()> {
+pub fn test(previous: &Previous) -> Result<()> {
     if !root().join("web/tests/e2e").is_dir() {
         eprintln!("xtask: no web/tests/e2e yet: skipping the PWA's browser tests");
         return Ok(());
     }
     let dist = build()?;
-    e2e(&dist)
+    e2e(&dist, previous)
 }
 
 #[cfg(test)]

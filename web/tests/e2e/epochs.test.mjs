@@ -5,10 +5,9 @@
 // person chose, and a CLI device on the new epoch has the change as a level.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { execFileSync } from 'node:child_process';
 import {
-  HEARTH, DIST, useHubAndBrowser, cleanup, cliReplica, newContext, assertClean, openPaired, addTask,
+  HEARTH, useHubAndBrowser, restartHub, cleanup, cliReplica, newContext, assertClean, openPaired, addTask,
   openEditor, taskRow, pill, expectText, expectSynced,
 } from './helpers.mjs';
 
@@ -17,31 +16,7 @@ let browser;
 let restarted;
 useHubAndBrowser((h, b) => { hub = h; browser = b; });
 // The hub started again after the migration (the first one is stopped by then).
-after(async () => {
-  if (restarted && restarted.exitCode === null) {
-    restarted.kill('SIGTERM');
-    await new Promise((r) => restarted.once('exit', r));
-  }
-});
-
-/** `hearth serve` again on the same data and address; resolves once it serves. */
-function serveAgain(data, port) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(HEARTH, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--web', DIST], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    proc.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { proc.kill(); reject(new Error(`the hub did not start again: ${stderr}`)); }, 20000);
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      if (/serving http:\/\/127\.0\.0\.1:\d+/.test(line)) {
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    });
-    proc.on('exit', (c) => { clearTimeout(timer); reject(new Error(`the hub exited ${c}: ${stderr}`)); });
-  });
-}
+after(() => restarted?.stop());
 
 test('an unsent change made before a whole-space migration is carried over when the app comes back', async () => {
   const watched = await newContext(browser, { viewport: { width: 1280, height: 800 } });
@@ -66,7 +41,7 @@ test('an unsent change made before a whole-space migration is carried over when 
     env: { ...process.env, RUST_LOG: 'warn' },
   }));
   assert.equal(report.epoch, 2, JSON.stringify(report));
-  restarted = await serveAgain(hub.data, hub.port);
+  restarted = await restartHub(hub);
 
   // Back online: the store carries the change over and syncs; nothing is set aside.
   const errorsBefore = watched.problems.length;

@@ -24,11 +24,12 @@ export function cleanup(...dirs) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Start a hub serving `web`, with `args` added to `hearth serve` (e.g. `['--peer-ttl', '2s']`).
- * Resolves to {url, port, code, data, stop()}; `code` is the first pairing code. */
-export function startHub({ web = DIST, data = tempDir('hub'), args = [] } = {}) {
+/** Start a hub (`bin`, this release's `hearth` unless told) serving `web`, with `args` added to
+ * `hearth serve` (e.g. `['--peer-ttl', '2s']`). Resolves to {url, port, code, data, bin, stop()}; `code`
+ * is the first pairing code. */
+export function startHub({ web = DIST, data = tempDir('hub'), args = [], bin = HEARTH } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(HEARTH, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--web', web, ...args], {
+    const proc = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--web', web, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let url = null;
@@ -46,16 +47,41 @@ export function startHub({ web = DIST, data = tempDir('hub'), args = [] } = {}) 
           url,
           code: line.trim(),
           data,
+          bin,
           port: Number(new URL(url).port),
-          stop: () => new Promise((r) => {
-            if (proc.exitCode !== null || proc.signalCode !== null) return r();
-            proc.once('exit', r);
-            proc.kill('SIGTERM');
-          }),
+          stop: stopper(proc),
         });
       }
     });
     proc.on('exit', (c) => { clearTimeout(timer); if (!url) reject(new Error(`the hub exited ${c}: ${stderr}`)); });
+  });
+}
+
+/** A hub process's `stop()`: SIGTERM, resolved once it exited (at once when it already has). */
+const stopper = (proc) => () => new Promise((r) => {
+  if (proc.exitCode !== null || proc.signalCode !== null) return r();
+  proc.once('exit', r);
+  proc.kill('SIGTERM');
+});
+
+/** Serve `hub`'s data again on its address, after `hub.stop()` (e.g. once the operator ran a command on
+ * the data, or to upgrade it: `bin` and `web` are this release's unless told). Resolves to the new hub
+ * (the same fields as `startHub`'s, without a code) once it serves. */
+export function restartHub(hub, { bin = HEARTH, web = DIST } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(bin, ['serve', '--data', hub.data, '--listen', `127.0.0.1:${hub.port}`, '--web', web], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    proc.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { proc.kill(); reject(new Error(`the hub did not start again: ${stderr}`)); }, 20000);
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      if (/serving http:\/\/127\.0\.0\.1:\d+/.test(line)) {
+        clearTimeout(timer);
+        resolve({ url: hub.url, data: hub.data, port: hub.port, bin, stop: stopper(proc) });
+      }
+    });
+    proc.on('exit', (c) => { clearTimeout(timer); reject(new Error(`the hub exited ${c}: ${stderr}`)); });
   });
 }
 
@@ -64,9 +90,12 @@ export function cli(args) {
   return execFileSync(HEARTH, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** A fresh one-time pairing code from a running hub. */
+/** A fresh one-time pairing code from a running hub (asked with the hub's own release). */
 export function invite(hub) {
-  const out = cli(['invite', '--data', hub.data]).trim().split('\n');
+  const out = execFileSync(hub.bin ?? HEARTH, ['invite', '--data', hub.data], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim().split('\n');
   return out[out.length - 1].trim();
 }
 
