@@ -112,8 +112,9 @@ pub enum Command {
         #[command(flatten)]
         home: HomeArg,
     },
-    /// Changes of this device the hub refuses as they are (invalid under its rules, or over its
-    /// limits), set aside so that the rest syncs. They stay applied on this device.
+    /// Changes of this device set aside so that the rest syncs: those the hub refuses as they are
+    /// (invalid under its rules, or over its limits; they stay applied on this device), and those a
+    /// whole-space migration could not carry over into the space's new form.
     Quarantine {
         #[command(flatten)]
         home: HomeArg,

@@ -353,7 +353,7 @@ pub(super) fn status(home: &HomeArg, json: bool) -> anyhow::Result<()> {
     }
     if st.quarantined > 0 {
         println!(
-            "Set aside: {} change(s) the hub refuses (see `hearth quarantine`)",
+            "Set aside: {} change(s) not synced (see `hearth quarantine`)",
             st.quarantined
         );
     }
