@@ -115,9 +115,18 @@ pub fn open_opfs_connection(name: &str) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         VFS,
     )?;
-    // The pool has no shared memory: no WAL. The journal lives in its own pool slot; TRUNCATE keeps
-    // the slot's file instead of deleting and re-creating it on every commit.
-    conn.pragma_update(None, "journal_mode", "TRUNCATE")?;
+    // WAL in exclusive locking mode: the pool has no shared memory, and with the lock held SQLite keeps
+    // the WAL's index in the heap instead (only this worker's one connection opens the file). A commit
+    // is then one append to the WAL and one flush (`synchronous = FULL`), where a rollback journal
+    // flushed the journal, the database and the journal's header again.
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::new(
+            codes::STORAGE,
+            format!("the store could not use its write-ahead log (journal mode {mode})"),
+        ));
+    }
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(conn)
 }
