@@ -24,7 +24,7 @@ pub fn in_dedicated_worker() -> bool {
 }
 
 /// The browser half of `cargo xtask bench wasm`: the same ops and pages as the native run, applied with
-/// [`hearth_core::Store::apply_pulled`] into a fresh store in OPFS (journal TRUNCATE, synchronous FULL).
+/// [`hearth_core::Store::apply_pulled`] into a fresh store in OPFS (WAL in exclusive locking mode, synchronous FULL).
 pub async fn bench_apply(name: &str) -> Result<JsValue> {
     let ops = bench::ops();
     let checksum = bench::checksum(&ops);
