@@ -5,9 +5,8 @@
 // person chose, and a CLI device on the new epoch has the change as a level.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import {
-  HEARTH, useHubAndBrowser, restartHub, cleanup, cliReplica, newContext, assertClean, openPaired, addTask,
+  useHubAndBrowser, migrateStopped, cleanup, cliReplica, newContext, assertClean, openPaired, addTask,
   openEditor, taskRow, pill, expectText, expectSynced,
 } from './helpers.mjs';
 
@@ -35,13 +34,9 @@ test('an unsent change made before a whole-space migration is carried over when 
   await editor.getByRole('button', { name: 'Close' }).click();
 
   // The operator migrates the space with the hub stopped, then starts it again on the same address.
-  await hub.stop();
-  const report = JSON.parse(execFileSync(HEARTH, ['migrate', 'priority-levels', '--json', '--data', hub.data], {
-    encoding: 'utf8',
-    env: { ...process.env, RUST_LOG: 'warn' },
-  }));
-  assert.equal(report.epoch, 2, JSON.stringify(report));
-  restarted = await restartHub(hub);
+  const migrated = await migrateStopped(hub, 'priority-levels');
+  assert.equal(migrated.report.epoch, 2, JSON.stringify(migrated.report));
+  restarted = migrated.hub;
 
   // Back online: the store carries the change over and syncs; nothing is set aside.
   const errorsBefore = watched.problems.length;

@@ -90,6 +90,18 @@ export function cli(args) {
   return execFileSync(HEARTH, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** The operator's way through a whole-space migration: stop `hub`, run this release's `hearth migrate
+ * MIGRATION --json` on its data, and serve the data again with this release (same address). Resolves to
+ * {report, hub}: the migration's JSON report and the hub now serving. */
+export async function migrateStopped(hub, migration) {
+  await hub.stop();
+  const report = JSON.parse(execFileSync(HEARTH, ['migrate', migration, '--json', '--data', hub.data], {
+    encoding: 'utf8',
+    env: { ...process.env, RUST_LOG: 'warn' },
+  }));
+  return { report, hub: await restartHub(hub) };
+}
+
 /** A fresh one-time pairing code from a running hub (asked with the hub's own release). */
 export function invite(hub) {
   const out = execFileSync(hub.bin ?? HEARTH, ['invite', '--data', hub.data], {

@@ -8,9 +8,8 @@
 // rest. Needs HEARTH_PREVIOUS_BIN and HEARTH_PREVIOUS_DIST (`cargo xtask test` builds both).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import {
-  HEARTH, startHub, restartHub, launchBrowser, cleanup, cliReplica, newContext, assertClean, openPaired,
+  startHub, migrateStopped, launchBrowser, cleanup, cliReplica, newContext, assertClean, openPaired,
   addTask, openEditor, taskRow, pill, expectText, expectCount, expectSynced, waitForController, swVersion,
   until, screenshot,
 } from './helpers.mjs';
@@ -62,13 +61,9 @@ test('the previous release\'s app reloads into this one across a migration and s
 
   // The operator upgrades the hub in place: stops it, migrates the space with this release's `hearth`
   // and serves this release's app from the same data and address.
-  await oldHub.stop();
-  const report = JSON.parse(execFileSync(HEARTH, ['migrate', 'priority-levels', '--json', '--data', oldHub.data], {
-    encoding: 'utf8',
-    env: { ...process.env, RUST_LOG: 'warn' },
-  }));
-  assert.equal(report.epoch, 2, JSON.stringify(report));
-  newHub = await restartHub(oldHub);
+  const migrated = await migrateStopped(oldHub, 'priority-levels');
+  assert.equal(migrated.report.epoch, 2, JSON.stringify(migrated.report));
+  newHub = migrated.hub;
 
   // Back online, the old app cannot sync with the new epoch; it keeps its changes.
   const problemsBefore = watched.problems.length;
