@@ -449,6 +449,70 @@ fn migrate(hub: Hub, name: &str) -> (Hub, Value) {
     (Hub::start_at(Path::new(NEW), &data, &listen), report)
 }
 
+/// A hub of the previous release is upgraded in place and its space compacted and migrated at once,
+/// before this release ever served the space's log (the commands open the log as the hub does, so its
+/// schema is brought up to date first).
+#[test]
+fn a_space_the_previous_release_wrote_compacts_and_migrates_after_an_upgrade() {
+    let old = previous();
+    let (old, new) = (old.as_path(), Path::new(NEW));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (o, n) = (tmp.path().join("old"), tmp.path().join("new"));
+    // Two hubs of the previous release: one to compact, one to migrate.
+    let to_compact = Hub::start(old, &tmp.path().join("hub-c"));
+    let hub = Hub::start(old, &tmp.path().join("hub"));
+    for (h, home) in [(&to_compact, tmp.path().join("c")), (&hub, o.clone())] {
+        h.pair(old, &home, "old-laptop");
+        add_task(old, &home, "Paint the fence", &["--priority", "2"]);
+        add_task(old, &home, "Sweep the porch", &["--priority", "4"]);
+        sync(old, &home);
+    }
+
+    let (data, _) = to_compact.stop();
+    let compacted = Command::new(NEW)
+        .args(["compact", "--json", "--data"])
+        .arg(&data)
+        .env_remove("HEARTH_DATA")
+        .env_remove("HEARTH_DATABASE")
+        .output()
+        .expect("run hearth compact");
+    assert!(
+        compacted.status.success(),
+        "hearth compact: {}",
+        text(&compacted.stderr)
+    );
+    let report: Value = serde_json::from_str(&text(&compacted.stdout)).expect("json");
+    assert_eq!(report["log_rows_after"].as_u64(), Some(0), "{report}");
+
+    let (hub, report) = migrate(hub, "priority-levels");
+    assert_eq!(
+        (report["epoch"].as_u64(), report["changed"].as_u64()),
+        (Some(2), Some(2)),
+        "{report}"
+    );
+    hub.pair(new, &n, "new-phone");
+    let export: Value = serde_json::from_str(&ok(new, &n, &["export"])).expect("export");
+    let mut levels: Vec<(String, String)> = export["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|node| {
+            (
+                node["fields"]["title"].as_str().unwrap_or("").to_owned(),
+                node["fields"]["level"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    levels.sort();
+    assert_eq!(
+        levels,
+        [
+            ("Paint the fence".to_owned(), "high".to_owned()),
+            ("Sweep the porch".to_owned(), "low".to_owned())
+        ]
+    );
+}
+
 #[test]
 fn devices_offline_across_migrations_carry_their_changes_over_or_set_them_aside() {
     let old = previous();
