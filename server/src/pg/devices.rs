@@ -11,8 +11,9 @@ use hearth_core::wire::{PeerInfo, PeerState, SpaceInfo};
 use super::Database;
 use crate::devices::{DbResult, Paired, hash_secret, new_code, new_token, normalize_code, now_ms};
 
-/// Connections kept idle for the hub's own queries.
-const IDLE: usize = 4;
+/// Connections kept idle for the hub's own queries (every push reads its space's epoch and minimum
+/// version: fewer idle connections than concurrent pushes would connect anew for most of them).
+const IDLE: usize = 16;
 
 /// The hub's own tables on PostgreSQL.
 pub struct PgDevices {

@@ -10,7 +10,7 @@ use hearth_core::store::{
     refused_for_skew_before, retired_by_skew_refusal,
 };
 use hearth_core::{AppendOutcome, DeviceId, Env, Error, Op, OpId, Options, Result, Role, SeqOp, Store};
-use postgres::{Client, GenericClient, IsolationLevel};
+use postgres::{Client, GenericClient, IsolationLevel, Statement};
 
 use super::{CHANNEL, Database, db_err};
 
@@ -51,15 +51,20 @@ fn position(c: &mut impl GenericClient, space: &str) -> Result<LogPosition> {
 }
 
 /// A page and the position, in one statement (one snapshot of the database).
-fn page(c: &mut impl GenericClient, space: &str, after: u64, limit: usize) -> Result<LogPage> {
-    let rows = c
-        .query(
+fn page(c: &mut super::Conn, space: &str, after: u64, limit: usize) -> Result<LogPage> {
+    let stmt = c
+        .prepared(
             "SELECT s.head, s.horizon, s.epoch, s.snapshot, o.seq, o.body FROM spaces s \
              LEFT JOIN LATERAL (SELECT seq, body FROM ops WHERE space = s.name AND seq > $2 ORDER BY seq LIMIT $3) o \
-             ON true WHERE s.name = $1 ORDER BY o.seq",
-            &[&space, &(after as i64), &(limit as i64)],
+             ON true WHERE s.name = $1",
         )
         .map_err(db_err)?;
+    // Put in seq order here: sorting a page's bodies in the server took more than its work_mem
+    // (an external sort on disk for a 10,000-op page).
+    let mut rows = c
+        .query(&stmt, &[&space, &(after as i64), &(limit as i64)])
+        .map_err(db_err)?;
+    rows.sort_by_key(|r| r.get::<_, Option<i64>>(4));
     let mut json = String::from("[");
     let (mut count, mut last) = (0usize, None);
     let mut pos = LogPosition {
@@ -164,15 +169,26 @@ fn snapshot_page(
     }))
 }
 
-/// The op as a pull serves it: `{seq, id, kind, v, payload}`.
-fn body(seq: u64, op: &Op) -> Result<String> {
+/// The op as a pull serves it, `{seq, id, kind, v, payload}`, but for its seq: `"id":…}`. Encoded
+/// before the counter row is locked; [`body`] puts the seq in front.
+fn body_tail(op: &Op) -> Result<String> {
     Ok(format!(
-        "{{\"seq\":{seq},\"id\":\"{}\",\"kind\":{},\"v\":{},\"payload\":{}}}",
+        "\"id\":\"{}\",\"kind\":{},\"v\":{},\"payload\":{}}}",
         op.id,
         serde_json::to_string(&op.kind)?,
         op.v,
         serde_json::to_string(&op.payload)?
     ))
+}
+
+/// The op as a pull serves it: `{seq, id, kind, v, payload}`.
+fn body(seq: u64, tail: &str) -> String {
+    let mut body = String::with_capacity(tail.len() + 24);
+    body.push_str("{\"seq\":");
+    body.push_str(&seq.to_string());
+    body.push(',');
+    body.push_str(tail);
+    body
 }
 
 /// A space's log on PostgreSQL, for the hub's writer thread.
@@ -183,6 +199,17 @@ pub struct PgHubLog {
     /// Validates pushes with the core's rules (an empty in-memory hub store: nothing is written to it).
     validator: Store,
     compactor: Arc<PgCompactor>,
+    /// The head as of this writer's last append (None: read it from the database).
+    head: Option<u64>,
+}
+
+/// The append's statements, prepared once on the writer's connection.
+struct AppendStatements {
+    lock: Statement,
+    lookup: Statement,
+    insert: Statement,
+    set_head: Statement,
+    notify: Statement,
 }
 
 impl std::fmt::Debug for PgHubLog {
@@ -219,16 +246,43 @@ impl PgHubLog {
             space: space.to_owned(),
             validator,
             compactor: Arc::new(PgCompactor::new(db.clone(), space, env)),
+            head: None,
+        })
+    }
+
+    fn statements(&mut self) -> Result<AppendStatements> {
+        let c = &mut self.client;
+        let mut p = |sql| c.prepared(sql).map_err(db_err);
+        Ok(AppendStatements {
+            lock: p("SELECT head, horizon FROM spaces WHERE name = $1 FOR UPDATE")?,
+            // Scalar subqueries, so that each id is an index probe: as `id = ANY($2)` the planner
+            // scans the whole log once the group holds a few hundred ids.
+            lookup: p("SELECT id, seq, refused FROM (SELECT k.id, \
+                 (SELECT o.seq FROM ops o WHERE o.space = $1 AND o.id = k.id) AS seq, \
+                 EXISTS (SELECT 1 FROM skew_refused r WHERE r.space = $1 AND r.id = k.id) AS refused \
+                 FROM unnest($2::text[]) AS k(id)) found WHERE seq IS NOT NULL OR refused")?,
+            insert: p("INSERT INTO ops (space, seq, id, device, applied, body) \
+                 SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bool[], $6::text[])")?,
+            set_head: p("UPDATE spaces SET head = $2 WHERE name = $1")?,
+            notify: p("SELECT pg_notify($1, $2)")?,
         })
     }
 }
 
 impl LogRead for PgHubLog {
     fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
-        page(&mut *self.client, &self.space, after, limit)
+        page(&mut self.client, &self.space, after, limit)
     }
     fn position(&mut self) -> Result<LogPosition> {
         position(&mut *self.client, &self.space)
+    }
+    /// The head this writer's last append read under the counter row's lock (or committed), else read
+    /// now: heads other hubs commit later arrive through `LISTEN`.
+    fn head(&mut self) -> Result<u64> {
+        match self.head {
+            Some(h) => Ok(h),
+            None => Ok(self.position()?.head),
+        }
     }
     fn log_rows(&mut self) -> Result<u64> {
         log_rows(&mut *self.client, &self.space)
@@ -270,30 +324,38 @@ impl HubLog for PgHubLog {
         if open.is_empty() {
             return Ok(outcomes);
         }
+        self.head = None;
+        let st = self.statements()?;
         let space = self.space.as_str();
-        let mut tx = self.client.transaction().map_err(db_err)?;
-        // The counter row: appends to this space, through any hub, commit one after another (and so
-        // do the skew refusals they read and write).
-        let row = tx
-            .query_one(
-                "SELECT head, horizon FROM spaces WHERE name = $1 FOR UPDATE",
-                &[&space],
-            )
-            .map_err(db_err)?;
-        let (mut head, horizon) = (u(row.get(0)), u(row.get(1)));
         let ids: Vec<String> = open
             .iter()
             .flat_map(|(i, ..)| batches[*i].iter().map(|op| op.id.to_string()))
             .collect();
+        // Per batch, the ops' rows but for their seqs (the lock below is held as briefly as may be).
+        let mut tails: Vec<Vec<String>> = vec![Vec::new(); batches.len()];
+        for (i, applied, ..) in &open {
+            tails[*i] = batches[*i][..applied.len()]
+                .iter()
+                .map(body_tail)
+                .collect::<Result<_>>()?;
+        }
+        let mut tx = self.client.transaction().map_err(db_err)?;
+        // The counter row: appends to this space, through any hub, commit one after another (and so
+        // do the skew refusals they read and write).
+        let row = tx.query_one(&st.lock, &[&space]).map_err(db_err)?;
+        let (mut head, horizon) = (u(row.get(0)), u(row.get(1)));
+        // Ops of this group the log holds already (a retried push), and op ids refused for clock skew
+        // (by any hub): one index probe per id each, whatever the size of the log.
         let mut known: HashMap<String, u64> = HashMap::new();
-        for r in tx
-            .query(
-                "SELECT id, seq FROM ops WHERE space = $1 AND id = ANY($2)",
-                &[&space, &ids],
-            )
-            .map_err(db_err)?
-        {
-            known.insert(r.get(0), u(r.get(1)));
+        let mut refused: HashSet<String> = HashSet::new();
+        for r in tx.query(&st.lookup, &[&space, &ids]).map_err(db_err)? {
+            let id: String = r.get(0);
+            if r.get::<_, bool>(2) {
+                refused.insert(id.clone());
+            }
+            if let Some(seq) = r.get::<_, Option<i64>>(1) {
+                known.insert(id, u(seq));
+            }
         }
         // Per device, the greatest op id compaction removed: an op at or below it was accepted before.
         let mut marks: HashMap<DeviceId, OpId> = HashMap::new();
@@ -323,17 +385,6 @@ impl HubLog for PgHubLog {
                 (None, Some(e)) => outcomes[i] = Err(e),
                 (None, None) => valid.push((i, applied)),
             }
-        }
-        // Op ids refused for clock skew (by any hub), among this group's.
-        let mut refused: HashSet<String> = HashSet::new();
-        for r in tx
-            .query(
-                "SELECT id FROM skew_refused WHERE space = $1 AND id = ANY($2)",
-                &[&space, &ids],
-            )
-            .map_err(db_err)?
-        {
-            refused.insert(r.get(0));
         }
         // The first op of `ops` not in the log whose id was refused for skew.
         let first_refused = |ops: &mut dyn Iterator<Item = &Op>, refused: &HashSet<String>| {
@@ -395,7 +446,7 @@ impl HubLog for PgHubLog {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (i, applied) in &appendable {
             let Ok(outcome) = &mut outcomes[*i] else { continue };
-            for (op, applied) in batches[*i].iter().zip(applied) {
+            for ((op, applied), tail) in batches[*i].iter().zip(applied).zip(&tails[*i]) {
                 let id = op.id.to_string();
                 if let Some(seq) = known.get(&id) {
                     outcome.duplicates += 1;
@@ -410,7 +461,7 @@ impl HubLog for PgHubLog {
                 }
                 head += 1;
                 seq_col.push(head as i64);
-                body_col.push(body(head, op)?);
+                body_col.push(body(head, tail));
                 dev_col.push(op.id.device.to_string());
                 applied_col.push(*applied);
                 known.insert(id.clone(), head);
@@ -421,25 +472,19 @@ impl HubLog for PgHubLog {
         }
         if !seq_col.is_empty() {
             tx.execute(
-                "INSERT INTO ops (space, seq, id, device, applied, body) \
-                 SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bool[], $6::text[])",
+                &st.insert,
                 &[&space, &seq_col, &id_col, &dev_col, &applied_col, &body_col],
             )
             .map_err(db_err)?;
-            tx.execute(
-                "UPDATE spaces SET head = $2 WHERE name = $1",
-                &[&space, &(head as i64)],
-            )
-            .map_err(db_err)?;
+            tx.execute(&st.set_head, &[&space, &(head as i64)])
+                .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)?;
+        self.head = Some(head);
         if !seq_col.is_empty() {
             // After the commit: inside the transaction NOTIFY serializes every committing hub.
             let payload = format!("{space} {head}");
-            if let Err(e) = self
-                .client
-                .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
-            {
+            if let Err(e) = self.client.execute(&st.notify, &[&CHANNEL, &payload]) {
                 tracing::warn!(space, head, error = %e, "could not notify other hubs of the new head");
             }
         }
@@ -492,7 +537,7 @@ impl PgLogReader {
 
 impl LogRead for PgLogReader {
     fn page(&mut self, after: u64, limit: usize) -> Result<LogPage> {
-        page(&mut *self.client, &self.space, after, limit)
+        page(&mut self.client, &self.space, after, limit)
     }
     fn position(&mut self) -> Result<LogPosition> {
         position(&mut *self.client, &self.space)

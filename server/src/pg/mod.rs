@@ -24,8 +24,10 @@ pub mod cluster;
 mod devices;
 mod log;
 
+use std::collections::HashMap;
+
 use anyhow::Context as _;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 pub use devices::PgDevices;
 pub use log::{PgCompactor, PgHubLog, PgLogReader};
@@ -49,8 +51,21 @@ const MIGRATE_LOCK: i64 = 0x4845_4152_5448_0001;
 
 /// A connection to the database. The blocking client runs a small runtime of its own, which must not
 /// be dropped on an async thread: a connection dropped there (a hub shutting down) closes on a thread
-/// of its own.
-pub struct Conn(Option<Client>);
+/// of its own. It keeps the statements it prepared ([`Conn::prepared`]): a hot statement is parsed and
+/// planned once per connection, not once per use.
+pub struct Conn(Option<Client>, HashMap<&'static str, Statement>);
+
+impl Conn {
+    /// `sql` prepared on this connection (once; later calls reuse it).
+    pub fn prepared(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.1.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.prepare(sql)?;
+        self.1.insert(sql, s.clone());
+        Ok(s)
+    }
+}
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -125,7 +140,7 @@ impl Database {
 
     /// A new connection.
     pub fn connect(&self) -> Result<Conn, postgres::Error> {
-        Ok(Conn(Some(self.config.connect(NoTls)?)))
+        Ok(Conn(Some(self.config.connect(NoTls)?), HashMap::new()))
     }
 
     /// Bring the schema up to this build's version (under an advisory lock, so hubs starting together
