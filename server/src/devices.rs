@@ -84,6 +84,9 @@ pub enum DbError {
     /// The hub's PostgreSQL database.
     #[error("hub database: {}", crate::pg::describe_error(.0))]
     Postgres(#[from] postgres::Error),
+    /// A value in the hub's database that this build cannot read.
+    #[error("hub database: {0}")]
+    Corrupt(String),
 }
 
 /// What the hub's own database answers.
@@ -162,14 +165,9 @@ impl Devices {
     }
 
     /// Record that `space` went through the whole-space `migrations` (its epoch is one more than their
-    /// number) and raise its minimum schema version to at least `min_version`. SQLite only (`hub.db`).
-    pub fn set_epoch(&self, space: &str, migrations: &[String], min_version: i64) -> anyhow::Result<bool> {
-        match &self.0 {
-            Backend::Sqlite(d) => Ok(d.set_epoch(space, migrations, min_version)?),
-            Backend::Postgres(_) => {
-                anyhow::bail!("whole-space migrations of a hub on PostgreSQL are not built yet")
-            }
-        }
+    /// number) and raise its minimum schema version to at least `min_version`.
+    pub fn set_epoch(&self, space: &str, migrations: &[String], min_version: i64) -> DbResult<bool> {
+        dispatch!(self.set_epoch(space, migrations, min_version))
     }
 
     /// A fresh one-time pairing code for `space`, valid for `ttl`. Expired codes are swept on the way.

@@ -288,7 +288,9 @@ impl From<crate::devices::DbError> for ApiError {
     fn from(e: crate::devices::DbError) -> Self {
         match &e {
             crate::devices::DbError::Sqlite(s) => ApiError::storage(s, &e),
-            crate::devices::DbError::Postgres(_) => ApiError::internal(e),
+            crate::devices::DbError::Postgres(_) | crate::devices::DbError::Corrupt(_) => {
+                ApiError::internal(e)
+            }
         }
     }
 }

@@ -541,10 +541,6 @@ fn lock_data(dir: &std::path::Path) -> Result<std::fs::File, String> {
 }
 
 fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.data.database.is_none(),
-        "whole-space migrations of a hub on PostgreSQL are not built yet; the space is unchanged"
-    );
     let Some(m) = hearth_core::evolve::find(&args.migration) else {
         let names: Vec<&str> = hearth_core::evolve::MIGRATIONS.iter().map(|m| m.name).collect();
         anyhow::bail!(
@@ -553,20 +549,40 @@ fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
             names.join(", ")
         );
     };
-    let dir = args.data.dir();
-    let _lock = lock_data(&dir).map_err(|held| {
-        anyhow::anyhow!(
-            "{held}: a hub is serving {}; stop it, run the migration, then start it again (a migration \
-             rewrites the whole space)",
-            args.data.place()
-        )
-    })?;
-    let db = args.data.devices_with(&args.space)?;
-    let compactor = space_compactor(&dir, &args.space)?;
-    let report = compactor
-        .migrate(m)
-        .with_context(|| format!("migrating space {:?}", args.space))?;
-    db.set_epoch(&args.space, &report.migrations, m.schema_version)?;
+    let (db, report) = match args.data.database()? {
+        Some(pg) => {
+            // No hub may serve the database meanwhile; the migration records the epoch, the
+            // migrations and the minimum version in its own transaction.
+            let _no_hub = pg.hold_no_hub_serving()?;
+            let db = args.data.devices_with(&args.space)?;
+            let compactor = hearth_server::pg::PgCompactor::new(
+                pg,
+                &args.space,
+                std::sync::Arc::new(hearth_core::SystemEnv),
+            );
+            let report = compactor
+                .migrate(m)
+                .with_context(|| format!("migrating space {:?}", args.space))?;
+            (db, report)
+        }
+        None => {
+            let dir = args.data.dir();
+            let _lock = lock_data(&dir).map_err(|held| {
+                anyhow::anyhow!(
+                    "{held}: a hub is serving {}; stop it, run the migration, then start it again (a \
+                     migration rewrites the whole space)",
+                    args.data.place()
+                )
+            })?;
+            let db = args.data.devices_with(&args.space)?;
+            let compactor = space_compactor(&dir, &args.space)?;
+            let report = compactor
+                .migrate(m)
+                .with_context(|| format!("migrating space {:?}", args.space))?;
+            db.set_epoch(&args.space, &report.migrations, m.schema_version)?;
+            (db, report)
+        }
+    };
     let min = db
         .space(&args.space)?
         .map_or(m.schema_version, |s| s.min_schema_version);

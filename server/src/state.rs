@@ -52,6 +52,9 @@ struct Hub {
     /// Failed pairing attempts by address: (count, start of the window).
     pair_failures: Mutex<HashMap<std::net::IpAddr, (u32, Instant)>>,
     shutdown: watch::Sender<bool>,
+    /// On PostgreSQL, the connection that holds the serving lock (shared with the other hubs; `hearth
+    /// migrate` waits for none).
+    _serving: Option<Mutex<crate::pg::Conn>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -61,6 +64,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl AppState {
     /// Open the hub's data directory: `hub.db` and every space already in it.
     pub fn open(config: Config) -> anyhow::Result<Self> {
+        let serving = match &config.database {
+            Some(db) => Some(Mutex::new(db.hold_serving()?)),
+            None => None,
+        };
         let devices = match &config.database {
             Some(db) => Devices::open_postgres(db)?,
             None => {
@@ -93,6 +100,7 @@ impl AppState {
             rate,
             pair_failures: Mutex::new(HashMap::new()),
             shutdown,
+            _serving: serving,
         }));
         if let Some(db) = database {
             // Pushes committed through other hubs wake this hub's live listeners.

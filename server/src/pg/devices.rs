@@ -9,11 +9,21 @@ use hearth_core::DeviceId;
 use hearth_core::wire::{PeerInfo, PeerState, SpaceInfo};
 
 use super::Database;
-use crate::devices::{DbResult, Paired, hash_secret, new_code, new_token, normalize_code, now_ms};
+use crate::devices::{DbError, DbResult, Paired, hash_secret, new_code, new_token, normalize_code, now_ms};
 
 /// Connections kept idle for the hub's own queries (every push reads its space's epoch and minimum
 /// version: fewer idle connections than concurrent pushes would connect anew for most of them).
 const IDLE: usize = 16;
+
+/// A space's row as the hub reports it.
+fn space_info(epoch: i64, min_schema_version: i64, migrations: &str) -> DbResult<SpaceInfo> {
+    Ok(SpaceInfo {
+        epoch: epoch.max(1) as u64,
+        min_schema_version,
+        migrations: serde_json::from_str(migrations)
+            .map_err(|e| DbError::Corrupt(format!("spaces.migrations is not a JSON list of names: {e}")))?,
+    })
+}
 
 /// The hub's own tables on PostgreSQL.
 pub struct PgDevices {
@@ -67,36 +77,38 @@ impl PgDevices {
 
     pub(crate) fn spaces(&self) -> DbResult<Vec<(String, SpaceInfo)>> {
         self.with(|c| {
-            Ok(c.query(
-                "SELECT name, epoch, min_schema_version FROM spaces ORDER BY name",
+            c.query(
+                "SELECT name, epoch, min_schema_version, migrations FROM spaces ORDER BY name",
                 &[],
-            )?
-            .iter()
-            .map(|r| {
-                (
-                    r.get(0),
-                    SpaceInfo {
-                        epoch: r.get::<_, i64>(1).max(1) as u64,
-                        min_schema_version: r.get(2),
-                        migrations: Vec::new(),
-                    },
-                )
-            })
-            .collect())
-        })
+            )
+        })?
+        .iter()
+        .map(|r| Ok((r.get(0), space_info(r.get(1), r.get(2), r.get(3))?)))
+        .collect()
     }
 
     pub(crate) fn space(&self, name: &str) -> DbResult<Option<SpaceInfo>> {
         self.with(|c| {
-            Ok(c.query_opt(
-                "SELECT epoch, min_schema_version FROM spaces WHERE name = $1",
+            c.query_opt(
+                "SELECT epoch, min_schema_version, migrations FROM spaces WHERE name = $1",
                 &[&name],
-            )?
-            .map(|r| SpaceInfo {
-                epoch: r.get::<_, i64>(0).max(1) as u64,
-                min_schema_version: r.get(1),
-                migrations: Vec::new(),
-            }))
+            )
+        })?
+        .map(|r| space_info(r.get(0), r.get(1), r.get(2)))
+        .transpose()
+    }
+
+    /// Record that `space` went through the whole-space `migrations` (its epoch is one more than their
+    /// number) and raise its minimum schema version to at least `min_version`. (`hearth migrate` writes
+    /// the same in the migration's own transaction; this is for a record made apart from it.)
+    pub(crate) fn set_epoch(&self, space: &str, migrations: &[String], min_version: i64) -> DbResult<bool> {
+        let list = serde_json::to_string(migrations).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        self.with(|c| {
+            Ok(c.execute(
+                "UPDATE spaces SET migrations = $2, epoch = $3, \
+                 min_schema_version = GREATEST(min_schema_version, $4) WHERE name = $1",
+                &[&space, &list, &(migrations.len() as i64 + 1), &min_version],
+            )? == 1)
         })
     }
 

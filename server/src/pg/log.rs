@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hearth_core::store::{
-    CompactReport, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SnapshotChunk,
-    refused_for_skew_before, retired_by_skew_refusal,
+    CompactReport, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, MigrateReport, Readers,
+    SnapshotChunk, refused_for_skew_before, retired_by_skew_refusal,
 };
 use hearth_core::{AppendOutcome, DeviceId, Env, Error, Op, OpId, Options, Result, Role, SeqOp, Store};
 use postgres::{Client, GenericClient, IsolationLevel, Statement};
@@ -611,6 +611,129 @@ impl PgCompactor {
         out
     }
 
+    /// Run the whole-space migration `m` (no hub may serve the database meanwhile:
+    /// [`super::Database::hold_no_hub_serving`]). Under the space's compaction lock, the replica is
+    /// brought to the head and, in one transaction that holds the counter row: the old epoch's log
+    /// (and the snapshot it continues from) is archived, kept in `archived_ops` /
+    /// `archived_snapshots` under its epoch; the replica's state is rewritten by the migration through
+    /// `hearth-core` and written as the new epoch's snapshot at head + 1 (the migration's place in the
+    /// log); the log is pruned up to it; and the new epoch, the migrations and the raised minimum
+    /// schema version are recorded. A kill at any point leaves the old epoch whole or the new one.
+    pub fn migrate(&self, m: &hearth_core::evolve::Migration) -> Result<MigrateReport> {
+        let mut replica = self.replica.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = self.db.connect().map_err(db_err)?;
+        let key = self.lock_key();
+        c.execute("SELECT pg_advisory_lock($1)", &[&key])
+            .map_err(db_err)?;
+        let out = self.migrate_locked(&mut c, &mut replica, m);
+        // Built again from the new snapshot when next needed.
+        *replica = None;
+        let _ = c.execute("SELECT pg_advisory_unlock($1)", &[&key]);
+        out
+    }
+
+    fn migrate_locked(
+        &self,
+        c: &mut Client,
+        replica: &mut Option<Store>,
+        m: &hearth_core::evolve::Migration,
+    ) -> Result<MigrateReport> {
+        let space = self.space.as_str();
+        let before = migrations(c, space)?;
+        if before.iter().any(|n| n == m.name) {
+            return Err(Error::Unsupported(format!(
+                "this space went through the migration {:?} already",
+                m.name
+            )));
+        }
+        let mut names = before.clone();
+        names.push(m.name.to_owned());
+        let pos = position(c, space)?;
+        let log_rows_before = log_rows(c, space)?;
+        // Most of the catching up before the counter row is held.
+        self.catch_up(c, replica, pos)?;
+        let Some(store) = replica.as_mut() else {
+            unreachable!("caught up")
+        };
+        let mut tx = c.transaction().map_err(db_err)?;
+        let row = tx
+            .query_one(
+                "SELECT head, epoch, snapshot, migrations FROM spaces WHERE name = $1 FOR UPDATE",
+                &[&space],
+            )
+            .map_err(db_err)?;
+        let (head, epoch_before, snapshot) = (u(row.get(0)), u(row.get(1)), row.get::<_, i64>(2));
+        if serde_json::from_str::<Vec<String>>(row.get(3))? != before {
+            return Err(Error::Unsupported(
+                "another migration of this space ran meanwhile; run `hearth migrations` and try again".into(),
+            ));
+        }
+        apply_log(&mut tx, space, store, head)?;
+        let (changed, cleared) = store.run_migration(m)?;
+        let epoch = names.len() as u64 + 1;
+        let seq = head + 1;
+        // The old epoch, kept.
+        tx.execute(
+            "INSERT INTO archived_ops (space, epoch, seq, id, device, applied, body) \
+             SELECT space, $2, seq, id, device, applied, body FROM ops WHERE space = $1",
+            &[&space, &(epoch_before as i64)],
+        )
+        .map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO archived_snapshots (space, epoch, seq, digest, total) \
+             SELECT space, $2, seq, digest, total FROM snapshots WHERE space = $1 AND seq = $3",
+            &[&space, &(epoch_before as i64), &snapshot],
+        )
+        .map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO archived_snapshot_entries (space, epoch, i, entry) \
+             SELECT space, $2, i, entry FROM snapshot_entries WHERE space = $1 AND seq = $3",
+            &[&space, &(epoch_before as i64), &snapshot],
+        )
+        .map_err(db_err)?;
+        // The new epoch's snapshot, under a seq no snapshot of the old epoch can have; the old
+        // epoch's snapshots go (every device restores from the new one).
+        let entries = write_snapshot(&mut tx, space, store, seq, epoch, seq)?;
+        let horizon: i64 = tx
+            .query_one("SELECT horizon FROM spaces WHERE name = $1", &[&space])
+            .map_err(db_err)?
+            .get(0);
+        prune_rows(&mut tx, space, horizon, head as i64)?;
+        tx.execute(
+            "UPDATE spaces SET head = $2, horizon = $2, snapshot = $2, epoch = $3, migrations = $4, \
+             min_schema_version = GREATEST(min_schema_version, $5) WHERE name = $1",
+            &[
+                &space,
+                &(seq as i64),
+                &(epoch as i64),
+                &serde_json::to_string(&names)?,
+                &m.schema_version,
+            ],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        let payload = format!("{space} {seq}");
+        if let Err(e) = c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload]) {
+            tracing::warn!(space, seq, error = %e, "could not notify hubs of the new head");
+        }
+        Ok(MigrateReport {
+            migration: m.name.to_owned(),
+            epoch_before,
+            epoch,
+            migrations: names,
+            seq,
+            changed,
+            cleared,
+            snapshot_entries: entries,
+            archive: format!(
+                "the tables archived_ops and archived_snapshots of {:?} (space {space:?}, epoch {epoch_before})",
+                self.db
+            ),
+            log_rows_before,
+            log_rows_after: log_rows(c, space)?,
+        })
+    }
+
     fn compact_locked(
         &self,
         c: &mut Client,
@@ -658,29 +781,7 @@ impl PgCompactor {
                 )
                 .map_err(db_err)?
                 .map_or(cut, |r| r.get(0));
-            tx.execute(
-                "INSERT INTO compacted (space, device, max_id) \
-                 SELECT $1, device, max(id) FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 AND applied GROUP BY device \
-                 ON CONFLICT (space, device) DO UPDATE SET max_id = GREATEST(compacted.max_id, excluded.max_id)",
-                &[&space, &h, &upto],
-            )
-            .map_err(db_err)?;
-            tx.execute(
-                "DELETE FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 AND applied",
-                &[&space, &h, &upto],
-            )
-            .map_err(db_err)?;
-            // Skew refusals at or below their device's watermark may go: a late copy of such an op
-            // is then refused as too far ahead or answered as a duplicate at the horizon, and never
-            // written either way; no device still holds it unsent (the watermark already stands for
-            // "every op of this device up to here reached the log", as a device pushes in op id
-            // order). Dropping them by age would not be safe: a copy of a push may arrive any time.
-            tx.execute(
-                "DELETE FROM skew_refused r USING compacted c \
-                 WHERE r.space = $1 AND c.space = $1 AND c.device = r.device AND r.id <= c.max_id",
-                &[&space],
-            )
-            .map_err(db_err)?;
+            prune_rows(&mut tx, space, h, upto)?;
             tx.execute("UPDATE spaces SET horizon = $2 WHERE name = $1", &[&space, &upto])
                 .map_err(db_err)?;
             tx.commit().map_err(db_err)?;
@@ -701,22 +802,28 @@ impl PgCompactor {
     }
 
     /// Bring the replica to exactly `pos.head`: from where it is, or (the first time, or when the log
-    /// rows it needs are gone) from the current snapshot, checked against its digest.
+    /// rows it needs are gone, or the space moved to another epoch) from the current snapshot, checked
+    /// against its digest.
     fn catch_up<'a>(
         &self,
         c: &mut Client,
         replica: &'a mut Option<Store>,
         pos: LogPosition,
     ) -> Result<&'a mut Store> {
+        let migrations = migrations(c, &self.space)?;
         let usable = match replica.as_ref() {
             Some(r) => {
                 let at = r.cursor()?;
-                at >= pos.horizon && at <= pos.head
+                at >= pos.horizon && at <= pos.head && r.migrations()? == migrations
             }
             None => false,
         };
         if !usable {
             let mut store = Store::open_in_memory(self.env.clone(), Options::default())?;
+            if !migrations.is_empty() {
+                // An empty store just takes the epoch (and knows the migrations it went through).
+                store.rebuild_for_epoch(&migrations)?;
+            }
             if pos.snapshot > 0 {
                 let mut after = 0;
                 let digest = loop {
@@ -748,81 +855,140 @@ impl PgCompactor {
         let Some(store) = replica.as_mut() else {
             unreachable!("the replica was just set")
         };
-        loop {
-            let at = store.cursor()?;
-            if at >= pos.head {
-                break;
-            }
-            let rows = c
-                .query(
-                    "SELECT body FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
-                    &[&self.space, &(at as i64), &(pos.head as i64), &CATCH_UP_PAGE],
-                )
-                .map_err(db_err)?;
-            let ops = rows
-                .iter()
-                .map(|r| serde_json::from_str::<SeqOp>(r.get::<_, &str>(0)))
-                .collect::<serde_json::Result<Vec<_>>>()?;
-            let next = ops.last().map_or(pos.head, |s| s.seq);
-            store.apply_pulled(&ops, next)?;
-        }
+        apply_log(c, &self.space, store, pos.head)?;
         Ok(store)
     }
 
     /// Store the replica's state as the snapshot at `pos.head`, make it the current one and drop the
     /// snapshots older than the one before it, in one transaction. Returns its entry count.
     fn write_snapshot(&self, c: &mut Client, store: &Store, pos: LogPosition) -> Result<u64> {
-        let space = self.space.as_str();
-        let seq = pos.head as i64;
         let mut tx = c.transaction().map_err(db_err)?;
-        tx.execute(
-            "DELETE FROM snapshot_entries WHERE space = $1 AND seq = $2",
-            &[&space, &seq],
-        )
-        .map_err(db_err)?;
-        tx.execute(
-            "DELETE FROM snapshots WHERE space = $1 AND seq = $2",
-            &[&space, &seq],
-        )
-        .map_err(db_err)?;
-        let mut total = 0i64;
-        let (mut is, mut entries) = (Vec::new(), Vec::new());
-        hearth_core::snapshot::for_each(store.conn(), |entry| {
-            total += 1;
-            is.push(total);
-            entries.push(serde_json::to_string(&entry)?);
-            if is.len() >= ENTRIES_PER_INSERT {
-                insert_entries(&mut tx, space, seq, &mut is, &mut entries)?;
-            }
-            Ok(())
-        })?;
-        insert_entries(&mut tx, space, seq, &mut is, &mut entries)?;
-        let digest = hearth_core::snapshot::digest(store.conn())?;
-        tx.execute(
-            "INSERT INTO snapshots (space, seq, epoch, digest, total) VALUES ($1, $2, $3, $4, $5)",
-            &[&space, &seq, &(pos.epoch as i64), &digest, &total],
-        )
-        .map_err(db_err)?;
-        tx.execute(
-            "UPDATE spaces SET snapshot = GREATEST(snapshot, $2) WHERE name = $1",
-            &[&space, &seq],
-        )
-        .map_err(db_err)?;
         // Keep the new snapshot and the one before it (a device may be paging through it).
-        let keep_from = (pos.snapshot as i64).min(seq);
-        tx.execute(
-            "DELETE FROM snapshot_entries WHERE space = $1 AND seq < $2",
-            &[&space, &keep_from],
-        )
-        .map_err(db_err)?;
-        tx.execute(
-            "DELETE FROM snapshots WHERE space = $1 AND seq < $2",
-            &[&space, &keep_from],
-        )
-        .map_err(db_err)?;
+        let keep_from = pos.snapshot.min(pos.head);
+        let total = write_snapshot(&mut tx, &self.space, store, pos.head, pos.epoch, keep_from)?;
         tx.commit().map_err(db_err)?;
-        Ok(u(total))
+        Ok(total)
     }
+}
+
+/// Inside `tx`: the replica's state as the snapshot at `seq` of `epoch`, made the current one; the
+/// snapshots below `keep_from` go. Returns its entry count.
+fn write_snapshot(
+    tx: &mut postgres::Transaction<'_>,
+    space: &str,
+    store: &Store,
+    seq: u64,
+    epoch: u64,
+    keep_from: u64,
+) -> Result<u64> {
+    let (seq, keep_from) = (seq as i64, keep_from as i64);
+    tx.execute(
+        "DELETE FROM snapshot_entries WHERE space = $1 AND seq = $2",
+        &[&space, &seq],
+    )
+    .map_err(db_err)?;
+    tx.execute(
+        "DELETE FROM snapshots WHERE space = $1 AND seq = $2",
+        &[&space, &seq],
+    )
+    .map_err(db_err)?;
+    let mut total = 0i64;
+    let (mut is, mut entries) = (Vec::new(), Vec::new());
+    hearth_core::snapshot::for_each(store.conn(), |entry| {
+        total += 1;
+        is.push(total);
+        entries.push(serde_json::to_string(&entry)?);
+        if is.len() >= ENTRIES_PER_INSERT {
+            insert_entries(tx, space, seq, &mut is, &mut entries)?;
+        }
+        Ok(())
+    })?;
+    insert_entries(tx, space, seq, &mut is, &mut entries)?;
+    let digest = hearth_core::snapshot::digest(store.conn())?;
+    tx.execute(
+        "INSERT INTO snapshots (space, seq, epoch, digest, total) VALUES ($1, $2, $3, $4, $5)",
+        &[&space, &seq, &(epoch as i64), &digest, &total],
+    )
+    .map_err(db_err)?;
+    tx.execute(
+        "UPDATE spaces SET snapshot = GREATEST(snapshot, $2) WHERE name = $1",
+        &[&space, &seq],
+    )
+    .map_err(db_err)?;
+    tx.execute(
+        "DELETE FROM snapshot_entries WHERE space = $1 AND seq < $2",
+        &[&space, &keep_from],
+    )
+    .map_err(db_err)?;
+    tx.execute(
+        "DELETE FROM snapshots WHERE space = $1 AND seq < $2",
+        &[&space, &keep_from],
+    )
+    .map_err(db_err)?;
+    Ok(u(total))
+}
+
+/// The whole-space migrations `space` went through, oldest first.
+fn migrations(c: &mut impl GenericClient, space: &str) -> Result<Vec<String>> {
+    let row = c
+        .query_opt("SELECT migrations FROM spaces WHERE name = $1", &[&space])
+        .map_err(db_err)?;
+    match row {
+        Some(r) => Ok(serde_json::from_str(r.get::<_, &str>(0))?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Apply the log above the replica's cursor up to `head` to it, through `hearth-core`'s apply path.
+fn apply_log(c: &mut impl GenericClient, space: &str, store: &mut Store, head: u64) -> Result<()> {
+    loop {
+        let at = store.cursor()?;
+        if at >= head {
+            return Ok(());
+        }
+        let rows = c
+            .query(
+                "SELECT body FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
+                &[&space, &(at as i64), &(head as i64), &CATCH_UP_PAGE],
+            )
+            .map_err(db_err)?;
+        let ops = rows
+            .iter()
+            .map(|r| serde_json::from_str::<SeqOp>(r.get::<_, &str>(0)))
+            .collect::<serde_json::Result<Vec<_>>>()?;
+        let next = ops.last().map_or(head, |s| s.seq);
+        store.apply_pulled(&ops, next)?;
+    }
+}
+
+/// Inside `tx`: drop the applied log rows in `(from, upto]`, recording per device the greatest op id
+/// removed (a retried push at or below it is a duplicate) and dropping the skew refusals such a
+/// watermark covers.
+fn prune_rows(tx: &mut postgres::Transaction<'_>, space: &str, from: i64, upto: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO compacted (space, device, max_id) \
+         SELECT $1, device, max(id) FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 AND applied GROUP BY device \
+         ON CONFLICT (space, device) DO UPDATE SET max_id = GREATEST(compacted.max_id, excluded.max_id)",
+        &[&space, &from, &upto],
+    )
+    .map_err(db_err)?;
+    tx.execute(
+        "DELETE FROM ops WHERE space = $1 AND seq > $2 AND seq <= $3 AND applied",
+        &[&space, &from, &upto],
+    )
+    .map_err(db_err)?;
+    // Skew refusals at or below their device's watermark may go: a late copy of such an op is then
+    // refused as too far ahead or answered as a duplicate at the horizon, and never written either
+    // way; no device still holds it unsent (the watermark already stands for "every op of this device
+    // up to here reached the log", as a device pushes in op id order). Dropping them by age would not
+    // be safe: a copy of a push may arrive any time.
+    tx.execute(
+        "DELETE FROM skew_refused r USING compacted c \
+         WHERE r.space = $1 AND c.space = $1 AND c.device = r.device AND r.id <= c.max_id",
+        &[&space],
+    )
+    .map_err(db_err)?;
+    Ok(())
 }
 
 fn insert_entries(

@@ -44,10 +44,19 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0002_skew_refused.sql",
         include_str!("../../migrations/postgres/0002_skew_refused.sql"),
     ),
+    (
+        3,
+        "0003_epochs.sql",
+        include_str!("../../migrations/postgres/0003_epochs.sql"),
+    ),
 ];
 
 /// The advisory lock key the schema migrations hold (compaction locks use one per space).
 const MIGRATE_LOCK: i64 = 0x4845_4152_5448_0001;
+/// The advisory lock key every serving hub holds shared, and `hearth migrate` exclusive: a whole-space
+/// migration runs only while no hub serves the database, as on SQLite (where it takes the data
+/// directory's lock).
+const SERVE_LOCK: i64 = 0x4845_4152_5448_0002;
 
 /// A connection to the database. The blocking client runs a small runtime of its own, which must not
 /// be dropped on an async thread: a connection dropped there (a hub shutting down) closes on a thread
@@ -141,6 +150,48 @@ impl Database {
     /// A new connection.
     pub fn connect(&self) -> Result<Conn, postgres::Error> {
         Ok(Conn(Some(self.config.connect(NoTls)?), HashMap::new()))
+    }
+
+    /// For a serving hub: hold the serving lock (shared with the other hubs) for as long as the returned
+    /// connection lives (it ends with the process, however it ends). Refused while `hearth migrate`
+    /// runs on this database (after a few seconds, as in [`Database::hold_no_hub_serving`]).
+    pub fn hold_serving(&self) -> anyhow::Result<Conn> {
+        let mut c = self
+            .connect()
+            .with_context(|| format!("cannot connect to {self:?}"))?;
+        c.batch_execute("SET lock_timeout = '5s'")?;
+        match c.execute("SELECT pg_advisory_lock_shared($1)", &[&SERVE_LOCK]) {
+            Ok(_) => {
+                c.batch_execute("RESET lock_timeout")?;
+                Ok(c)
+            }
+            Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => anyhow::bail!(
+                "a whole-space migration (`hearth migrate`) is running on {self:?}; start the hub once it \
+                 has finished"
+            ),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// For `hearth migrate`: the serving lock, exclusive, for as long as the returned connection lives;
+    /// refused while any hub serves this database (after a few seconds: the session of a hub that has
+    /// just stopped ends a moment later).
+    pub fn hold_no_hub_serving(&self) -> anyhow::Result<Conn> {
+        let mut c = self
+            .connect()
+            .with_context(|| format!("cannot connect to {self:?}"))?;
+        c.batch_execute("SET lock_timeout = '5s'")?;
+        match c.execute("SELECT pg_advisory_lock($1)", &[&SERVE_LOCK]) {
+            Ok(_) => {
+                c.batch_execute("RESET lock_timeout")?;
+                Ok(c)
+            }
+            Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => anyhow::bail!(
+                "hubs are serving {self:?}: stop every `hearth serve` on this database, run the migration, \
+                 then start them again (a migration rewrites the whole space)"
+            ),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Bring the schema up to this build's version (under an advisory lock, so hubs starting together
