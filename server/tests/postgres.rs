@@ -58,3 +58,50 @@ fn migrating_twice_changes_nothing_and_a_newer_schema_is_refused() {
         "{err}"
     );
 }
+
+/// Two hubs' writers append the same push at once (a device's retry through another hub while the
+/// first push is still in flight): the second to hold the space's counter row answers the ops as
+/// duplicates at the seqs the first gave them. The log holds them once.
+#[test]
+fn the_same_push_through_two_hubs_at_once_lands_once() {
+    use hearth_core::{Clock, DeviceId, Op, OpId, SystemEnv, Timestamp};
+    let db = database();
+    let open = || PgHubLog::open(&db, "default", Arc::new(SystemEnv), HubOptions::default()).unwrap();
+    let (mut a, mut b) = (open(), open());
+    let device = DeviceId(0x5eed);
+    let mut clock = Clock::new(Timestamp::default(), 0);
+    let ops: Vec<Op> = (0..50)
+        .map(|i| Op {
+            id: OpId {
+                ts: clock.tick(SystemEnv.now_ms()),
+                device,
+            },
+            kind: "node.set".into(),
+            v: 1,
+            payload: serde_json::json!({"node": format!("n{i}"), "field": "title", "value": "same"}),
+        })
+        .collect();
+    // Hold the counter row, so that both appends wait for it.
+    let mut holder = db.connect().unwrap();
+    let mut tx = holder.transaction().unwrap();
+    tx.query_one("SELECT head FROM spaces WHERE name = 'default' FOR UPDATE", &[])
+        .unwrap();
+    let (ops_a, ops_b) = (ops.clone(), ops.clone());
+    let ta = std::thread::spawn(move || a.append(&ops_a).unwrap());
+    let tb = std::thread::spawn(move || b.append(&ops_b).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    tx.commit().unwrap();
+    let (oa, ob) = (ta.join().unwrap(), tb.join().unwrap());
+    let mut outcomes = [oa, ob];
+    outcomes.sort_by_key(|o| o.duplicates);
+    let [first, second] = outcomes;
+    assert_eq!((first.accepted, first.duplicates), (50, 0));
+    assert_eq!((second.accepted, second.duplicates), (0, 50));
+    assert_eq!(first.seqs, (1..=50).collect::<Vec<u64>>());
+    assert_eq!(second.seqs, first.seqs);
+    let n: i64 = holder
+        .query_one("SELECT count(*) FROM ops WHERE space = 'default'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 50);
+}
