@@ -11,22 +11,13 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{HubProcess, expect_error, pair_with_code};
-use hearth_server::pg::cluster;
+use common::{HubProcess, cli_add_task, cli_json, cli_ok, expect_error, pair_with_code, pg_database, text};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 
-/// A fresh database on the test run's PostgreSQL server (its client blocks: off the async threads).
-fn database() -> String {
-    std::thread::spawn(|| {
-        cluster::shared()
-            .expect("a PostgreSQL server for the tests")
-            .new_database()
-            .expect("a fresh database")
-    })
-    .join()
-    .unwrap()
+fn bin() -> &'static Path {
+    Path::new(BIN)
 }
 
 /// One value of a query on the hub's database.
@@ -41,10 +32,6 @@ fn count(database: &str, sql: &'static str) -> i64 {
     })
     .join()
     .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// `hearth ARGS… --database DATABASE` (the hub's commands).
@@ -65,44 +52,17 @@ fn admin_json(database: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// `hearth ARGS… --home HOME` (a device).
-fn ok(home: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--home")
-        .arg(home)
-        .env_remove("HEARTH_HOME")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hearth {args:?} failed:\n{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn json(home: &Path, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    serde_json::from_str(&ok(home, &all)).unwrap()
-}
-
-fn add_task(home: &Path, title: &str, args: &[&str]) -> String {
-    let mut all = vec!["task", "add", title];
-    all.extend_from_slice(args);
-    json(home, &all)["id"].as_str().unwrap().to_owned()
-}
-
 /// A CLI device in `home`, paired through the hub at `url`.
 fn init(database: &str, url: &str, home: &Path, name: &str) {
     let code = admin_json(database, &["invite", "--json"])["code"]
         .as_str()
         .unwrap()
         .to_owned();
-    ok(home, &["init", "--hub", url, "--code", &code, "--name", name]);
+    cli_ok(
+        bin(),
+        home,
+        &["init", "--hub", url, "--code", &code, "--name", name],
+    );
 }
 
 fn address(hub: &HubProcess) -> String {
@@ -125,7 +85,7 @@ fn migrate(database: &str, hubs: [HubProcess; 2], name: &str) -> ([HubProcess; 2
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_offline_across_migrations_on_postgres_carry_their_changes_over() {
-    let db = database();
+    let db = pg_database();
     let tmp = tempfile::tempdir().unwrap();
     let hubs = [
         HubProcess::spawn("127.0.0.1:0", ["--database", &db]),
@@ -141,37 +101,39 @@ async fn devices_offline_across_migrations_on_postgres_carry_their_changes_over(
         .to_owned();
     let stale = pair_with_code(&hubs[1].url, &code, "stale").await;
 
-    let paint = add_task(&phone, "Paint the fence", &["--priority", "2"]);
-    ok(&phone, &["sync"]);
-    ok(&laptop, &["sync"]);
+    let paint = cli_add_task(bin(), &phone, "Paint the fence", &["--priority", "2"]);
+    cli_ok(bin(), &phone, &["sync"]);
+    cli_ok(bin(), &laptop, &["sync"]);
     // The laptop goes offline with 40 changes; 10 make the title only spaces, which the second
     // migration cannot carry over.
     let mut blank = 0;
     for i in 0..40 {
         match i % 4 {
             0 => {
-                add_task(
+                cli_add_task(
+                    bin(),
                     &laptop,
                     &format!("  Sow   seeds {i} "),
                     &["--priority", &(i % 3 + 1).to_string()],
                 );
             }
             1 => {
-                ok(
+                cli_ok(
+                    bin(),
                     &laptop,
                     &["task", "edit", &paint, "--priority", &(i % 4 + 1).to_string()],
                 );
             }
             2 => {
-                ok(&laptop, &["task", "edit", &paint, "--title", "   "]);
+                cli_ok(bin(), &laptop, &["task", "edit", &paint, "--title", "   "]);
                 blank += 1;
             }
             _ => {
-                add_task(&laptop, &format!("Plain {i}"), &[]);
+                cli_add_task(bin(), &laptop, &format!("Plain {i}"), &[]);
             }
         }
     }
-    assert_eq!(json(&laptop, &["status"])["unsent"], 40);
+    assert_eq!(cli_json(bin(), &laptop, &["status"])["unsent"], 40);
 
     // No migration while a hub serves the database.
     let out = admin(&db, &["migrate", "priority-levels"]);
@@ -227,10 +189,10 @@ async fn devices_offline_across_migrations_on_postgres_carry_their_changes_over(
         assert_eq!(body["epoch"], 2, "{body}");
     }
     // The phone, online, moves over and edits in the new form.
-    let r = json(&phone, &["sync"]);
+    let r = cli_json(bin(), &phone, &["sync"]);
     assert_eq!(r["epoch_changed"], true, "{r}");
-    ok(&phone, &["task", "edit", &paint, "--priority", "1"]);
-    ok(&phone, &["sync"]);
+    cli_ok(bin(), &phone, &["task", "edit", &paint, "--priority", "1"]);
+    cli_ok(bin(), &phone, &["sync"]);
 
     // Epoch 3: titles are tidied. Migrating again with the same one is refused.
     let (hubs, report) = migrate(&db, hubs, "tidy-titles");
@@ -261,26 +223,26 @@ async fn devices_offline_across_migrations_on_postgres_carry_their_changes_over(
 
     // The laptop comes back two epochs behind: each of its 40 changes is carried over through both
     // lenses or set aside with the reason, and the counts add up.
-    let r = json(&laptop, &["sync"]);
+    let r = cli_json(bin(), &laptop, &["sync"]);
     let (translated, aside) = (
         r["translated"].as_u64().unwrap(),
         r["quarantined"].as_array().map_or(0, Vec::len) as u64,
     );
     assert_eq!((translated, aside), (40 - blank, blank), "{r}");
     assert_eq!(r["unsent"], 0, "{r}");
-    let q = json(&laptop, &["quarantine"]);
+    let q = cli_json(bin(), &laptop, &["quarantine"]);
     assert_eq!(q.as_array().map(Vec::len), Some(blank as usize), "{q}");
 
     // Everyone agrees, also a device paired now (from the new epoch's snapshot); titles are tidy and
     // priorities are levels.
-    ok(&phone, &["sync"]);
-    ok(&laptop, &["sync"]);
+    cli_ok(bin(), &phone, &["sync"]);
+    cli_ok(bin(), &laptop, &["sync"]);
     let tablet = tmp.path().join("tablet");
     init(&db, &hubs[1].url, &tablet, "tablet");
     let (el, ep, et) = (
-        ok(&laptop, &["export"]),
-        ok(&phone, &["export"]),
-        ok(&tablet, &["export"]),
+        cli_ok(bin(), &laptop, &["export"]),
+        cli_ok(bin(), &phone, &["export"]),
+        cli_ok(bin(), &tablet, &["export"]),
     );
     assert_eq!(el, ep);
     assert_eq!(el, et);
@@ -288,7 +250,7 @@ async fn devices_offline_across_migrations_on_postgres_carry_their_changes_over(
         !el.contains("\"priority\"") && el.contains("\"level\": \"urgent\""),
         "{el}"
     );
-    let tasks = json(&laptop, &["ls", "--all"]);
+    let tasks = cli_json(bin(), &laptop, &["ls", "--all"]);
     let titles: Vec<&str> = tasks
         .as_array()
         .unwrap()

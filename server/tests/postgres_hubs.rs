@@ -11,24 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Device, HubProcess, next_event, pair_with_code};
+use common::{Device, HubProcess, next_event, pair_with_code, pg_database};
 use hearth_core::wire::PullResponse;
 use hearth_core::{Op, SeqOp};
-use hearth_server::pg::cluster;
 use rand::Rng;
 use serde_json::json;
-
-/// A fresh database on the test run's PostgreSQL server (its client blocks: off the async threads).
-fn database() -> String {
-    std::thread::spawn(|| {
-        cluster::shared()
-            .expect("a PostgreSQL server for the tests")
-            .new_database()
-            .expect("a fresh database")
-    })
-    .join()
-    .unwrap()
-}
 
 /// `hearth serve --database` on a free port, killed on drop.
 struct Hub;
@@ -119,7 +106,7 @@ async fn writers_over_two_hubs_make_one_dense_log_that_readers_see_in_order() {
     const READERS: usize = 4;
     const PUSHES: usize = 12;
     const BATCH: usize = 25;
-    let db = database();
+    let db = pg_database();
     let a = Hub::start(&db);
     let b = Hub::start(&db);
     let hubs = Arc::new([a.url.clone(), b.url.clone()]);
@@ -207,7 +194,7 @@ async fn writers_over_two_hubs_make_one_dense_log_that_readers_see_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_through_one_hub_is_a_live_event_on_the_other() {
-    let db = database();
+    let db = pg_database();
     let a = Hub::start(&db);
     let b = Hub::start(&db);
     let writer = pair(&db, &a.url, "laptop").await;
@@ -296,7 +283,7 @@ async fn a_push_through_one_hub_is_a_live_event_on_the_other() {
 async fn killing_a_hub_mid_push_loses_no_acknowledged_op_and_the_other_keeps_serving() {
     const CYCLES: usize = 10;
     const CLIENTS: usize = 4;
-    let db = database();
+    let db = pg_database();
     let b = Hub::start(&db);
     let mut a = Some(Hub::start(&db));
     let a_listen = a.as_ref().unwrap().url.trim_start_matches("http://").to_owned();

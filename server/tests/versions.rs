@@ -8,11 +8,14 @@
 //! a hub of the old release holds nothing back from old devices, and new kinds wait on the device until
 //! the hub is updated; below a space's minimum version a device reads, and its edits wait.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::{cli as run, cli_add_task as add_task, cli_json as json, cli_ok as ok, text};
 use serde_json::Value;
 
 const NEW: &str = env!("CARGO_BIN_EXE_hearth");
@@ -140,52 +143,6 @@ impl Drop for Hub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn run(bin: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(bin)
-        .args(args)
-        .arg("--home")
-        .arg(home)
-        .env_remove("HEARTH_HOME")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run hearth")
-}
-
-fn ok(bin: &Path, home: &Path, args: &[&str]) -> String {
-    let out = run(bin, home, args);
-    assert!(
-        out.status.success(),
-        "{} {args:?} failed:\n{}\n{}",
-        bin.display(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert!(
-        !text(&out.stderr).contains("ERROR"),
-        "{} {args:?} logged an error: {}",
-        bin.display(),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn json(bin: &Path, home: &Path, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    serde_json::from_str(&ok(bin, home, &all)).expect("json output")
-}
-
-/// `task add TITLE ARGS… --json` on `bin`: the new task's id.
-fn add_task(bin: &Path, home: &Path, title: &str, args: &[&str]) -> String {
-    let mut all = vec!["task", "add", title];
-    all.extend_from_slice(args);
-    json(bin, home, &all)["id"].as_str().expect("id").to_owned()
 }
 
 /// Titles of every task `bin` lists in `home` (done ones too).

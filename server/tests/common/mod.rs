@@ -363,3 +363,66 @@ pub async fn next_event(
         buf.push_str(std::str::from_utf8(&chunk).unwrap());
     }
 }
+
+/// A fresh database on the test run's PostgreSQL server, as a connection string (its client blocks:
+/// off the async threads).
+pub fn pg_database() -> String {
+    std::thread::spawn(|| {
+        hearth_server::pg::cluster::shared()
+            .expect("a PostgreSQL server for the tests")
+            .new_database()
+            .expect("a fresh database")
+    })
+    .join()
+    .unwrap()
+}
+
+/// Output bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `bin ARGS… --home HOME`: the `hearth` CLI of a device (`bin`: this release's or another's).
+pub fn cli(bin: &std::path::Path, home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin)
+        .args(args)
+        .arg("--home")
+        .arg(home)
+        .env_remove("HEARTH_HOME")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run hearth")
+}
+
+/// [`cli`], which must succeed without logging an error; its standard output.
+pub fn cli_ok(bin: &std::path::Path, home: &std::path::Path, args: &[&str]) -> String {
+    let out = cli(bin, home, args);
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed:\n{}\n{}",
+        bin.display(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("ERROR"),
+        "{} {args:?} logged an error: {}",
+        bin.display(),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// [`cli_ok`] with `--json`, parsed.
+pub fn cli_json(bin: &std::path::Path, home: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    serde_json::from_str(&cli_ok(bin, home, &all)).expect("json output")
+}
+
+/// `task add TITLE ARGS… --json`: the new task's id.
+pub fn cli_add_task(bin: &std::path::Path, home: &std::path::Path, title: &str, args: &[&str]) -> String {
+    let mut all = vec!["task", "add", title];
+    all.extend_from_slice(args);
+    cli_json(bin, home, &all)["id"].as_str().expect("id").to_owned()
+}
