@@ -184,7 +184,7 @@ fn test() -> Result<()> {
     ]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     browser::test()?;
-    web::test(&previous)?;
+    web::test(&previous.env())?;
     let mut suites = cargo();
     if succeeds(cargo().args(["nextest", "--version"])) {
         suites.args(["nextest", "run", "--workspace", "--no-fail-fast"]);

@@ -21,7 +21,6 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::browser::{self, root};
-use crate::previous::Previous;
 use crate::{cargo, output, run};
 
 /// The Trunk release the build is known to work with (0.22 needs a newer rustc).
@@ -370,9 +369,10 @@ fn url_path(rel: &str) -> String {
         .collect()
 }
 
-/// The PWA's browser tests (`web/tests/e2e/`, Playwright) against `dist` served by a real hub.
-pub fn e2e(dist: &Path, previous: &Previous) -> Result<()> {
-    browser::node_e2e("web", "HEARTH_DIST", dist, &previous.env())
+/// The PWA's browser tests (`web/tests/e2e/`, Playwright) against `dist` served by a real hub, with
+/// `env` added (the previous release's build, for the tests that run it).
+pub fn e2e(dist: &Path, env: &[(&str, &Path)]) -> Result<()> {
+    browser::node_e2e("web", "HEARTH_DIST", dist, env)
 }
 
 /// `cargo xtask bench web`: build the bundle and the hub, time the PWA's cold start in headless Chromium
@@ -454,14 +454,14 @@ pub fn bench_live() -> Result<()> {
     Ok(())
 }
 
-/// Build the bundle and run the PWA's browser tests, once they exist (`web/tests/e2e/`).
-pub fn test(previous: &Previous) -> Result<()> {
+/// Build the bundle and run the PWA's browser tests, once they exist (`web/tests/e2e/`), with `env` added.
+pub fn test(env: &[(&str, &Path)]) -> Result<()> {
     if !root().join("web/tests/e2e").is_dir() {
         eprintln!("xtask: no web/tests/e2e yet: skipping the PWA's browser tests");
         return Ok(());
     }
     let dist = build()?;
-    e2e(&dist, previous)
+    e2e(&dist, env)
 }
 
 #[cfg(test)]
