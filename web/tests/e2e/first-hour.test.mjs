@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   useHubAndBrowser, cliReplica, newContext, assertClean, cleanup, openPaired, createProject, addTask, taskRow,
   taskList, openEditor, editButton, expectNavCount, expectText, expectCount, expectSynced, heading, openList, until,
-  localDate, startHub, pill, addSubProject, sidebar, projectRow, screenshot,
+  localDate, startHub, pill, addSubProject, sidebar, projectRow, screenshot, finishTask,
 } from './helpers.mjs';
 
 let hub;
@@ -50,7 +50,7 @@ test('Today and its count agree (overdue and due today); later tasks are in Upco
 
     // Completing today's task: the count and the list agree again.
     await openList(page, 'Today');
-    await page.getByRole('checkbox', { name: 'Done: Due today', exact: true }).check();
+    await finishTask(page, 'Due today');
     await expectNavCount(page, 'Today', 1);
     await expectCount(taskList(page).locator('li.task:not(.done)'), 1);
   } finally {
@@ -300,9 +300,9 @@ test('finished tasks hide behind "Show completed"; the Logbook lists them by whe
     await addTask(page, 'Finish me first');
     await addTask(page, 'Finish me second');
     await addTask(page, 'Stay open');
-    await page.getByRole('checkbox', { name: 'Done: Finish me first', exact: true }).check();
+    await finishTask(page, 'Finish me first');
     await expectCount(taskRow(page, 'Finish me first'), 0);
-    await page.getByRole('checkbox', { name: 'Done: Finish me second', exact: true }).check();
+    await finishTask(page, 'Finish me second');
     await expectCount(taskRow(page, 'Finish me second'), 0);
     await page.getByRole('button', { name: 'Show completed (2)' }).waitFor();
     await expectCount(taskList(page).locator('li.task'), 1);
@@ -466,7 +466,7 @@ test('search: results show due, priority, done and "in notes"; Tab goes into the
     await editor.getByLabel('Notes').fill('mentions a zebra here');
     await editor.getByRole('button', { name: 'Close' }).click();
     await expectText(taskRow(page, 'Plain task').locator('.chip.notes'), 'Notes');
-    await page.getByRole('checkbox', { name: 'Done: Finished zebra', exact: true }).check();
+    await finishTask(page, 'Finished zebra');
     await expectCount(taskRow(page, 'Finished zebra'), 0);
     await openList(page, 'Inbox');
 

@@ -369,6 +369,15 @@ export async function addTask(page, title, { due, priority } = {}) {
 }
 
 /** The button of a task row that opens its inline editor. */
+/** Ticks a task's Done box. A finished task may leave the list as soon as the store answers, so this
+ * clicks once (Playwright's `check()` re-reads the box afterwards and times out when the row is gone)
+ * and then waits until the box is ticked or its row has left. */
+export async function finishTask(page, title) {
+  const box = page.getByRole('checkbox', { name: `Done: ${title}`, exact: true });
+  await box.click();
+  await until(async () => (await box.count()) === 0 || (await box.isChecked({ timeout: 1000 })), `"${title}" to be done`);
+}
+
 export const editButton = (page, title) => taskRow(page, title).locator('button.task-main');
 
 /** Open a task's inline editor; returns the editor. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   useHubAndBrowser, cliReplica, newContext, assertClean, cleanup, openPaired, createProject,
   addSubProject, addTask, taskRow, taskList, openEditor, navButton, projectRow, expectNavCount, expectText,
-  expectCount, expectSynced, heading, openList, until, sidebar,
+  expectCount, expectSynced, heading, openList, until, sidebar, finishTask,
 } from './helpers.mjs';
 
 let hub;
@@ -52,7 +52,7 @@ test('nested projects show indented with subtree counts; completing a task updat
   // Complete one Garden task.
   await openList(page, 'Garden');
   assert.equal(await navButton(page, 'Garden').getAttribute('aria-current'), 'page');
-  await page.getByRole('checkbox', { name: 'Done: Plant tulips', exact: true }).check();
+  await finishTask(page, 'Plant tulips');
   await expectNavCount(page, 'Home', 2);
   await expectNavCount(page, 'Garden', 1);
   // A finished task leaves the list; it waits behind "Show completed (1)".

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {
   useHubAndBrowser, newContext, assertClean, cleanup, openPaired, createProject, addSubProject, addTask, taskRow,
   openEditor, expectText, expectCount, expectSynced, expectNavCount, heading, openList, until, startHub,
-  pill, navButton, sidebar, screenshot,
+  pill, navButton, sidebar, screenshot, finishTask,
 } from './helpers.mjs';
 
 let hub;
@@ -169,12 +169,12 @@ test('"Show completed" is remembered per list; a deleted project comes back from
     const page = await openPaired(watched.context, hub, 'Remember browser');
     await createProject(page, 'Shown');
     await addTask(page, 'Finished in Shown');
-    await page.getByRole('checkbox', { name: 'Done: Finished in Shown', exact: true }).check();
+    await finishTask(page, 'Finished in Shown');
     await page.getByRole('button', { name: 'Show completed (1)' }).click();
     await taskRow(page, 'Finished in Shown').waitFor();
     await createProject(page, 'Hidden');
     await addTask(page, 'Finished in Hidden');
-    await page.getByRole('checkbox', { name: 'Done: Finished in Hidden', exact: true }).check();
+    await finishTask(page, 'Finished in Hidden');
     await page.getByRole('button', { name: 'Show completed (1)' }).waitFor();
     await expectCount(taskRow(page, 'Finished in Hidden'), 0);
 
