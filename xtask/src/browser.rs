@@ -100,16 +100,43 @@ pub fn wasm_bindgen_tests() -> Result<()> {
     ))
 }
 
-/// Build the store: hearth-wasm in release for wasm32, through wasm-bindgen (`--target web`) into
-/// `<target>/wasm-www/pkg/`, which is returned. The JS glue that loads it is in `wasm/js/`.
+/// The Cargo profile the store is built in for the browser (see the workspace's Cargo.toml).
+const STORE_PROFILE: &str = "store-release";
+
+/// Build the store: hearth-wasm for wasm32 in the `store-release` profile (optimised, small), through
+/// wasm-bindgen (`--target web`) into `<target>/wasm-www/pkg/`, which is returned. The JS glue that
+/// loads it is in `wasm/js/`.
 pub fn build_store() -> Result<PathBuf> {
-    run(cargo().args(["build", "-p", "hearth-wasm", "--target", WASM_TARGET, "--release"]))?;
+    run(cargo().args([
+        "build",
+        "-p",
+        "hearth-wasm",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        STORE_PROFILE,
+    ]))?;
     let pkg = target_dir().join("wasm-www/pkg");
-    let wasm = target_dir().join(WASM_TARGET).join("release/hearth_wasm.wasm");
+    let wasm = target_dir()
+        .join(WASM_TARGET)
+        .join(STORE_PROFILE)
+        .join("hearth_wasm.wasm");
     run(Command::new("wasm-bindgen")
         .args(["--target", "web", "--out-dir"])
         .arg(&pkg)
         .arg(&wasm))?;
+    // A C function the store's SQLite calls but nothing defines becomes an import from the module
+    // "env", which no browser provides: the store would fail to load. Say so at build time.
+    let glue = pkg.join("hearth_wasm.js");
+    let js = std::fs::read_to_string(&glue).with_context(|| format!("reading {}", glue.display()))?;
+    if js.contains(r#"from "env""#) {
+        bail!(
+            "the store's wasm imports functions from \"env\" (a C function SQLite calls is missing \
+             from this build): check SQLITE_WASM_RS_FLAGS in .cargo/config.toml, then look for \
+             `\"env\"` in {}",
+            glue.display()
+        );
+    }
     Ok(pkg)
 }
 

@@ -121,18 +121,15 @@ pub fn build() -> Result<Previous> {
         bundle(&src, &target, &previous.dist)?;
         if shared {
             // A cdylib's output has no build hash in its name (`deps/hearth_wasm.wasm`): the previous
-            // release's store replaced this release's, which Cargo would still take as fresh. Cleaning
-            // it makes the next build of this release's store compile it again.
-            run(cargo()
-                .args([
-                    "clean",
-                    "-p",
-                    "hearth-wasm",
-                    "--release",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                ])
-                .current_dir(root()))?;
+            // release's store may have replaced this release's, which Cargo would still take as fresh.
+            // Cleaning it (in either profile a release built its store in) makes the next build of
+            // this release's store compile it again.
+            for profile in ["release", "store-release"] {
+                run(cargo()
+                    .args(["clean", "-p", "hearth-wasm", "--profile", profile])
+                    .args(["--target", "wasm32-unknown-unknown"])
+                    .current_dir(root()))?;
+            }
         }
     }
     std::fs::remove_dir_all(&src).with_context(|| format!("removing {}", src.display()))?;
@@ -206,7 +203,11 @@ fn bundle(src: &Path, target: &Path, dist: &Path) -> Result<()> {
     run(Command::new("trunk")
         .args(["build", "--release"])
         .current_dir(src)
-        .env("CARGO_TARGET_DIR", target))
+        .env("CARGO_TARGET_DIR", target)
+        // This workspace's build settings for the browser's SQLite (`[env]` of .cargo/config.toml,
+        // inherited through `cargo xtask`) are not the previous release's: it builds with its own.
+        .env_remove("SQLITE_WASM_RS_FLAGS")
+        .env_remove("CFLAGS_wasm32_unknown_unknown"))
     .context("building the previous release's PWA with Trunk")?;
     if dist.exists() {
         std::fs::remove_dir_all(dist).with_context(|| format!("clearing {}", dist.display()))?;
