@@ -60,7 +60,8 @@ fn migrating_twice_changes_nothing_and_a_newer_schema_is_refused() {
 }
 
 /// Two hubs' writers append the same push at once (a device's retry through another hub while the
-/// first push is still in flight): the second to hold the space's counter row answers the ops as
+/// first push is still in flight): both look the ids up before the space's counter row is theirs and
+/// find none; the second to hold the row finds them among the ops committed since and answers them as
 /// duplicates at the seqs the first gave them. The log holds them once.
 #[test]
 fn the_same_push_through_two_hubs_at_once_lands_once() {

@@ -20,6 +20,9 @@ const STEP_ROWS: i64 = 2_000;
 const STEP_PAUSE: Duration = Duration::from_millis(3);
 /// Ops applied to the compactor's replica per page read.
 const CATCH_UP_PAGE: i64 = 5_000;
+/// At most this many ops committed by others between an append's lookup and its lock are read back
+/// under the lock; past it the append looks its ids up again instead.
+const SINCE_ROWS: u64 = 10_000;
 /// Snapshot entries inserted per statement.
 const ENTRIES_PER_INSERT: usize = 1_000;
 
@@ -206,7 +209,10 @@ pub struct PgHubLog {
 /// The append's statements, prepared once on the writer's connection.
 struct AppendStatements {
     lock: Statement,
+    head: Statement,
     lookup: Statement,
+    since: Statement,
+    any_refused: Statement,
     insert: Statement,
     set_head: Statement,
     notify: Statement,
@@ -255,12 +261,15 @@ impl PgHubLog {
         let mut p = |sql| c.prepared(sql).map_err(db_err);
         Ok(AppendStatements {
             lock: p("SELECT head, horizon FROM spaces WHERE name = $1 FOR UPDATE")?,
+            head: p("SELECT head FROM spaces WHERE name = $1")?,
             // Scalar subqueries, so that each id is an index probe: as `id = ANY($2)` the planner
             // scans the whole log once the group holds a few hundred ids.
             lookup: p("SELECT id, seq, refused FROM (SELECT k.id, \
                  (SELECT o.seq FROM ops o WHERE o.space = $1 AND o.id = k.id) AS seq, \
                  EXISTS (SELECT 1 FROM skew_refused r WHERE r.space = $1 AND r.id = k.id) AS refused \
                  FROM unnest($2::text[]) AS k(id)) found WHERE seq IS NOT NULL OR refused")?,
+            since: p("SELECT id, seq FROM ops WHERE space = $1 AND seq > $2")?,
+            any_refused: p("SELECT EXISTS (SELECT 1 FROM skew_refused WHERE space = $1)")?,
             insert: p("INSERT INTO ops (space, seq, id, device, applied, body) \
                  SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bool[], $6::text[])")?,
             set_head: p("UPDATE spaces SET head = $2 WHERE name = $1")?,
@@ -339,22 +348,53 @@ impl HubLog for PgHubLog {
                 .map(body_tail)
                 .collect::<Result<_>>()?;
         }
+        // Ops of this group the log holds already (a retried push), and op ids refused for clock skew
+        // (by any hub): one index probe per id each, whatever the size of the log. Looked up before
+        // the counter row is locked, so that the other hubs' appends go on meanwhile; under the lock
+        // only what committed since is read (below). The head is read first: the lookup then sees at
+        // least every op at or below it.
+        let seen: i64 = self.client.query_one(&st.head, &[&space]).map_err(db_err)?.get(0);
+        let lookup = |c: &mut dyn FnMut() -> Result<Vec<postgres::Row>>| -> Result<(HashMap<String, u64>, HashSet<String>)> {
+            let mut known = HashMap::new();
+            let mut refused = HashSet::new();
+            for r in c()? {
+                let id: String = r.get(0);
+                if r.get::<_, bool>(2) {
+                    refused.insert(id.clone());
+                }
+                if let Some(seq) = r.get::<_, Option<i64>>(1) {
+                    known.insert(id, u(seq));
+                }
+            }
+            Ok((known, refused))
+        };
+        let client = &mut self.client;
+        let (mut known, mut refused) =
+            lookup(&mut || client.query(&st.lookup, &[&space, &ids]).map_err(db_err))?;
         let mut tx = self.client.transaction().map_err(db_err)?;
         // The counter row: appends to this space, through any hub, commit one after another (and so
         // do the skew refusals they read and write).
         let row = tx.query_one(&st.lock, &[&space]).map_err(db_err)?;
         let (mut head, horizon) = (u(row.get(0)), u(row.get(1)));
-        // Ops of this group the log holds already (a retried push), and op ids refused for clock skew
-        // (by any hub): one index probe per id each, whatever the size of the log.
-        let mut known: HashMap<String, u64> = HashMap::new();
-        let mut refused: HashSet<String> = HashSet::new();
-        for r in tx.query(&st.lookup, &[&space, &ids]).map_err(db_err)? {
-            let id: String = r.get(0);
-            if r.get::<_, bool>(2) {
-                refused.insert(id.clone());
-            }
-            if let Some(seq) = r.get::<_, Option<i64>>(1) {
-                known.insert(id, u(seq));
+        // Refusals are rare: when the space holds any, look everything up again under the lock, so
+        // that an op another hub has just refused is not accepted here.
+        if tx
+            .query_one(&st.any_refused, &[&space])
+            .map_err(db_err)?
+            .get::<_, bool>(0)
+        {
+            (known, refused) = lookup(&mut || tx.query(&st.lookup, &[&space, &ids]).map_err(db_err))?;
+        } else if head > u(seen) + SINCE_ROWS {
+            (known, refused) = lookup(&mut || tx.query(&st.lookup, &[&space, &ids]).map_err(db_err))?;
+        } else if head > u(seen) {
+            // Ops other appends committed since the head read above: the ones of this group among them
+            // are duplicates too.
+            let group: HashSet<&str> = ids.iter().map(String::as_str).collect();
+            for r in tx.query(&st.since, &[&space, &seen]).map_err(db_err)? {
+                let id: &str = r.get(0);
+                if group.contains(id) {
+                    known.insert(id.to_owned(), u(r.get(1)));
+                }
             }
         }
         // Per device, the greatest op id compaction removed: an op at or below it was accepted before.
