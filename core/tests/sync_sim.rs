@@ -610,7 +610,8 @@ fn a_poison_pill_is_set_aside_and_the_rest_of_the_outbox_flows() {
 
 /// A round started with the hub's info from an earlier round sends no `GET /v1/hub`: its first request
 /// is the push, and its last the ack. A space whose minimum schema is above this build's still holds
-/// the push back (pulls go on).
+/// the push back (pulls go on). A push the hub numbers right after the cursor, with nothing after it,
+/// moves the cursor and needs no pull; one numbered after another device's op does not.
 #[test]
 fn a_round_with_known_hub_info_goes_straight_to_the_push() {
     let env = Arc::new(ManualEnv::new(T0, 6));
@@ -677,11 +678,29 @@ fn a_round_with_known_hub_info_goes_straight_to_the_push() {
         (None, 1, 1, 1)
     );
     assert_eq!(report.held_kinds, ["comment.add"]);
-    assert_eq!(sent, ["Push", "Pull", "Ack"]);
+    // The hub numbered the push right after the cursor and nothing followed: no pull.
+    assert_eq!(sent, ["Push", "Ack"]);
+    assert_eq!((report.cursor, phone.cursor().expect("cursor")), (1, 1));
     let (report, sent) = round(&mut phone, &mut hub, 0, Some(&all_kinds));
     assert_eq!(
         (report.problem, report.pushed, report.unsent, report.held),
         (None, 1, 0, 0)
     );
+    assert_eq!(sent, ["Push", "Ack"]);
+    assert_eq!(report.cursor, 2);
+    // Another device's op lands first: the phone's next push is numbered after it, so the phone pulls
+    // (that op and its own back) and ends at the same head.
+    let mut laptop = Store::open_in_memory(env.clone(), Options::default()).expect("laptop");
+    let theirs = laptop
+        .commit(vec![NewOp::create("b", "task", Default::default())])
+        .expect("laptop's task");
+    hub.append(&theirs).expect("the laptop's push");
+    phone
+        .commit(vec![NewOp::set("a", "title", serde_json::json!("renamed"))])
+        .expect("rename");
+    let (report, sent) = round(&mut phone, &mut hub, 0, Some(&all_kinds));
     assert_eq!(sent, ["Push", "Pull", "Ack"]);
+    assert_eq!((report.pushed, report.pulled, report.echoed, report.cursor), (1, 1, 1, 4));
+    let tasks = phone.export().expect("export");
+    assert!(tasks.contains("\"b\"") && tasks.contains("renamed"), "{tasks}");
 }

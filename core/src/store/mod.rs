@@ -669,11 +669,31 @@ impl Store {
 
     /// Record the seqs the hub assigned to pushed ops; they leave the outbox (and the log, unless kept).
     pub fn confirm(&mut self, confirmed: &[(OpId, u64)]) -> Result<()> {
+        self.confirm_with_cursor(confirmed, None)
+    }
+
+    /// [`confirm`](Self::confirm), and in the same transaction move the cursor up to `head` (never
+    /// lower it): for a push the hub numbered right after the cursor, with `head` its last seq, so that
+    /// the log up to `head` is exactly what this store holds already.
+    pub fn confirm_through(&mut self, confirmed: &[(OpId, u64)], head: u64) -> Result<()> {
+        self.confirm_with_cursor(confirmed, Some(head))
+    }
+
+    fn confirm_with_cursor(&mut self, confirmed: &[(OpId, u64)], head: Option<u64>) -> Result<()> {
         let keep = self.opts.keep_history;
         let device = self.device;
         self.write(None, |tx, _| {
             log::note_own_confirmed(tx, device, confirmed.iter().map(|(id, _)| *id))?;
-            log::confirm(tx, confirmed, keep)
+            log::confirm(tx, confirmed, keep)?;
+            if let Some(head) = head {
+                let cursor = kv_get(tx, keys::CURSOR)?
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0u64);
+                if head > cursor {
+                    kv_set(tx, keys::CURSOR, &head.to_string())?;
+                }
+            }
+            Ok(())
         })
     }
 

@@ -6,7 +6,9 @@
 //!
 //! One round: learn the hub's clock (`GET /v1/hub`), push the outbox in HLC order in batches, pull pages
 //! after the cursor until the head, then ack the cursor. The cursor moves only in the same transaction
-//! that applies a page.
+//! that applies a page, or that confirms a push the hub numbered right after the cursor with nothing
+//! after it (the device holds that log already: it would only pull its own ops back, so the pull is
+//! skipped).
 //!
 //! **Behind the horizon.** When the hub has compacted past the cursor (a pull answered
 //! `410 behind_horizon`, also a new device's first pull), the engine pages the snapshot the hub names,
@@ -336,6 +338,9 @@ pub struct Sync {
     report: SyncReport,
     /// Kinds this build writes that the hub takes only up to a lower `v` (0: not at all).
     held: Vec<(String, u32)>,
+    /// The head a push of this round moved the cursor to (the hub numbered its ops right after the
+    /// cursor and nothing followed them): unless the cursor moved since, the pull has nothing to get.
+    caught_up: Option<u64>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -380,6 +385,7 @@ impl Sync {
             in_flight: None,
             report: SyncReport::default(),
             held: Vec::new(),
+            caught_up: None,
         }
     }
 
@@ -426,7 +432,11 @@ impl Sync {
             Phase::Push => {
                 let ops = store.outbox_except(self.batch, &self.held)?;
                 if ops.is_empty() || self.report.update_required.is_some() {
-                    self.phase = Phase::Pull;
+                    self.phase = if self.caught_up.is_some() && self.caught_up == Some(store.cursor()?) {
+                        Phase::Ack
+                    } else {
+                        Phase::Pull
+                    };
                     return self.poll(store, now_ms);
                 }
                 Request::Push {
@@ -521,7 +531,19 @@ impl Sync {
             }
             (Request::Push { ops, .. }, Reply::Pushed(resp)) => {
                 let confirmed: Vec<_> = ops.iter().map(|o| o.id).zip(resp.seqs.iter().copied()).collect();
-                store.confirm(&confirmed)?;
+                // The hub numbered these ops right after the cursor and its head is the last of them:
+                // the log up to the head is what this device holds already, so the cursor moves there
+                // with the confirmation, as pulling its own ops back would have moved it.
+                let cursor = store.cursor()?;
+                let contiguous = !resp.seqs.is_empty()
+                    && resp.head == cursor + resp.seqs.len() as u64
+                    && resp.seqs.iter().zip(cursor + 1..).all(|(seq, next)| *seq == next);
+                if contiguous {
+                    store.confirm_through(&confirmed, resp.head)?;
+                    self.caught_up = Some(resp.head);
+                } else {
+                    store.confirm(&confirmed)?;
+                }
                 self.report.pushed += ops.len();
                 self.report.head = self.report.head.max(resp.head);
             }
