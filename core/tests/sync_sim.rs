@@ -700,7 +700,10 @@ fn a_round_with_known_hub_info_goes_straight_to_the_push() {
         .expect("rename");
     let (report, sent) = round(&mut phone, &mut hub, 0, Some(&all_kinds));
     assert_eq!(sent, ["Push", "Pull", "Ack"]);
-    assert_eq!((report.pushed, report.pulled, report.echoed, report.cursor), (1, 1, 1, 4));
+    assert_eq!(
+        (report.pushed, report.pulled, report.echoed, report.cursor),
+        (1, 1, 1, 4)
+    );
     let tasks = phone.export().expect("export");
     assert!(tasks.contains("\"b\"") && tasks.contains("renamed"), "{tasks}");
 }
