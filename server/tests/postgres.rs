@@ -106,3 +106,44 @@ fn the_same_push_through_two_hubs_at_once_lands_once() {
         .get(0);
     assert_eq!(n, 50);
 }
+
+/// The log's row count comes from the head, the horizon and the rows pruning kept below it (ops the hub
+/// stores without applying are never pruned), not from counting the whole log: the two agree.
+#[test]
+fn the_row_count_after_compaction_counts_the_rows_kept_below_the_horizon() {
+    use hearth_core::store::LogRead;
+    use hearth_core::{Clock, DeviceId, Op, OpId, SystemEnv, Timestamp};
+    let db = database();
+    let mut log = PgHubLog::open(&db, "default", Arc::new(SystemEnv), HubOptions::default()).unwrap();
+    let device = DeviceId(0xc0de);
+    let mut clock = Clock::new(Timestamp::default(), 0);
+    let ops: Vec<Op> = (0..10)
+        .map(|i| Op {
+            id: OpId {
+                ts: clock.tick(SystemEnv.now_ms()),
+                device,
+            },
+            kind: "node.set".into(),
+            v: 1,
+            payload: serde_json::json!({"node": format!("n{i}"), "field": "title", "value": "t"}),
+        })
+        .collect();
+    assert_eq!(log.append(&ops).unwrap().head, 10);
+    // Seq 2 stands for an op this hub's build stores without applying.
+    let mut c = db.connect().unwrap();
+    c.execute(
+        "UPDATE ops SET applied = false WHERE space = 'default' AND seq = 2",
+        &[],
+    )
+    .unwrap();
+    let report = log.compact(4).unwrap();
+    let counted: i64 = c
+        .query_one("SELECT count(*) FROM ops WHERE space = 'default'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(counted, 7, "seqs 5–10 and the unapplied seq 2");
+    assert_eq!((report.log_rows_before, report.log_rows_after), (10, 7));
+    assert_eq!(log.log_rows().unwrap(), 7);
+    log.append(&ops[..3]).unwrap();
+    assert_eq!(log.log_rows().unwrap(), 7, "duplicates add no row");
+}

@@ -105,9 +105,17 @@ fn page(c: &mut super::Conn, space: &str, after: u64, limit: usize) -> Result<Lo
     })
 }
 
+/// How many rows the space's log holds, without counting the whole log: every seq from the horizon to
+/// the head is a row (seqs are dense and only rows at or below the horizon are pruned), and below it
+/// only the rows pruning kept are left to count. One statement, so one snapshot of both.
 fn log_rows(c: &mut impl GenericClient, space: &str) -> Result<u64> {
     let n: i64 = c
-        .query_one("SELECT count(*) FROM ops WHERE space = $1", &[&space])
+        .query_one(
+            "SELECT greatest(s.head - s.horizon, 0) \
+                 + (SELECT count(*) FROM ops o WHERE o.space = s.name AND o.seq <= s.horizon) \
+             FROM spaces s WHERE s.name = $1",
+            &[&space],
+        )
         .map_err(db_err)?
         .get(0);
     Ok(u(n))
