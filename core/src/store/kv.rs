@@ -79,6 +79,21 @@ pub(crate) fn kv_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// A device's cursor: the highest seq pulled and applied (0 before the first pull).
+pub(crate) fn cursor_of(conn: &Connection) -> Result<u64> {
+    Ok(kv_get(conn, keys::CURSOR)?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Move the cursor up to `seq`; never lower it.
+pub(crate) fn raise_cursor(conn: &Connection, seq: u64) -> Result<()> {
+    if seq > cursor_of(conn)? {
+        kv_set(conn, keys::CURSOR, &seq.to_string())?;
+    }
+    Ok(())
+}
+
 /// Where a log stands: head, horizon and epoch, read together (kv keys `head`, `horizon`, `epoch`, `snapshot` of a hub log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogPosition {

@@ -41,7 +41,7 @@ pub use hub::{
 };
 pub use kv::LogPosition;
 pub use kv::keys;
-pub(crate) use kv::{kv_get, kv_set};
+pub(crate) use kv::{cursor_of, kv_get, kv_set, raise_cursor};
 
 /// Which side of sync a store is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -258,10 +258,7 @@ impl Store {
 
     /// The highest seq pulled and applied (0 before the first pull).
     pub fn cursor(&self) -> Result<u64> {
-        Ok(self
-            .kv_get(keys::CURSOR)?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0))
+        cursor_of(&self.conn)
     }
 
     /// A fresh node id: 16 random lower-case hex digits.
@@ -685,15 +682,10 @@ impl Store {
         self.write(None, |tx, _| {
             log::note_own_confirmed(tx, device, confirmed.iter().map(|(id, _)| *id))?;
             log::confirm(tx, confirmed, keep)?;
-            if let Some(head) = head {
-                let cursor = kv_get(tx, keys::CURSOR)?
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0u64);
-                if head > cursor {
-                    kv_set(tx, keys::CURSOR, &head.to_string())?;
-                }
+            match head {
+                Some(head) => raise_cursor(tx, head),
+                None => Ok(()),
             }
-            Ok(())
         })
     }
 
@@ -795,13 +787,7 @@ impl Store {
                     });
                 }
             }
-            let cursor = kv_get(tx, keys::CURSOR)?
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0u64);
-            if seq > cursor {
-                kv_set(tx, keys::CURSOR, &seq.to_string())?;
-            }
-            Ok(())
+            raise_cursor(tx, seq)
         })?;
         self.replay_pending()?;
         Ok(())

@@ -432,10 +432,9 @@ impl Sync {
             Phase::Push => {
                 let ops = store.outbox_except(self.batch, &self.held)?;
                 if ops.is_empty() || self.report.update_required.is_some() {
-                    self.phase = if self.caught_up.is_some() && self.caught_up == Some(store.cursor()?) {
-                        Phase::Ack
-                    } else {
-                        Phase::Pull
+                    self.phase = match self.caught_up {
+                        Some(head) if head == store.cursor()? => Phase::Ack,
+                        _ => Phase::Pull,
                     };
                     return self.poll(store, now_ms);
                 }
