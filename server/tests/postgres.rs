@@ -37,6 +37,23 @@ fn backend() -> Pg {
     Pg(database())
 }
 
+/// `n` ops of device `device`, stamped now in order, each setting the title of node `n<i>` to `title`.
+fn titles(device: u64, n: usize, title: &str) -> Vec<hearth_core::Op> {
+    use hearth_core::{Clock, DeviceId, Env, Op, OpId, SystemEnv, Timestamp};
+    let mut clock = Clock::new(Timestamp::default(), 0);
+    (0..n)
+        .map(|i| Op {
+            id: OpId {
+                ts: clock.tick(SystemEnv.now_ms()),
+                device: DeviceId(device),
+            },
+            kind: "node.set".into(),
+            v: 1,
+            payload: serde_json::json!({"node": format!("n{i}"), "field": "title", "value": title}),
+        })
+        .collect()
+}
+
 mod hub_log {
     use super::backend;
     hearth_core::hub_log_conformance_tests!(backend());
@@ -65,23 +82,11 @@ fn migrating_twice_changes_nothing_and_a_newer_schema_is_refused() {
 /// duplicates at the seqs the first gave them. The log holds them once.
 #[test]
 fn the_same_push_through_two_hubs_at_once_lands_once() {
-    use hearth_core::{Clock, DeviceId, Op, OpId, SystemEnv, Timestamp};
+    use hearth_core::SystemEnv;
     let db = database();
     let open = || PgHubLog::open(&db, "default", Arc::new(SystemEnv), HubOptions::default()).unwrap();
     let (mut a, mut b) = (open(), open());
-    let device = DeviceId(0x5eed);
-    let mut clock = Clock::new(Timestamp::default(), 0);
-    let ops: Vec<Op> = (0..50)
-        .map(|i| Op {
-            id: OpId {
-                ts: clock.tick(SystemEnv.now_ms()),
-                device,
-            },
-            kind: "node.set".into(),
-            v: 1,
-            payload: serde_json::json!({"node": format!("n{i}"), "field": "title", "value": "same"}),
-        })
-        .collect();
+    let ops = titles(0x5eed, 50, "same");
     // Hold the counter row, so that both appends wait for it.
     let mut holder = db.connect().unwrap();
     let mut tx = holder.transaction().unwrap();
@@ -111,23 +116,11 @@ fn the_same_push_through_two_hubs_at_once_lands_once() {
 /// stores without applying are never pruned), not from counting the whole log: the two agree.
 #[test]
 fn the_row_count_after_compaction_counts_the_rows_kept_below_the_horizon() {
+    use hearth_core::SystemEnv;
     use hearth_core::store::LogRead;
-    use hearth_core::{Clock, DeviceId, Op, OpId, SystemEnv, Timestamp};
     let db = database();
     let mut log = PgHubLog::open(&db, "default", Arc::new(SystemEnv), HubOptions::default()).unwrap();
-    let device = DeviceId(0xc0de);
-    let mut clock = Clock::new(Timestamp::default(), 0);
-    let ops: Vec<Op> = (0..10)
-        .map(|i| Op {
-            id: OpId {
-                ts: clock.tick(SystemEnv.now_ms()),
-                device,
-            },
-            kind: "node.set".into(),
-            v: 1,
-            payload: serde_json::json!({"node": format!("n{i}"), "field": "title", "value": "t"}),
-        })
-        .collect();
+    let ops = titles(0xc0de, 10, "t");
     assert_eq!(log.append(&ops).unwrap().head, 10);
     // Seq 2 stands for an op this hub's build stores without applying.
     let mut c = db.connect().unwrap();

@@ -108,6 +108,23 @@ fn page(c: &mut super::Conn, space: &str, after: u64, limit: usize) -> Result<Lo
 /// How many rows the space's log holds, without counting the whole log: every seq from the horizon to
 /// the head is a row (seqs are dense and only rows at or below the horizon are pruned), and below it
 /// only the rows pruning kept are left to count. One statement, so one snapshot of both.
+/// The rows of the append's lookup: the group's ops the log holds, by id with their seqs, and the ids
+/// refused for clock skew.
+fn found(rows: Vec<postgres::Row>) -> (HashMap<String, u64>, HashSet<String>) {
+    let mut known = HashMap::new();
+    let mut refused = HashSet::new();
+    for r in rows {
+        let id: String = r.get(0);
+        if r.get::<_, bool>(2) {
+            refused.insert(id.clone());
+        }
+        if let Some(seq) = r.get::<_, Option<i64>>(1) {
+            known.insert(id, u(seq));
+        }
+    }
+    (known, refused)
+}
+
 fn log_rows(c: &mut impl GenericClient, space: &str) -> Result<u64> {
     let n: i64 = c
         .query_one(
@@ -277,6 +294,8 @@ impl PgHubLog {
                  EXISTS (SELECT 1 FROM skew_refused r WHERE r.space = $1 AND r.id = k.id) AS refused \
                  FROM unnest($2::text[]) AS k(id)) found WHERE seq IS NOT NULL OR refused")?,
             since: p("SELECT id, seq FROM ops WHERE space = $1 AND seq > $2")?,
+            // A statement of its own, after the lock: as a subquery of the lock's statement it would
+            // read the snapshot taken before waiting for the row, and miss a refusal committed meanwhile.
             any_refused: p("SELECT EXISTS (SELECT 1 FROM skew_refused WHERE space = $1)")?,
             insert: p("INSERT INTO ops (space, seq, id, device, applied, body) \
                  SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bool[], $6::text[])")?,
@@ -362,38 +381,18 @@ impl HubLog for PgHubLog {
         // only what committed since is read (below). The head is read first: the lookup then sees at
         // least every op at or below it.
         let seen: i64 = self.client.query_one(&st.head, &[&space]).map_err(db_err)?.get(0);
-        let lookup = |c: &mut dyn FnMut() -> Result<Vec<postgres::Row>>| -> Result<(HashMap<String, u64>, HashSet<String>)> {
-            let mut known = HashMap::new();
-            let mut refused = HashSet::new();
-            for r in c()? {
-                let id: String = r.get(0);
-                if r.get::<_, bool>(2) {
-                    refused.insert(id.clone());
-                }
-                if let Some(seq) = r.get::<_, Option<i64>>(1) {
-                    known.insert(id, u(seq));
-                }
-            }
-            Ok((known, refused))
-        };
-        let client = &mut self.client;
-        let (mut known, mut refused) =
-            lookup(&mut || client.query(&st.lookup, &[&space, &ids]).map_err(db_err))?;
+        let (mut known, mut refused) = found(self.client.query(&st.lookup, &[&space, &ids]).map_err(db_err)?);
         let mut tx = self.client.transaction().map_err(db_err)?;
         // The counter row: appends to this space, through any hub, commit one after another (and so
         // do the skew refusals they read and write).
         let row = tx.query_one(&st.lock, &[&space]).map_err(db_err)?;
         let (mut head, horizon) = (u(row.get(0)), u(row.get(1)));
-        // Refusals are rare: when the space holds any, look everything up again under the lock, so
-        // that an op another hub has just refused is not accepted here.
-        if tx
-            .query_one(&st.any_refused, &[&space])
-            .map_err(db_err)?
-            .get::<_, bool>(0)
-        {
-            (known, refused) = lookup(&mut || tx.query(&st.lookup, &[&space, &ids]).map_err(db_err))?;
-        } else if head > u(seen) + SINCE_ROWS {
-            (known, refused) = lookup(&mut || tx.query(&st.lookup, &[&space, &ids]).map_err(db_err))?;
+        let any_refused: bool = tx.query_one(&st.any_refused, &[&space]).map_err(db_err)?.get(0);
+        if any_refused || head > u(seen) + SINCE_ROWS {
+            // Refusals are rare: when the space holds any, look everything up again under the lock,
+            // so that an op another hub has just refused is not accepted here (and so when too many
+            // ops committed since the lookup to read them back).
+            (known, refused) = found(tx.query(&st.lookup, &[&space, &ids]).map_err(db_err)?);
         } else if head > u(seen) {
             // Ops other appends committed since the head read above: the ones of this group among them
             // are duplicates too.
