@@ -1,6 +1,9 @@
 // Renders the PNG icons from icon.svg with headless Chromium (playwright-core, Debian's /usr/bin/chromium).
-// Run once after changing icon.svg, from web/: `npm ci && node icons/render.mjs`; the PNGs are committed,
-// so builds never render. (The post-build step leaves this script out of the bundle.)
+// Run once after changing icon.svg, from web/: `npm ci && npm i --no-save sharp@0.35.6 && node
+// icons/render.mjs`; the PNGs are committed, so builds never render. (The post-build step leaves this
+// script out of the bundle.) Each screenshot is then stored as a palette PNG (sharp's libimagequant,
+// dithered): half the bytes of Chromium's truecolour PNG with no difference to see on a flat icon, and
+// every byte of the bundle counts on a first load (the service worker caches the icons too).
 //
 //   icon-192.png, icon-512.png   the rounded tile, transparent corners (manifest purpose "any")
 //   icon-maskable-512.png        full bleed, the mark inside the 80% safe zone (purpose "maskable")
@@ -9,6 +12,11 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+
+const { default: sharp } = await import('sharp').catch(() => {
+  console.error('icons/render.mjs needs sharp: `npm i --no-save sharp@0.35.6` in web/ first');
+  process.exit(2);
+});
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 const svg = await readFile(here('icon.svg'), 'utf8');
@@ -49,9 +57,12 @@ try {
           .setAttribute('transform', `translate(256 256) scale(${markScale}) translate(-256 -256)`);
       }
     }, { size, fullBleed, markScale });
-    await page.screenshot({ path: here(file), omitBackground: !fullBleed });
+    const shot = await page.screenshot({ omitBackground: !fullBleed });
     await page.close();
-    console.log(`icons/${file}: ${size}x${size}`);
+    const { size: bytes } = await sharp(shot)
+      .png({ palette: true, quality: 100, effort: 10, compressionLevel: 9, dither: 1.0 })
+      .toFile(here(file));
+    console.log(`icons/${file}: ${size}x${size}, ${bytes} bytes (${shot.length} before quantizing)`);
   }
 } finally {
   await browser.close();
