@@ -15,7 +15,12 @@ export function createOwner(onEvent) {
       client.subscribe(onEvent);
       return client.status();
     }
-    if (method === 'benchApply') return Client.benchApply(args[0]);
+    if (method === 'benchApply') {
+      if (!Client.benchApply) {
+        throw { code: 'bad_argument', message: 'this build of the store has no benchmark: `cargo xtask bench wasm` builds one with it' };
+      }
+      return Client.benchApply(args[0]);
+    }
     if (!client) throw { code: 'not_open', message: 'the store is not open yet' };
     if (method === 'close') {
       client.close();

@@ -62,37 +62,32 @@ export async function connect({ name = 'default', inPage = false } = {}) {
   async function saveIdentity() {
     localStorage.setItem(`${KEY(name)}:identity`, JSON.stringify(await toWorker('identity', [])));
   }
-  async function becomeOwner() {
-    owner = true;
+  // Messages from the owned worker (or the in-page store): change events go to every tab.
+  function fromWorker(m) {
+    if (m.event) {
+      emit(m.event);
+      channel.postMessage({ type: 'event', event: m.event });
+      return;
+    }
+    const c = workerCalls.get(m.id);
+    workerCalls.delete(m.id);
+    if (c) m.ok ? c.resolve(m.result) : c.reject(m.error);
+  }
+
+  // A dedicated worker running worker.js, or null where module workers cannot start.
+  function startWorker() {
+    let w;
     try {
-      if (inPage) throw new Error('asked to run in the page');
-      worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+      w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     } catch (err) {
-      // No module workers (or asked not to use one): own the store in this page. OPFS sync access
-      // handles need a worker, so the store lives in memory, and the warning says so.
-      const { createOwner } = await import('./dispatch.js');
-      const handle = createOwner((event) => worker.onmessage({ data: { event } }));
-      worker = {
-        postMessage: ({ id, method, args }) => handle(method, args).then(
-          (result) => worker.onmessage({ data: { id, ok: true, result } }),
-          (error) => worker.onmessage({ data: { id, ok: false, error } }),
-        ),
-      };
+      return null;
     }
     let answered = false; // the worker has answered once, so its script loaded
-    worker.onmessage = (e) => {
+    w.onmessage = (e) => {
       answered = true;
-      const m = e.data;
-      if (m.event) {
-        emit(m.event);
-        channel.postMessage({ type: 'event', event: m.event });
-        return;
-      }
-      const c = workerCalls.get(m.id);
-      workerCalls.delete(m.id);
-      if (c) m.ok ? c.resolve(m.result) : c.reject(m.error);
+      fromWorker(e.data);
     };
-    worker.onerror = (e) => {
+    w.onerror = (e) => {
       console.error('hearth worker failed', e.message);
       if (answered) return; // an uncaught error in a running worker: it goes on serving
       // Its script, or a module it imports, did not load (the server unreachable and nothing cached
@@ -106,8 +101,27 @@ export async function connect({ name = 'default', inPage = false } = {}) {
         c.reject(workerFailed);
       }
     };
-    const identity = JSON.parse(localStorage.getItem(`${KEY(name)}:identity`) || 'null');
+    return w;
+  }
+
+  async function becomeOwner() {
+    owner = true;
+    // Set before anything is awaited: calls made from now on wait for it.
     workerReady = (async () => {
+      worker = inPage ? null : startWorker();
+      if (!worker) {
+        // No module workers (or asked not to use one): own the store in this page. OPFS sync access
+        // handles need a worker, so the store lives in memory, and the warning says so.
+        const { createOwner } = await import('./dispatch.js');
+        const handle = createOwner((event) => fromWorker({ event }));
+        worker = {
+          postMessage: ({ id, method, args }) => handle(method, args).then(
+            (result) => fromWorker({ id, ok: true, result }),
+            (error) => fromWorker({ id, ok: false, error }),
+          ),
+        };
+      }
+      const identity = JSON.parse(localStorage.getItem(`${KEY(name)}:identity`) || 'null');
       let status;
       for (let attempt = 0; ; attempt++) {
         try {
@@ -119,7 +133,8 @@ export async function connect({ name = 'default', inPage = false } = {}) {
           await new Promise((r) => setTimeout(r, 100));
         }
       }
-      await saveIdentity();
+      // Not waited for: the first calls need not wait on it.
+      saveIdentity().catch((err) => console.warn('hearth: could not keep the identity outside the store:', err));
       if (status.storage.kind !== 'opfs') {
         warnings.push(`Storage: OPFS is unavailable (${status.storage.reason}); this store lives in memory and is lost when the tab closes.`);
       }
@@ -133,11 +148,13 @@ export async function connect({ name = 'default', inPage = false } = {}) {
     })();
     await workerReady;
     channel.postMessage({ type: 'owner', tab });
-    // Our own calls sent to the previous owner: now ours to run.
-    for (const [id, p] of pending) runLocal(id, p);
+    // Our own calls sent to the previous owner: now ours to run (those made since this tab became the
+    // owner run already).
+    for (const [id, p] of pending) if (!p.local) runLocal(id, p);
   }
 
   function runLocal(id, p) {
+    p.local = true;
     workerReady
       .then(() => toWorker(p.method, p.args))
       .then(

@@ -648,6 +648,7 @@ impl Client {
 
     /// Apply the apply benchmark's 100,000 ops (see [`crate::bench`]) into a fresh store `name` in
     /// this worker's storage; returns `{ops, seconds, opsPerSec, checksum, storage}`.
+    #[cfg(feature = "bench")]
     #[wasm_bindgen(js_name = benchApply)]
     pub async fn bench_apply(name: String) -> Result<JsValue, JsValue> {
         Ok(crate::worker::bench_apply(&name).await?)

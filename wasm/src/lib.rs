@@ -20,6 +20,7 @@
 //! parts that are plain Rust (errors, the benchmark's op list).
 
 /// The benchmark workload, from core (the same ops on every side).
+#[cfg(feature = "bench")]
 pub use hearth_core::bench;
 pub mod error;
 

@@ -4,17 +4,8 @@
 //! The OPFS `sahpool` VFS needs synchronous access handles, which exist only in a dedicated worker;
 //! outside one the store falls back to memory and says so in `status().storage`.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use hearth_core::{ManualEnv, Options};
-use serde_json::json;
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::bench;
-use crate::error::Result;
-use crate::js::to_js;
 use crate::store;
 
 /// Whether this is a dedicated worker (the only place OPFS sync access handles exist).
@@ -25,7 +16,18 @@ pub fn in_dedicated_worker() -> bool {
 
 /// The browser half of `cargo xtask bench wasm`: the same ops and pages as the native run, applied with
 /// [`hearth_core::Store::apply_pulled`] into a fresh store in OPFS (WAL in exclusive locking mode, synchronous FULL).
-pub async fn bench_apply(name: &str) -> Result<JsValue> {
+#[cfg(feature = "bench")]
+pub async fn bench_apply(name: &str) -> crate::error::Result<JsValue> {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use hearth_core::{ManualEnv, Options};
+    use serde_json::json;
+    use wasm_bindgen::JsCast;
+
+    use crate::bench;
+    use crate::js::to_js;
+
     let ops = bench::ops();
     let checksum = bench::checksum(&ops);
     let pages = bench::pages(&ops);

@@ -71,13 +71,13 @@ pub fn App() -> impl IntoView {
                     ctx.boot.set(Boot::Failed(e.message));
                     return;
                 }
-                ctx.reload_status().await;
+                // Asked together: the store answers one after another, with no round trip between.
+                futures_util::join!(ctx.reload_status(), ctx.reload_sidebar());
                 // A restore that ended before this tab subscribed (e.g. the store's first round at
                 // start-up) is told now, unless a tab already did.
                 if let Some(note) = ctx.status.with_untracked(|s| s.last_recovery.clone()) {
                     ctx.recovered(note);
                 }
-                ctx.reload_sidebar().await;
                 ctx.boot.set(Boot::Ready);
             }
             Err(e) => ctx.boot.set(Boot::Failed(format!(

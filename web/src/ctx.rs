@@ -406,11 +406,12 @@ impl Ctx {
 
     /// Reload the sidebar (tree and counts) from the store.
     pub async fn reload_sidebar(self) {
-        let (tree, inbox, agenda, conflicts) = (
-            store::tree().await,
-            store::tasks(None).await,
-            store::agenda().await,
-            store::conflicts().await,
+        // Sent together: the store answers them in order, without a round trip to the page between.
+        let (tree, inbox, agenda, conflicts) = futures_util::join!(
+            store::tree(),
+            store::tasks(None),
+            store::agenda(),
+            store::conflicts(),
         );
         match conflicts {
             Ok(c) => {

@@ -107,7 +107,13 @@ const STORE_PROFILE: &str = "store-release";
 /// wasm-bindgen (`--target web`) into `<target>/wasm-www/pkg/`, which is returned. The JS glue that
 /// loads it is in `wasm/js/`.
 pub fn build_store() -> Result<PathBuf> {
-    run(cargo().args([
+    build_store_with(&[])
+}
+
+/// [`build_store`] with these cargo features of hearth-wasm (`bench` for `bench wasm`).
+fn build_store_with(features: &[&str]) -> Result<PathBuf> {
+    let mut cmd = cargo();
+    cmd.args([
         "build",
         "-p",
         "hearth-wasm",
@@ -115,7 +121,11 @@ pub fn build_store() -> Result<PathBuf> {
         WASM_TARGET,
         "--profile",
         STORE_PROFILE,
-    ]))?;
+    ]);
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
+    }
+    run(&mut cmd)?;
     let pkg = target_dir().join("wasm-www/pkg");
     let wasm = target_dir()
         .join(WASM_TARGET)
@@ -142,8 +152,13 @@ pub fn build_store() -> Result<PathBuf> {
 
 /// Build the release bundle into `<target>/wasm-www/` and return that directory.
 pub fn build_bundle() -> Result<PathBuf> {
+    build_bundle_with(&[])
+}
+
+/// [`build_bundle`] with these cargo features of hearth-wasm.
+fn build_bundle_with(features: &[&str]) -> Result<PathBuf> {
     let started = std::time::Instant::now();
-    let out = build_store()?
+    let out = build_store_with(features)?
         .parent()
         .context("the store's pkg/ has a parent")?
         .to_path_buf();
@@ -199,7 +214,8 @@ pub fn test() -> Result<()> {
 
 /// `bench wasm`: the apply benchmark's ops in headless Chromium (OPFS) and natively, in one run.
 pub fn bench() -> Result<()> {
-    let www = build_bundle()?;
+    // The app's store has no benchmark in it: this run builds one that has.
+    let www = build_bundle_with(&["bench"])?;
     let hearth = target_dir().join("debug/hearth");
     if !hearth.exists() {
         hearth_bin()?;
@@ -209,6 +225,8 @@ pub fn bench() -> Result<()> {
         "--release",
         "-p",
         "hearth-wasm",
+        "--features",
+        "bench",
         "--example",
         "bench_native",
     ]))?;

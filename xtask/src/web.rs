@@ -110,6 +110,7 @@ pub fn post_build() -> Result<()> {
     add_store(&staging)?;
     shrink_wasm(&staging)?;
     drop_dev_files(&staging)?;
+    drop_unused_snippets(&staging)?;
     let version = stamp_sw(&staging)?;
     precompress(&staging)?;
     eprintln!(
@@ -284,6 +285,62 @@ fn drop_dev_files(staging: &Path) -> Result<()> {
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         }
     }
+    Ok(())
+}
+
+/// wasm-bindgen writes the UI's JS snippets (`web/js/`) under two crate hashes in `snippets/`, and the
+/// UI's JS imports one of them; Trunk lists both in index.html as module preloads. The other copy is
+/// never run: drop it and its preload links, so the browser does not download it.
+fn drop_unused_snippets(staging: &Path) -> Result<()> {
+    let snippets = staging.join("snippets");
+    if !snippets.is_dir() {
+        return Ok(());
+    }
+    let mut glue = String::new();
+    for entry in std::fs::read_dir(staging)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with("hearth-web-") && name.ends_with(".js") {
+            glue += &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        }
+    }
+    if glue.is_empty() {
+        bail!(
+            "the UI's JS (hearth-web-*.js) is missing from {}",
+            staging.display()
+        );
+    }
+    let index_path = staging.join("index.html");
+    let mut index =
+        std::fs::read_to_string(&index_path).with_context(|| format!("reading {}", index_path.display()))?;
+    for entry in std::fs::read_dir(&snippets)? {
+        let dir = entry?.path();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if glue.contains(&format!("snippets/{name}/")) {
+            continue;
+        }
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        let href = format!("href=\"/snippets/{name}/");
+        while let Some(at) = index.find(&href) {
+            let start = index[..at]
+                .rfind('<')
+                .context("a snippet's link in index.html has no `<`")?;
+            let end = at
+                + index[at..]
+                    .find('>')
+                    .context("a snippet's link in index.html has no `>`")?
+                + 1;
+            index.replace_range(start..end, "");
+        }
+        eprintln!("xtask: dropped snippets/{name}/, which the UI's JS does not import");
+    }
+    std::fs::write(&index_path, index).with_context(|| format!("writing {}", index_path.display()))?;
     Ok(())
 }
 
@@ -493,6 +550,39 @@ mod tests {
         );
         // Stamping twice is an error, not a silent no-op.
         assert!(stamp_sw(&dir).is_err());
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn drops_the_snippets_the_ui_does_not_import() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("xtask-snippets-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for hash in ["aaa", "bbb"] {
+            std::fs::create_dir_all(dir.join(format!("snippets/hearth-web-{hash}/js")))?;
+            std::fs::write(
+                dir.join(format!("snippets/hearth-web-{hash}/js/pwa.js")),
+                "export {}",
+            )?;
+        }
+        std::fs::write(
+            dir.join("hearth-web-123.js"),
+            "import { x } from './snippets/hearth-web-bbb/js/pwa.js';",
+        )?;
+        std::fs::write(
+            dir.join("index.html"),
+            "<head><link rel=\"modulepreload\" href=\"/snippets/hearth-web-aaa/js/pwa.js\" \
+             crossorigin=\"anonymous\"><link rel=\"modulepreload\" \
+             href=\"/snippets/hearth-web-bbb/js/pwa.js\" crossorigin=\"anonymous\"></head>",
+        )?;
+        drop_unused_snippets(&dir)?;
+        assert!(!dir.join("snippets/hearth-web-aaa").exists());
+        assert!(dir.join("snippets/hearth-web-bbb/js/pwa.js").is_file());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("index.html"))?,
+            "<head><link rel=\"modulepreload\" href=\"/snippets/hearth-web-bbb/js/pwa.js\" \
+             crossorigin=\"anonymous\"></head>"
+        );
         std::fs::remove_dir_all(&dir)?;
         Ok(())
     }
