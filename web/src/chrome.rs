@@ -304,6 +304,8 @@ pub fn Shortcuts() -> impl IntoView {
             class="sync-panel shortcuts"
             aria-labelledby="shortcuts-title"
             node_ref=dialog
+            // As the sync panel's: the state on `cancel` (Escape), the focus on `close`.
+            on:cancel=move |_: leptos::ev::Event| ctx.shortcuts.set(false)
             on:close=move |_| close()
         >
             <div class="panel-body">

@@ -301,6 +301,10 @@ pub fn SyncPanel() -> impl IntoView {
             class="sync-panel"
             aria-labelledby="sync-panel-title"
             node_ref=dialog
+            // Escape: `cancel` comes as the dialog closes, `close` only in a later task. The state follows
+            // at once (so a pill read or pressed meanwhile sees it closed); the focus moves on `close`, once
+            // the rest of the page is no longer inert.
+            on:cancel=move |_: ev::Event| ctx.sync_panel.set(false)
             on:close=move |_| close(ctx)
             on:click=move |ev: ev::MouseEvent| {
                 // The panel's content fills the dialog's box: a click on the dialog itself is on the
