@@ -101,6 +101,12 @@ test('inline editing, delete with Undo and moving tasks reach the CLI replica', 
     const editor = await openEditor(page, 'Sweep');
     assert.equal(await taskRow(page, 'Sweep').locator('button.task-main').getAttribute('aria-expanded'), 'true');
     await editor.getByLabel('Due').fill('2031-03-14');
+    // Saved as the field loses the focus; a due date moves the task up its list (dated tasks come
+    // first), and the browser drops the focus of a row the list moves: wait for the move before typing
+    // into the editor again.
+    await editor.getByLabel('Due').blur();
+    await expectText(taskRow(page, 'Sweep').locator('.chip.due'), /14/);
+    await expectText(page.getByRole('list', { name: 'Tasks' }).locator('li.task .task-title').first(), 'Sweep');
     await editor.getByLabel('Priority').selectOption('1');
     await editor.getByLabel('Notes').fill('Under the sofa too');
     await editor.getByLabel('Notes').blur();
