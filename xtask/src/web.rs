@@ -159,16 +159,11 @@ fn shrink_wasm(staging: &Path) -> Result<()> {
         );
     }
     let mut modules = vec![(staging.join("store/pkg/hearth_wasm_bg.wasm"), "-O3")];
-    for entry in std::fs::read_dir(staging)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with("hearth-web-") && name.ends_with("_bg.wasm") {
-            modules.push((path, "-Oz"));
-        }
-    }
+    modules.extend(
+        ui_files(staging, "_bg.wasm")?
+            .into_iter()
+            .map(|path| (path, "-Oz")),
+    );
     if modules.len() != 2 {
         bail!(
             "expected the UI's and the store's wasm modules in {}",
@@ -193,6 +188,23 @@ fn shrink_wasm(staging: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The files Trunk wrote for the UI crate at the top of `staging` whose names end with `suffix`
+/// (`hearth-web-<hash>_bg.wasm`, `hearth-web-<hash>.js`).
+fn ui_files(staging: &Path, suffix: &str) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(staging).with_context(|| format!("reading {}", staging.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with("hearth-web-") && name.ends_with(suffix) {
+            out.push(path);
+        }
+    }
+    Ok(out)
 }
 
 /// Is this file worth compressing (text and wasm; images are compressed already)?
@@ -297,15 +309,8 @@ fn drop_unused_snippets(staging: &Path) -> Result<()> {
         return Ok(());
     }
     let mut glue = String::new();
-    for entry in std::fs::read_dir(staging)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with("hearth-web-") && name.ends_with(".js") {
-            glue += &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        }
+    for path in ui_files(staging, ".js")? {
+        glue += &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     }
     if glue.is_empty() {
         bail!(
