@@ -306,7 +306,11 @@ pub fn Shortcuts() -> impl IntoView {
             node_ref=dialog
             // As the sync panel's: the state on `cancel` (Escape), the focus on `close`.
             on:cancel=move |_: leptos::ev::Event| ctx.shortcuts.set(false)
-            on:close=move |_| close()
+            on:close=move |_| {
+                if !dialog.get_untracked().is_some_and(|d| d.open()) {
+                    close();
+                }
+            }
         >
             <div class="panel-body">
                 <div class="panel-head">

@@ -303,9 +303,13 @@ pub fn SyncPanel() -> impl IntoView {
             node_ref=dialog
             // Escape: `cancel` comes as the dialog closes, `close` only in a later task. The state follows
             // at once (so a pill read or pressed meanwhile sees it closed); the focus moves on `close`, once
-            // the rest of the page is no longer inert.
+            // the rest of the page is no longer inert, unless the panel was opened again meanwhile.
             on:cancel=move |_: ev::Event| ctx.sync_panel.set(false)
-            on:close=move |_| close(ctx)
+            on:close=move |_| {
+                if !dialog.get_untracked().is_some_and(|d| d.open()) {
+                    close(ctx);
+                }
+            }
             on:click=move |ev: ev::MouseEvent| {
                 // The panel's content fills the dialog's box: a click on the dialog itself is on the
                 // backdrop, outside the panel.
