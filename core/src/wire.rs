@@ -220,11 +220,43 @@ fn first_epoch() -> u64 {
     1
 }
 
-/// A live event: the head moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A live event: the head moved. When the commits since the hub's previous event were small, the
+/// event also carries them: `page` is exactly the answer to a pull `?after=<after>`, so a device whose
+/// cursor is `after` applies it without pulling (see [`HeadEvent::answers`]). Older hubs send only
+/// `head`, and older devices ignore the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeadEvent {
     /// The new head.
     pub head: u64,
+    /// The seq `page` follows on from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+    /// The ops after `after`, as a pull would answer them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PullResponse>,
+}
+
+impl HeadEvent {
+    /// An event with the head only.
+    pub fn head(head: u64) -> Self {
+        HeadEvent {
+            head,
+            after: None,
+            page: None,
+        }
+    }
+
+    /// The event's page when it is a valid answer to `GET …/pull?after=<after>&limit=<limit>`
+    /// made in `epoch`: it follows on from `after`, fits the limit and is of the same epoch.
+    pub fn answers(&self, after: u64, limit: usize, epoch: u64) -> Option<&PullResponse> {
+        self.page.as_ref().filter(|p| {
+            self.after == Some(after)
+                && p.ops.len() <= limit
+                && p.epoch == epoch
+                && after >= p.horizon
+                && p.next >= after
+        })
+    }
 }
 
 /// Every error body: a stable code and a message that says what to do.

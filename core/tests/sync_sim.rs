@@ -6,6 +6,9 @@
 //! converges to the hub's state, no op is lost or duplicated, and nothing deleted comes back. In one
 //! seed of four the hub keeps its log in files and restarts at random points: a new process opening
 //! them, with only what it wrote there (its clock, its refusals, its compaction marks, its snapshots).
+//! After each push the hub makes the live event a real hub sends (the ops since its previous event, when
+//! few); half the pulls of a client that hears it are answered from that event when it fits, as the
+//! drivers do, stale events included.
 //! `HEARTH_SIM_CASES` sets the number of seeds (default 1,000), `HEARTH_SIM_FIRST` the first one.
 
 use std::sync::Arc;
@@ -18,10 +21,11 @@ static RESTORES: AtomicUsize = AtomicUsize::new(0);
 static PARTITIONS: AtomicUsize = AtomicUsize::new(0);
 static BACKWARD_JUMPS: AtomicUsize = AtomicUsize::new(0);
 static HUB_RESTARTS: AtomicUsize = AtomicUsize::new(0);
+static LIVE_PAGES: AtomicUsize = AtomicUsize::new(0);
 
 use hearth_core::store::{HubLog, HubOptions, LogRead, SqliteHubLog};
 use hearth_core::sync::{Reply, Request, Step, Sync, SyncConfig};
-use hearth_core::wire::{ErrorBody, codes};
+use hearth_core::wire::{ErrorBody, HeadEvent, codes};
 use hearth_core::{Error, ManualEnv, NewOp, Options, Store, query};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -45,12 +49,18 @@ struct Hub {
     delayed: Vec<Vec<hearth_core::Op>>,
     /// Where a hub that restarts keeps its log (and the directory, removed at the end).
     files: Option<(tempfile::TempDir, std::path::PathBuf)>,
+    /// The head its last live event announced, and that event.
+    announced: u64,
+    live: Option<HeadEvent>,
+    /// Whether a pull is answered from the live event: its own generator, so that every other choice
+    /// of a seed stays as it was before live events carried ops.
+    hears: StdRng,
 }
 
 impl Hub {
     /// A hub on a fresh log: in memory, or in files (in RAM where the system has a tmpfs for it, as
     /// every append waits for its fsync).
-    fn new(env: Arc<ManualEnv>, in_files: bool) -> Hub {
+    fn new(env: Arc<ManualEnv>, in_files: bool, seed: u64) -> Hub {
         let files = in_files.then(|| {
             let shm = std::path::Path::new("/dev/shm");
             let dir = if shm.is_dir() {
@@ -67,12 +77,38 @@ impl Hub {
             None => SqliteHubLog::open_in_memory(env.clone(), HubOptions::default()),
         }
         .expect("hub");
+        let hears = StdRng::seed_from_u64(seed ^ 0x11fe_e7e7);
         Hub {
             store,
             env,
             delayed: Vec::new(),
             files,
+            announced: 0,
+            live: None,
+            hears,
         }
+    }
+
+    /// The live event after a commit, as the hub's announcing task makes it: the ops since the last
+    /// event when there are at most 64, else the head alone.
+    fn announce(&mut self) {
+        let head = self.store.head().expect("head");
+        if head <= self.announced {
+            return;
+        }
+        let after = self.announced;
+        let page = self.store.page(after, 64).expect("page");
+        self.live = Some(if head - after <= 64 && page.count > 0 && after >= page.horizon {
+            self.announced = page.next(after).max(head);
+            HeadEvent {
+                head: page.head,
+                after: Some(after),
+                page: Some(page.pull_response(after).expect("page")),
+            }
+        } else {
+            self.announced = head;
+            HeadEvent::head(head)
+        });
     }
 
     /// The hub process ends and a new one opens its files (pushes still in the network may arrive later).
@@ -110,7 +146,10 @@ impl Hub {
                 }),
             },
             Request::Push { ops, .. } => match self.store.append(ops) {
-                Ok(o) => Reply::Pushed(o.into()),
+                Ok(o) => {
+                    self.announce();
+                    Reply::Pushed(o.into())
+                }
                 Err(Error::ClockSkew { op, .. }) => Reply::Error {
                     status: 422,
                     body: Some(ErrorBody {
@@ -269,6 +308,19 @@ fn step(rng: &mut StdRng, c: &mut Client, hub: &mut Hub, f: &Faults) -> bool {
                     reply
                 }
             };
+            // The live stream reached this client with the ops after its cursor: no pull needed.
+            let reply = match (&req, &hub.live) {
+                (Request::Pull { .. }, Some(event)) if c.partitioned == 0 && hub.hears.random_bool(0.5) => {
+                    match Reply::from_live(&req, event) {
+                        Some(live) => {
+                            LIVE_PAGES.fetch_add(1, Relaxed);
+                            live
+                        }
+                        None => reply,
+                    }
+                }
+                _ => reply,
+            };
             let now = hearth_core::Env::now_ms(&*c.env);
             let restamped_before = round.report().restamped;
             let handled = round.handle(&mut c.store, reply, now).expect("handle");
@@ -299,7 +351,7 @@ fn step(rng: &mut StdRng, c: &mut Client, hub: &mut Hub, f: &Faults) -> bool {
 fn run(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let hub_env = Arc::new(ManualEnv::new(T0, seed));
-    let mut hub = Hub::new(hub_env.clone(), seed % 4 == 1);
+    let mut hub = Hub::new(hub_env.clone(), seed % 4 == 1, seed);
     // Restarts draw from their own generator, so that every other choice of a seed stays as it was
     // before restarts existed (the regression seeds replay the same runs).
     let mut restarts = StdRng::seed_from_u64(seed ^ 0x5eed_4e57_a475);
@@ -476,11 +528,12 @@ fn replicas_converge_over_a_faulty_network() {
     let (compactions, restores) = (COMPACTIONS.load(Relaxed), RESTORES.load(Relaxed));
     let (partitions, jumps) = (PARTITIONS.load(Relaxed), BACKWARD_JUMPS.load(Relaxed));
     let hub_restarts = HUB_RESTARTS.load(Relaxed);
+    let live_pages = LIVE_PAGES.load(Relaxed);
     eprintln!(
         "sync simulation: {cases} seeds, 3 clients each, {faults} injected failures, {partitions} partitions, \
          {jumps} clocks jumping back, {restamped} ops re-stamped, {compactions} compactions, {restores} restores \
-         from a snapshot, {hub_restarts} hub restarts; all converged, no op lost, no cursor moved back but to \
-         re-pull after a re-stamp"
+         from a snapshot, {hub_restarts} hub restarts, {live_pages} pulls answered by a live event; all \
+         converged, no op lost, no cursor moved back but to re-pull after a re-stamp"
     );
     assert!(
         cases < 50
@@ -490,9 +543,10 @@ fn replicas_converge_over_a_faulty_network() {
                 && restores > 0
                 && partitions > 0
                 && jumps > 0
-                && hub_restarts > 0),
-        "the simulation must exercise faults, partitions, clock jumps and skew, compaction, restores and \
-         hub restarts"
+                && hub_restarts > 0
+                && live_pages > 0),
+        "the simulation must exercise faults, partitions, clock jumps and skew, compaction, restores, \
+         hub restarts and pulls answered by live events"
     );
 }
 

@@ -1,6 +1,11 @@
 //! One space on the hub: a writer thread that group-commits pushes, a pool of read connections for
 //! pulls, and a watch channel that tells live listeners the new head.
 //!
+//! **Live events carry small commits.** One task per space (started by the first live listener) turns
+//! each new head into the event every listener is sent: when the ops since the previous event are few
+//! ([`LIVE_OPS`], [`LIVE_BYTES`]), it reads them once and the event carries them as the pull answer
+//! after the previous event's head, so a device that is up to date applies them without pulling.
+//!
 //! The space's log is a [`HubLog`] (SQLite, one file per space, or PostgreSQL): the writer thread holds it, and
 //! readers are the log's own [`LogRead`]ers, so a second backend changes nothing here.
 //!
@@ -13,7 +18,7 @@
 //! (`synchronous = FULL`): one fsync for many pushes. Each push is answered only after that commit.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use hearth_core::store::{
     CompactReport, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog,
@@ -30,6 +35,10 @@ const MAX_GROUP_OPS: usize = 20_000;
 const QUEUE: usize = 1024;
 /// Idle read connections kept per space.
 const MAX_IDLE_READERS: usize = 8;
+/// Most ops a live event carries; after a bigger commit, devices pull.
+pub const LIVE_OPS: usize = 64;
+/// Largest live event (JSON bytes) that carries ops.
+pub const LIVE_BYTES: usize = 64 * 1024;
 
 struct Job {
     ops: Vec<Op>,
@@ -47,6 +56,8 @@ pub struct Space {
     readers: Mutex<Vec<Box<dyn LogRead>>>,
     compactor: Compactor,
     compacting: Mutex<()>,
+    /// The live event for the latest head, once a listener asked ([`Space::live`]).
+    live: OnceLock<watch::Receiver<Arc<str>>>,
 }
 
 impl std::fmt::Debug for Space {
@@ -94,6 +105,7 @@ impl Space {
             readers: Mutex::new(Vec::new()),
             compactor,
             compacting: Mutex::new(()),
+            live: OnceLock::new(),
         }))
     }
 
@@ -112,9 +124,22 @@ impl Space {
         *self.head.borrow()
     }
 
-    /// A receiver that sees every new head (live events).
+    /// A receiver that sees every new head.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.head.clone()
+    }
+
+    /// A receiver of the live event (JSON) for the latest head: `{"head":N}`, or, after a small
+    /// commit, `{"head":N,"after":A,"page":{…}}` with the pull answer after `A`. Starts the space's
+    /// announcing task on first use (inside the hub's runtime).
+    pub fn live(self: &Arc<Self>) -> watch::Receiver<Arc<str>> {
+        self.live
+            .get_or_init(|| {
+                let (tx, rx) = watch::channel(head_event(self.head()));
+                tokio::spawn(announce(Arc::downgrade(self), self.subscribe(), tx));
+                rx
+            })
+            .clone()
     }
 
     /// Append one push; answered once its transaction is durable.
@@ -243,6 +268,44 @@ fn writer(mut log: Box<dyn HubLog>, mut rx: mpsc::Receiver<Job>, head: &watch::S
             // The pusher may have gone away (client disconnected); its ops are committed regardless.
             let _ = job.reply.send(outcome);
         }
+    }
+}
+
+fn head_event(head: u64) -> Arc<str> {
+    Arc::from(format!("{{\"head\":{head}}}"))
+}
+
+/// The space's announcing task: one event per new head, with the ops since the previous event when
+/// they are few. Ends when the space is gone.
+async fn announce(space: Weak<Space>, mut heads: watch::Receiver<u64>, events: watch::Sender<Arc<str>>) {
+    let mut last = *heads.borrow_and_update();
+    while heads.changed().await.is_ok() {
+        let head = *heads.borrow_and_update();
+        if head <= last {
+            continue;
+        }
+        let Some(space) = space.upgrade() else { return };
+        let mut event = None;
+        if head - last <= LIVE_OPS as u64 {
+            match space.page(last, LIVE_OPS).await {
+                Ok(page) if page.count > 0 && last >= page.horizon => {
+                    let body = page.pull_body(last);
+                    if body.len() <= LIVE_BYTES {
+                        event = Some(Arc::from(format!(
+                            "{{\"head\":{},\"after\":{last},\"page\":{body}}}",
+                            page.head
+                        )));
+                        last = last.max(page.next(last));
+                    }
+                }
+                Ok(_) => {}
+                // Listeners then pull, as they would without the ops.
+                Err(e) => tracing::warn!(space = space.name(), error = %e, "live event without ops"),
+            }
+        }
+        drop(space);
+        last = last.max(head);
+        events.send_replace(event.unwrap_or_else(|| head_event(head)));
     }
 }
 

@@ -219,7 +219,16 @@ async fn a_push_through_one_hub_is_a_live_event_on_the_other() {
         let event = tokio::time::timeout(Duration::from_secs(10), next_event(&mut stream, &mut buf))
             .await
             .expect("hub B tells its listener about a push through hub A");
-        assert_eq!(event, json!({"head": seqs[2]}));
+        assert_eq!(event["head"], json!(seqs[2]));
+        // Hub B read the commit from the shared log and carries it in the event.
+        let ids: Vec<&serde_json::Value> = event["page"]["ops"]
+            .as_array()
+            .expect("a small commit's ops are in the event")
+            .iter()
+            .map(|o| &o["seq"])
+            .collect();
+        assert_eq!(ids, [&json!(seqs[0]), &json!(seqs[1]), &json!(seqs[2])]);
+        assert_eq!(event["after"], json!(seqs[0] - 1));
         delays.push(start.elapsed());
     }
     delays.sort();

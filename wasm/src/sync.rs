@@ -3,7 +3,8 @@
 //!
 //! * right after a local edit (edits made while a round is under way share the next one);
 //! * when the hub's live stream (`/events`, SSE) announces a head beyond this device's cursor (unless a
-//!   round reached that head meanwhile, e.g. the round that pushed the change announced);
+//!   round reached that head meanwhile, e.g. the round that pushed the change announced); when the
+//!   event carries the ops after this device's cursor, the round applies them without a pull;
 //! * when the browser comes back `online`, and every minute as a safety net;
 //! * after a failed round, with exponential backoff (1 s … 30 s) while the hub is unreachable.
 //!
@@ -215,6 +216,8 @@ pub(crate) struct Driver {
     pending: Cell<bool>,
     /// The highest head the live stream announced.
     heard: Cell<u64>,
+    /// The last live event, when it carried ops after this device's cursor.
+    live: RefCell<Option<HeadEvent>>,
     /// When a round last learned the hub's info, the space's minimum schema version it gave, and the
     /// op kinds the hub listed.
     #[allow(clippy::type_complexity)]
@@ -245,6 +248,7 @@ impl Driver {
             token,
             pending: Cell::new(true),
             heard: Cell::new(0),
+            live: RefCell::new(None),
             hub_info: Cell::new(None),
             stopped: Cell::new(false),
             running: Cell::new(false),
@@ -320,7 +324,7 @@ impl Driver {
             else {
                 return;
             };
-            let Ok(head) = serde_json::from_str::<HeadEvent>(&data) else {
+            let Ok(event) = serde_json::from_str::<HeadEvent>(&data) else {
                 return;
             };
             let cursor = inner
@@ -329,8 +333,10 @@ impl Driver {
                 .ok()
                 .and_then(|s| s.cursor().ok())
                 .unwrap_or(0);
-            if head.head > cursor {
-                d.hear(head.head);
+            if event.head > cursor {
+                let head = event.head;
+                *d.live.borrow_mut() = event.page.is_some().then_some(event);
+                d.hear(head);
             }
         });
         match web_sys::EventSource::new(&url) {
@@ -445,7 +451,15 @@ impl Driver {
             let step = sync.poll(&mut inner.store().borrow_mut(), now())?;
             let step = match step {
                 Step::Send(req) => {
-                    let reply = self.send(&req).await;
+                    // The ops a live event carried answer the pull that follows on from them.
+                    let live = match &req {
+                        Request::Pull { .. } => self.live.borrow_mut().take(),
+                        _ => None,
+                    };
+                    let reply = match live.and_then(|event| Reply::from_live(&req, &event)) {
+                        Some(reply) => reply,
+                        None => self.send(&req).await,
+                    };
                     if let Reply::Hub {
                         min_schema_version,
                         kinds,

@@ -1,11 +1,17 @@
 // The browser half of `cargo xtask bench live`: how long a change takes to show on another device, on
 // loopback against a real hub (env HEARTH_BIN, HEARTH_DIST, CHROMIUM; HEARTH_BENCH_CHANGES, default 200).
 //
-// Device A is the PWA in one browser context: a task is typed into quick add and Enter pressed (the
+// Each browser device is its own browser with its own persistent profile, as an installed PWA is: an
+// incognito context (Playwright's `browser.newContext()`) keeps OPFS in memory behind the browser
+// process, and every file read and write of the store's worker there is a round trip to it (about
+// 0.7 ms each, ~10 ms per commit against ~1 ms on disk). `HEARTH_BENCH_INCOGNITO=1` measures in two
+// incognito contexts of one browser instead, for comparison.
+//
+// Device A is the PWA in one browser: a task is typed into quick add and Enter pressed (the
 // clock starts at the key press), and the app's worker pushes it as it does any edit. Two devices watch:
 //   * the CLI, `hearth sync --watch` (it hears the hub's event stream and pulls): a change is there
 //     when the watch prints the round that pulled it (printed after the pull's transaction commits);
-//   * the PWA in a second browser context, showing the same list: a change is there when its row is
+//   * the PWA in a second browser, showing the same list: a change is there when its row is
 //     in the DOM (a MutationObserver in that page notes the time).
 // Every time is wall-clock milliseconds with sub-millisecond precision (`performance.timeOrigin +
 // performance.now()` in the pages and here), all on this machine. One change at a time: the next is
@@ -15,10 +21,11 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import {
-  startHub, cliReplica, launchBrowser, newContext, openPaired, expectSynced, cleanup, HEARTH, until,
+  startHub, cliReplica, launchBrowser, launchPersistent, newContext, openPaired, expectSynced, cleanup, HEARTH, until,
 } from './e2e/helpers.mjs';
 
 const CHANGES = Math.max(10, Number(process.env.HEARTH_BENCH_CHANGES || 200));
+const INCOGNITO = process.env.HEARTH_BENCH_INCOGNITO === '1';
 const now = () => performance.timeOrigin + performance.now();
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -28,11 +35,18 @@ const fmt = (ms) => ms.toFixed(1);
 
 const hub = await startHub();
 const watcher = cliReplica(hub, 'bench-live-cli');
-const browser = await launchBrowser();
+const browser = INCOGNITO ? await launchBrowser() : null;
+const devices = [];
 let watch;
 try {
-  const a = await newContext(browser, { viewport: { width: 1280, height: 800 } });
-  const b = await newContext(browser, { viewport: { width: 1280, height: 800 } });
+  const device = async () => {
+    const viewport = { width: 1280, height: 800 };
+    const d = INCOGNITO ? await newContext(browser, { viewport }) : await launchPersistent({ viewport });
+    devices.push(d);
+    return d;
+  };
+  const a = await device();
+  const b = await device();
   const writer = await openPaired(a.context, hub, 'bench-live-writer');
   const viewer = await openPaired(b.context, hub, 'bench-live-viewer');
   await expectSynced(writer);
@@ -80,15 +94,14 @@ try {
       console.log(`changes ${i + 1}: cli p50 ${fmt(quantile(cli, 0.5))} ms, web p50 ${fmt(quantile(web, 0.5))} ms`);
     }
   }
-  console.log(`${CHANGES} changes, one at a time, each made in the app of one browser context:`);
+  console.log(`${CHANGES} changes, one at a time, each made in the app of one browser (${INCOGNITO ? 'incognito contexts' : 'persistent profiles'}):`);
   console.log(`cli (hearth sync --watch): p50 ${fmt(quantile(cli, 0.5))} ms, p99 ${fmt(quantile(cli, 0.99))} ms, max ${fmt(Math.max(...cli))} ms`);
-  console.log(`web (second context): p50 ${fmt(quantile(web, 0.5))} ms, p99 ${fmt(quantile(web, 0.99))} ms, max ${fmt(Math.max(...web))} ms`);
+  console.log(`web (second browser): p50 ${fmt(quantile(web, 0.5))} ms, p99 ${fmt(quantile(web, 0.99))} ms, max ${fmt(Math.max(...web))} ms`);
   console.log(`live-cli: p50 ${fmt(quantile(cli, 0.5))} ms p99 ${fmt(quantile(cli, 0.99))} ms  live-web: p50 ${fmt(quantile(web, 0.5))} ms p99 ${fmt(quantile(web, 0.99))} ms`);
-  await a.context.close();
-  await b.context.close();
 } finally {
   watch?.kill();
-  await browser.close();
+  for (const d of devices) await d.context.close();
+  await browser?.close();
   await hub.stop();
-  cleanup(hub.data, watcher.home);
+  cleanup(hub.data, watcher.home, ...devices.map((d) => d.profile));
 }

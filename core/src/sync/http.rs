@@ -9,13 +9,20 @@
 //! assert_eq!((http.method, http.path.as_str(), http.auth), ("GET", "/v1/spaces/default/pull?after=7&limit=100", true));
 //! let reply = Reply::from_http(&req, "default", 200, r#"{"ops":[],"next":7,"head":7,"horizon":0,"epoch":1}"#);
 //! assert!(matches!(reply, Reply::Pulled(p) if p.head == 7));
+//!
+//! // A live event that carries the ops after 7 answers that pull without a request.
+//! let event: hearth_core::wire::HeadEvent = serde_json::from_str(
+//!     r#"{"head":8,"after":7,"page":{"ops":[],"next":7,"head":8,"horizon":0,"epoch":1}}"#,
+//! ).unwrap();
+//! assert!(matches!(Reply::from_live(&req, &event), Some(Reply::Pulled(p)) if p.head == 8));
+//! assert!(Reply::from_live(&Request::Pull { after: 6, limit: 100, epoch: 1 }, &event).is_none());
 //! ```
 
 use super::{Reply, Request};
 use crate::error::Result;
 use crate::wire::{
-    APP_VERSION, APP_VERSION_HEADER, AckRequest, ErrorBody, HubInfo, PairRequest, PairResponse, PullResponse,
-    PushResponse, SCHEMA_VERSION_HEADER, SnapshotPage,
+    APP_VERSION, APP_VERSION_HEADER, AckRequest, ErrorBody, HeadEvent, HubInfo, PairRequest, PairResponse,
+    PullResponse, PushResponse, SCHEMA_VERSION_HEADER, SnapshotPage,
 };
 
 /// One request on the wire, relative to the hub's base URL.
@@ -139,6 +146,17 @@ impl HttpRequest {
 }
 
 impl Reply {
+    /// The answer to `req` that a live event already carries: its page, when `req` is the pull that
+    /// page answers ([`HeadEvent::answers`]). A driver that holds such an event skips the request.
+    pub fn from_live(req: &Request, event: &HeadEvent) -> Option<Reply> {
+        match req {
+            Request::Pull { after, limit, epoch } => {
+                event.answers(*after, *limit, *epoch).cloned().map(Reply::Pulled)
+            }
+            _ => None,
+        }
+    }
+
     /// Read the answer to `req` (for `space`): its HTTP status and body text.
     pub fn from_http(req: &Request, space: &str, status: u16, body: &str) -> Reply {
         if !(200..300).contains(&status) {

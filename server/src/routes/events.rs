@@ -1,4 +1,5 @@
-//! `GET /v1/spaces/{space}/events`: Server-Sent Events, `{"head":N}` on connect and after each commit.
+//! `GET /v1/spaces/{space}/events`: Server-Sent Events, `{"head":N}` on connect and after each commit;
+//! after a small commit the event also carries its ops (`after`, `page`; see [`crate::space`]).
 //! Browsers' `EventSource` cannot set headers, so the token may also come as `?token=`.
 
 use std::convert::Infallible;
@@ -13,7 +14,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::Result;
 
-/// Stream the space's head.
+/// Stream the space's head (and small commits' ops).
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -21,8 +22,8 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     caller.check_space(&space)?;
     let open = state.space(&space).await?;
-    let stream = WatchStream::new(open.subscribe())
-        .map(|head| Ok(Event::default().data(format!("{{\"head\":{head}}}"))))
+    let stream = WatchStream::new(open.live())
+        .map(|event| Ok(Event::default().data(&*event)))
         .take_until(state.shutting_down());
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -1,11 +1,12 @@
 //! The HTTP side of sync for the command line: moves the sans-IO engine's requests (encoded by
 //! [`HttpRequest::of`]) with a blocking client and hands status and body back ([`Reply::from_http`]).
+//! A pull that a held live event already answers ([`Reply::from_live`]) is not sent.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use hearth_core::sync::{HttpRequest, Reply, Request, pair_reply, version_headers};
-use hearth_core::wire::{PairRequest, PairResponse};
+use hearth_core::wire::{HeadEvent, PairRequest, PairResponse};
 use reqwest::blocking::{Client, RequestBuilder};
 
 /// A paired hub.
@@ -17,7 +18,18 @@ pub struct Hub {
     token: String,
     /// The next pull page, fetched while the engine applies the current one: `(after, limit, reply)`.
     prefetch: std::sync::Mutex<Option<(u64, usize, std::thread::JoinHandle<Reply>)>>,
+    /// A live event that carried ops: it answers the pull it follows on from.
+    live: std::sync::Mutex<Option<HeadEvent>>,
+    /// The hub's last info answer and when it came: the next round may skip asking again.
+    info: std::sync::Mutex<Option<(std::time::Instant, HubInfo)>>,
 }
+
+/// What a round needs of `GET /v1/hub` when it skips asking: the space's minimum schema version and
+/// the op kinds the hub applies.
+pub type HubInfo = (i64, Option<std::collections::BTreeMap<String, u32>>);
+
+/// How long an info answer stands in for asking again.
+const INFO_FRESH: Duration = Duration::from_secs(30);
 
 fn client(timeout: Option<Duration>) -> anyhow::Result<Client> {
     Client::builder()
@@ -104,7 +116,31 @@ impl Hub {
             space: space.to_owned(),
             token: token.to_owned(),
             prefetch: std::sync::Mutex::new(None),
+            live: std::sync::Mutex::new(None),
+            info: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Hold a live event: if it carries ops, the next pull that follows on from it uses them.
+    pub fn hold(&self, event: HeadEvent) {
+        if let Ok(mut live) = self.live.lock() {
+            *live = event.page.is_some().then_some(event);
+        }
+    }
+
+    /// The hub's info from a recent round, if there was one in the last 30 s.
+    pub fn known_info(&self) -> Option<HubInfo> {
+        let info = self.info.lock().ok()?;
+        info.as_ref()
+            .filter(|(at, _)| at.elapsed() < INFO_FRESH)
+            .map(|(_, i)| i.clone())
+    }
+
+    /// Forget the hub's info (a round had a problem: the next one asks again).
+    pub fn forget_info(&self) {
+        if let Ok(mut info) = self.info.lock() {
+            *info = None;
+        }
     }
 
     fn handle(&self) -> Hub {
@@ -114,12 +150,20 @@ impl Hub {
             space: self.space.clone(),
             token: self.token.clone(),
             prefetch: std::sync::Mutex::new(None),
+            live: std::sync::Mutex::new(None),
+            info: std::sync::Mutex::new(None),
         }
     }
 
     /// Perform one request of the sync engine. While the engine applies a pull page that is not the
     /// last, the next page is already being fetched; it is used only if the engine asks for exactly it.
     pub fn send(&self, req: &Request) -> Reply {
+        if matches!(req, Request::Pull { .. }) {
+            let live = self.live.lock().map(|mut l| l.take()).unwrap_or(None);
+            if let Some(reply) = live.and_then(|event| Reply::from_live(req, &event)) {
+                return reply;
+            }
+        }
         let pending = self.prefetch.lock().map(|mut p| p.take()).unwrap_or(None);
         let reply = match (req, pending) {
             (Request::Pull { after, limit, .. }, Some((a, l, handle))) if *after == a && *limit == l => {
@@ -129,6 +173,15 @@ impl Hub {
             }
             _ => self.send_now(req),
         };
+        if let Reply::Hub {
+            min_schema_version,
+            kinds,
+            ..
+        } = &reply
+            && let Ok(mut info) = self.info.lock()
+        {
+            *info = Some((std::time::Instant::now(), (*min_schema_version, kinds.clone())));
+        }
         if let (Request::Pull { limit, epoch, .. }, Reply::Pulled(page)) = (req, &reply)
             && page.next < page.head
             && !page.ops.is_empty()
@@ -153,8 +206,8 @@ impl Hub {
         }
     }
 
-    /// Open the live event stream (SSE). Each call of the returned iterator yields the next head.
-    pub fn events(&self) -> anyhow::Result<impl Iterator<Item = anyhow::Result<u64>>> {
+    /// Open the live event stream (SSE). Each call of the returned iterator yields the next event.
+    pub fn events(&self) -> anyhow::Result<impl Iterator<Item = anyhow::Result<HeadEvent>>> {
         use std::io::BufRead;
         let events = HttpRequest::events(&self.space);
         let resp = versioned(client(None)?.get(format!("{}{}", self.url, events.path)))
@@ -172,8 +225,8 @@ impl Hub {
             Err(e) => Some(Err(anyhow::anyhow!("the live stream broke: {e}"))),
             Ok(l) => l
                 .strip_prefix("data:")
-                .and_then(|d| serde_json::from_str::<hearth_core::wire::HeadEvent>(d.trim()).ok())
-                .map(|e| Ok(e.head)),
+                .and_then(|d| serde_json::from_str::<HeadEvent>(d.trim()).ok())
+                .map(Ok),
         }))
     }
 }

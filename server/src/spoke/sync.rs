@@ -93,7 +93,13 @@ fn sync_round(store: &mut Store, hub: &http::Hub, cfg: SyncConfig) -> anyhow::Re
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64)
     };
-    let mut sync = Sync::new(cfg);
+    // Asked moments ago (`sync --watch`): go straight to the push.
+    let mut sync = match hub.known_info() {
+        Some((min_schema_version, kinds)) => {
+            Sync::with_hub_info(cfg, store, min_schema_version, kinds.as_ref())
+        }
+        None => Sync::new(cfg),
+    };
     let bar = indicatif::ProgressBar::hidden();
     if std::io::stderr().is_terminal() {
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -124,6 +130,9 @@ fn sync_round(store: &mut Store, hub: &http::Hub, cfg: SyncConfig) -> anyhow::Re
         }
     };
     bar.finish_and_clear();
+    if report.problem.is_some() {
+        hub.forget_info();
+    }
     Ok(report)
 }
 
@@ -215,8 +224,10 @@ pub(super) fn sync(args: SyncArgs) -> anyhow::Result<()> {
         print_report(&report, args.json.json)?;
         return note_conflicts(&s, &url, &space, &token, args.json.json);
     }
-    // Watch: a round now, then one whenever the hub announces a head beyond our cursor; reconnect with
-    // backoff when the stream drops; never give up (Ctrl-C stops).
+    // Watch: a round now, then one whenever the hub announces a head beyond our cursor (a round that
+    // skips asking for the hub's info when it did in the last 30 s, and takes ops the event carries
+    // instead of pulling them); reconnect with backoff when the stream drops; never give up (Ctrl-C
+    // stops).
     let cfg = SyncConfig {
         max_retries: None,
         ..SyncConfig::default()
@@ -228,9 +239,11 @@ pub(super) fn sync(args: SyncArgs) -> anyhow::Result<()> {
         match hub.events() {
             Ok(events) => {
                 backoff = Duration::from_millis(500);
-                for head in events {
-                    let head = head?;
-                    if head > s.cursor()? || s.outbox_len()? > 0 {
+                for event in events {
+                    let event = event?;
+                    if event.head > s.cursor()? || s.outbox_len()? > 0 {
+                        // Ops the event carries are applied without a pull.
+                        hub.hold(event);
                         let report = sync_round(&mut s, &hub, cfg.clone())?;
                         print_report(&report, args.json.json)?;
                     }
