@@ -467,6 +467,37 @@ pub fn agenda(conn: &Connection, today: &str) -> Result<Vec<AgendaRow>> {
         .collect())
 }
 
+/// The sidebar's counts of open tasks: the Inbox, Today (overdue or due by `today`) and Upcoming (due
+/// after it). The same rules as [`tasks`] with no project and [`agenda`], without sending the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    /// Open tasks in the Inbox.
+    pub inbox: u64,
+    /// Open tasks overdue or due on `today` or before.
+    pub today: u64,
+    /// Open tasks due after `today`.
+    pub upcoming: u64,
+}
+
+/// [`Counts`] for the day `today` (`YYYY-MM-DD`).
+pub fn counts(conn: &Connection, today: &str) -> Result<Counts> {
+    let finished = |s: &str| s == "done" || s == "cancelled";
+    let inbox = tasks(conn, None)?.iter().filter(|t| !finished(&t.status)).count() as u64;
+    let (mut due_now, mut later) = (0, 0);
+    for a in agenda(conn, today)? {
+        if a.overdue || a.task.due.as_deref().is_some_and(|d| d <= today) {
+            due_now += 1;
+        } else {
+            later += 1;
+        }
+    }
+    Ok(Counts {
+        inbox,
+        today: due_now,
+        upcoming: later,
+    })
+}
+
 /// A search hit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hit {

@@ -441,6 +441,14 @@ impl Client {
         Ok(to_js(&rows)?)
     }
 
+    /// The sidebar's counts of open tasks, `{inbox, today, upcoming}` (Today: overdue or due by
+    /// `day`, `YYYY-MM-DD`; default: the local date).
+    pub fn counts(&self, day: JsValue) -> Result<JsValue, JsValue> {
+        let day = opt_str(&day).unwrap_or_else(today);
+        let counts = query::counts(self.inner.store.borrow().conn(), &day).map_err(Error::from)?;
+        Ok(to_js(&counts)?)
+    }
+
     /// Nodes whose title contains `text`.
     pub fn search(&self, text: String) -> Result<JsValue, JsValue> {
         let rows = query::search(self.inner.store.borrow().conn(), &text).map_err(Error::from)?;

@@ -3,6 +3,7 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::JsValue;
 
 use crate::chrome::{Banners, Shortcuts, Toasts, TopBar};
 use crate::ctx::{Boot, Ctx, View};
@@ -89,11 +90,14 @@ pub fn App() -> impl IntoView {
     });
     spawn_local(crate::pwa::start(move || ctx.update_ready.set(true)));
 
-    // Every change: reload the sidebar and the status (unsent count).
+    // Every change: reload the sidebar and the status (unsent count), after the list in view has asked
+    // for its rows (the store answers calls in the order they come: the change shows in the list
+    // first).
     Effect::new(move |prev: Option<()>| {
         ctx.version.track();
         if prev.is_some() && ctx.boot.get_untracked() == Boot::Ready {
             spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await;
                 ctx.reload_sidebar().await;
                 ctx.reload_status().await;
             });

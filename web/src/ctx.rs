@@ -407,12 +407,10 @@ impl Ctx {
     /// Reload the sidebar (tree and counts) from the store.
     pub async fn reload_sidebar(self) {
         // Sent together: the store answers them in order, without a round trip to the page between.
-        let (tree, inbox, agenda, conflicts) = futures_util::join!(
-            store::tree(),
-            store::tasks(None),
-            store::agenda(),
-            store::conflicts(),
-        );
+        // The counts come as numbers: the rows of the Inbox and the agenda stay in the store.
+        let today = today();
+        let (tree, counts, conflicts) =
+            futures_util::join!(store::tree(), store::counts(&today), store::conflicts());
         match conflicts {
             Ok(c) => {
                 self.learn_device_names(&c);
@@ -426,23 +424,17 @@ impl Ctx {
             Ok(t) => self.tree.set(t),
             Err(e) => self.fail(&e),
         }
-        if let Ok(inbox) = inbox {
-            self.inbox_open.set(inbox.iter().filter(|t| !t.is_done()).count());
-        }
-        if let Ok(agenda) = agenda {
-            let today = today();
-            let (now, later) = agenda
-                .iter()
-                .filter(|a| !a.task.is_done())
-                .partition::<Vec<_>, _>(|a| is_today(a, &today));
-            self.today_open.set(now.len());
-            self.upcoming_open.set(later.len());
+        if let Ok(c) = counts {
+            self.inbox_open.set(c.inbox);
+            self.today_open.set(c.today);
+            self.upcoming_open.set(c.upcoming);
         }
     }
 }
 
 /// An agenda entry for the Today list: overdue, or due today (or before, by this device's clock).
-/// Everything else the agenda holds is Upcoming. The sidebar's counts and the lists use this one test.
+/// Everything else the agenda holds is Upcoming. The store's `counts` uses the same test for the
+/// sidebar.
 pub fn is_today(a: &crate::model::AgendaRow, today: &str) -> bool {
     a.overdue || a.task.due.as_deref().is_some_and(|d| d <= today)
 }

@@ -88,6 +88,17 @@ impl Task {
     }
 }
 
+/// The sidebar's counts of open tasks (the store computes them with the lists' own rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub struct Counts {
+    /// Open tasks in the Inbox.
+    pub inbox: usize,
+    /// Open tasks overdue or due today.
+    pub today: usize,
+    /// Open tasks due after today.
+    pub upcoming: usize,
+}
+
 /// An agenda entry: a task and whether it is overdue.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct AgendaRow {

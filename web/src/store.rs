@@ -12,7 +12,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::model::{
-    AgendaRow, Comment, Conflict, Finished, Hit, Label, Peers, Quarantined, Status, Task, Trashed, TreeEntry,
+    AgendaRow, Comment, Conflict, Counts, Finished, Hit, Label, Peers, Quarantined, Status, Task, Trashed,
+    TreeEntry,
 };
 
 #[wasm_bindgen(raw_module = "./store/hearth.js")]
@@ -190,6 +191,11 @@ pub async fn tasks(project: Option<&str>) -> Result<Vec<Task>> {
 /// Tasks with a due date, overdue first.
 pub async fn agenda() -> Result<Vec<AgendaRow>> {
     call("agenda", &[JsValue::NULL]).await
+}
+
+/// The sidebar's counts of open tasks; Today is overdue or due by `today` (`YYYY-MM-DD`).
+pub async fn counts(today: &str) -> Result<Counts> {
+    call("counts", &[today.into()]).await
 }
 
 /// Done and cancelled tasks, most recently finished first.

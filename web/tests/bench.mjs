@@ -16,10 +16,14 @@
 //   * a fresh context's first open shows the pairing form, not the app: it would time a form;
 //   * clearing only the HTTP cache of a paired context changes nothing once the service worker
 //     controls the page: it answers from Cache Storage (that is the "warm" figure, printed too).
-// Each run uses a fresh browser context (its own caches, service worker and OPFS), paired with its own
-// code; each run prints its cold and warm times, then the medians: `interactive: <ms> ms` (cold) last.
+// Each run opens two fresh devices, each paired with its own code, one after the other: a browser with
+// its own profile on disk, as an installed PWA runs (the figure), then an incognito context of one
+// shared browser (for comparison: Chromium keeps an incognito context's OPFS in memory in the browser
+// process, and each file access of the store's worker is a round trip to it). Each prints its cold and
+// warm times; then the medians: the incognito one, the warm one, and `interactive: <ms> ms` (cold, on
+// disk) last.
 import {
-  startHub, cliReplica, launchBrowser, newContext, invite, openApp, pair, appReady, expectSynced,
+  startHub, cliReplica, launchBrowser, launchPersistent, newContext, invite, openApp, pair, appReady, expectSynced,
   expectNavCount, waitForController, cleanup,
 } from './e2e/helpers.mjs';
 
@@ -65,14 +69,12 @@ try {
   const tree = seed.tree();
   console.log(`space: ${tree.projects.length} projects, ${n} tasks`);
 
-  const cold = [];
-  const warm = [];
-  for (let run = 1; run <= RUNS; run++) {
-    const watched = await newContext(browser, { viewport: { width: 1280, height: 800 } });
+  // One cold open of a device that paired in `context`: {cold, warm} in ms.
+  async function coldOpen(watched, label) {
     const { context } = watched;
     // Pair and download the space (not timed).
     const first = await openApp(context, hub.url);
-    await pair(first, invite(hub), `Bench ${run}`);
+    await pair(first, invite(hub), label);
     await expectSynced(first);
     await expectNavCount(first, 'Inbox', INBOX_TASKS);
     for (const p of tree.projects) await expectNavCount(first, p.title, p.open_total);
@@ -96,7 +98,7 @@ try {
       wasmBytes: performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.wasm')).map((e) => e.transferSize),
     }));
     if (c.controlled || c.wasmBytes.length !== 1 || c.wasmBytes[0] === 0) {
-      throw new Error(`run ${run} was not cold: ${JSON.stringify(c)}`);
+      throw new Error(`${label} was not cold: ${JSON.stringify(c)}`);
     }
     await expectNavCount(page, 'Inbox', INBOX_TASKS); // the data was there (no pairing screen, no download)
 
@@ -106,12 +108,36 @@ try {
     await appReady(page).waitFor({ timeout: 60000 });
     const w = await page.evaluate(() => window.__hearthReadyAt);
 
-    if (watched.problems.length) throw new Error(`run ${run}: console errors:\n${watched.problems.join('\n')}`);
-    await context.close();
-    cold.push(c.ms);
-    warm.push(w);
-    console.log(`run ${run}: cold ${Math.round(c.ms)} ms (UI wasm over the network: ${c.wasmBytes[0]} bytes)  warm ${Math.round(w)} ms`);
+    if (watched.problems.length) throw new Error(`${label}: console errors:\n${watched.problems.join('\n')}`);
+    console.log(`${label}: cold ${Math.round(c.ms)} ms (UI wasm over the network: ${c.wasmBytes[0]} bytes)  warm ${Math.round(w)} ms`);
+    return { cold: c.ms, warm: w };
   }
+
+  const cold = [];
+  const warm = [];
+  const incognito = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const viewport = { width: 1280, height: 800 };
+    // The device as it is used: a browser profile on disk (an installed PWA's).
+    const device = await launchPersistent({ viewport });
+    try {
+      const r = await coldOpen(device, `run ${run}, profile on disk`);
+      cold.push(r.cold);
+      warm.push(r.warm);
+    } finally {
+      await device.context.close();
+      cleanup(device.profile);
+    }
+    // For comparison, interleaved: an incognito context, whose OPFS the browser keeps in memory
+    // behind its own process (every file access of the store's worker is a round trip to it).
+    const watched = await newContext(browser, { viewport });
+    try {
+      incognito.push((await coldOpen(watched, `run ${run}, incognito context`)).cold);
+    } finally {
+      await watched.context.close();
+    }
+  }
+  console.log(`incognito context: cold ${Math.round(median(incognito))} ms`);
   console.log(`warm (service worker cache): ${Math.round(median(warm))} ms`);
   console.log(`interactive: ${Math.round(median(cold))} ms`);
 } finally {

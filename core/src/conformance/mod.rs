@@ -399,7 +399,7 @@ pub fn tree_counts_subtrees_and_breaks_cycles(b: &dyn Backend) {
 }
 
 /// Agenda puts overdue first, skips done and undated tasks; search is case-insensitive; the Inbox holds
-/// tasks with no project.
+/// tasks with no project; the sidebar's counts agree with those lists.
 pub fn agenda_search_and_inbox(b: &dyn Backend) {
     let mut s = b.open("agenda", env(13), Options::default()).unwrap();
     let p = node(&mut s, "project", "Errands", None);
@@ -436,6 +436,24 @@ pub fn agenda_search_and_inbox(b: &dyn Backend) {
         .map(|t| t.title)
         .collect();
     assert_eq!(errands, vec!["Pay rent"]);
+    // The sidebar's counts: open tasks only; Today takes the overdue and those due by the day.
+    let counts = |day| query::counts(s.conn(), day).unwrap();
+    assert_eq!(
+        counts("2026-11-24"),
+        query::Counts {
+            inbox: 2,
+            today: 1,
+            upcoming: 1
+        }
+    );
+    assert_eq!(
+        counts("2026-11-30"),
+        query::Counts {
+            inbox: 2,
+            today: 2,
+            upcoming: 0
+        }
+    );
     assert_eq!(query::resolve(s.conn(), &a[..6]).unwrap(), a);
     assert!(matches!(
         query::resolve(s.conn(), "zzzzzz"),
