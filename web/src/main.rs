@@ -28,6 +28,9 @@ mod ctx;
 mod editor;
 #[cfg(target_arch = "wasm32")]
 mod model;
+// Used by the UI (wasm32 only); compiled everywhere so that its tests run on the host.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod order;
 #[cfg(target_arch = "wasm32")]
 mod priority;
 #[cfg(target_arch = "wasm32")]

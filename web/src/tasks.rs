@@ -335,11 +335,15 @@ fn TaskList(tasks: Memo<Vec<(Task, bool)>>, rows: RwSignal<Rows>) -> impl IntoVi
             revealed_done.set(Some(ctx.view.get_untracked()));
         }
     });
-    let ids = Memo::new(move |_| {
+    // The task being edited stays where it is until its editor closes, whatever its new place: the
+    // browser drops the focus of a row the list moves, and the person's next keystrokes would go
+    // nowhere (its own due date or priority, or another device's change, can move it).
+    let ids = Memo::new(move |prev: Option<&Vec<String>>| {
         let grouped = matches!(ctx.view.get(), View::Today);
         let hide = hide_done.get();
         let today = today();
-        tasks.with(|t| {
+        let editing = ctx.editing.get();
+        let mut out = tasks.with(|t| {
             let mut out = Vec::new();
             let mut last = "";
             for (task, overdue) in t.iter().filter(|(t, _)| !(hide && t.is_done())) {
@@ -358,7 +362,11 @@ fn TaskList(tasks: Memo<Vec<(Task, bool)>>, rows: RwSignal<Rows>) -> impl IntoVi
                 out.push(task.id.clone());
             }
             out
-        })
+        });
+        if let (Some(id), Some(prev)) = (editing, prev) {
+            crate::order::keep_in_place(&mut out, prev, &id);
+        }
+        out
     });
     let empty = move || rows.with(|r| r.loaded) && ids.with(|i| i.is_empty());
     let has_done = move || !agenda() && finished.get() != 0;
@@ -530,15 +538,27 @@ fn TaskRow(
     });
     let editor_id = format!("edit-{id}");
     let editor_id2 = editor_id.clone();
-    // When the editor closes with the focus inside it, the focus goes back to the task.
+    // When the editor closes with the focus inside it, the focus goes back to the task; and again once
+    // the list has put the task in its place (a moved row loses the focus).
     Effect::new(move |was_open: Option<bool>| {
         let open = editing.get();
         if was_open == Some(true) && !open {
-            let lost = document()
-                .active_element()
-                .is_none_or(|e| e.tag_name().eq_ignore_ascii_case("body"));
-            if lost && let Some(b) = main_button.get_untracked() {
+            let lost = || {
+                document()
+                    .active_element()
+                    .is_none_or(|e| e.tag_name().eq_ignore_ascii_case("body"))
+            };
+            if lost()
+                && let Some(b) = main_button.get_untracked()
+            {
                 let _ = b.focus();
+                request_animation_frame(move || {
+                    if lost()
+                        && let Some(b) = main_button.get_untracked()
+                    {
+                        let _ = b.focus();
+                    }
+                });
             }
         }
         open

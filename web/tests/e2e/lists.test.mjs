@@ -101,12 +101,13 @@ test('inline editing, delete with Undo and moving tasks reach the CLI replica', 
     const editor = await openEditor(page, 'Sweep');
     assert.equal(await taskRow(page, 'Sweep').locator('button.task-main').getAttribute('aria-expanded'), 'true');
     await editor.getByLabel('Due').fill('2031-03-14');
-    // Saved as the field loses the focus; a due date moves the task up its list (dated tasks come
-    // first), and the browser drops the focus of a row the list moves: wait for the move before typing
-    // into the editor again.
+    // Saved as the field loses the focus. A due date moves a task up its list (dated tasks come first),
+    // but not while its editor is open: the browser drops the focus of a row the list moves, and what
+    // the person types next would go nowhere.
     await editor.getByLabel('Due').blur();
     await expectText(taskRow(page, 'Sweep').locator('.chip.due'), /14/);
-    await expectText(page.getByRole('list', { name: 'Tasks' }).locator('li.task .task-title').first(), 'Sweep');
+    const titles = page.getByRole('list', { name: 'Tasks' }).locator('li.task .task-title');
+    assert.deepEqual(await titles.allTextContents(), ['Mop the floor', 'Sweep']);
     await editor.getByLabel('Priority').selectOption('1');
     await editor.getByLabel('Notes').fill('Under the sofa too');
     await editor.getByLabel('Notes').blur();
@@ -119,6 +120,9 @@ test('inline editing, delete with Undo and moving tasks reach the CLI replica', 
     await row.locator('.editor').getByRole('button', { name: 'Close' }).click();
     await expectCount(row.locator('.editor'), 0);
     assert.equal(await row.locator('button.task-main').getAttribute('aria-expanded'), 'false');
+    // Closed: the task takes its place, and the focus stays on it.
+    await expectText(titles.first(), 'Sweep the hall');
+    await until(() => row.locator('button.task-main').evaluate((b) => b === document.activeElement), 'the focus back on the task');
     await expectText(row.locator('.chip.prio'), 'P1');
     await expectText(row.locator('.chip.notes'), 'Notes');
     await expectText(row.locator('.chip.due'), /14/);
