@@ -404,6 +404,11 @@ impl Driver {
         self.running.set(true);
         let result = self.round_inner(inner).await;
         self.running.set(false);
+        // A round that could not finish (offline, say) drops the live event it held: by the next
+        // round the hub may have compacted past this device, which must then hear so from a pull.
+        if !matches!(&result, Ok(r) if r.problem.is_none()) {
+            self.live.borrow_mut().take();
+        }
         match &result {
             Ok(r) => match &r.problem {
                 // Below the space's minimum version: pulls work, pushes wait for an update.

@@ -136,10 +136,14 @@ impl Hub {
             .map(|(_, i)| i.clone())
     }
 
-    /// Forget the hub's info (a round had a problem: the next one asks again).
-    pub fn forget_info(&self) {
+    /// A round had a problem: the next one asks for the hub's info again, and pulls instead of using
+    /// a live event held meanwhile (the hub may have compacted past this device since).
+    pub fn forget(&self) {
         if let Ok(mut info) = self.info.lock() {
             *info = None;
+        }
+        if let Ok(mut live) = self.live.lock() {
+            *live = None;
         }
     }
 

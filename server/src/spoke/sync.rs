@@ -131,7 +131,7 @@ fn sync_round(store: &mut Store, hub: &http::Hub, cfg: SyncConfig) -> anyhow::Re
     };
     bar.finish_and_clear();
     if report.problem.is_some() {
-        hub.forget_info();
+        hub.forget();
     }
     Ok(report)
 }
