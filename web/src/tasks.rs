@@ -343,30 +343,20 @@ fn TaskList(tasks: Memo<Vec<(Task, bool)>>, rows: RwSignal<Rows>) -> impl IntoVi
         let hide = hide_done.get();
         let today = today();
         let editing = ctx.editing.get();
-        let mut out = tasks.with(|t| {
-            let mut out = Vec::new();
-            let mut last = "";
-            for (task, overdue) in t.iter().filter(|(t, _)| !(hide && t.is_done())) {
-                if grouped {
-                    let group = match task.due.as_deref() {
+        let listed: Vec<(String, Option<&str>)> = tasks.with(|t| {
+            t.iter()
+                .filter(|(t, _)| !(hide && t.is_done()))
+                .map(|(task, overdue)| {
+                    let group = grouped.then(|| match task.due.as_deref() {
                         _ if *overdue => "#Overdue",
                         Some(d) if d == today => "#Due today",
                         _ => "#Coming up",
-                    };
-                    // Each heading once (keys are unique), even if the rows arrive out of order.
-                    if group != last && !out.iter().any(|k| k == group) {
-                        out.push(group.to_owned());
-                        last = group;
-                    }
-                }
-                out.push(task.id.clone());
-            }
-            out
+                    });
+                    (task.id.clone(), group)
+                })
+                .collect()
         });
-        if let (Some(id), Some(prev)) = (editing, prev) {
-            crate::order::keep_in_place(&mut out, prev, &id);
-        }
-        out
+        crate::order::shown(&listed, prev.map(Vec::as_slice), editing.as_deref())
     });
     let empty = move || rows.with(|r| r.loaded) && ids.with(|i| i.is_empty());
     let has_done = move || !agenda() && finished.get() != 0;
