@@ -23,7 +23,7 @@ static BACKWARD_JUMPS: AtomicUsize = AtomicUsize::new(0);
 static HUB_RESTARTS: AtomicUsize = AtomicUsize::new(0);
 static LIVE_PAGES: AtomicUsize = AtomicUsize::new(0);
 
-use hearth_core::store::{HubLog, HubOptions, LogRead, SqliteHubLog};
+use hearth_core::store::{HubLog, HubOptions, LIVE_OPS, LogRead, SqliteHubLog};
 use hearth_core::sync::{Reply, Request, Step, Sync, SyncConfig};
 use hearth_core::wire::{ErrorBody, HeadEvent, codes};
 use hearth_core::{Error, ManualEnv, NewOp, Options, Store, query};
@@ -89,25 +89,28 @@ impl Hub {
         }
     }
 
-    /// The live event after a commit, as the hub's announcing task makes it: the ops since the last
-    /// event when there are at most 64, else the head alone.
+    /// The live event after a commit, as the hub's announcing task makes it (the same rule and the
+    /// same JSON, read back as a device does): the ops since the last event when they are few, else
+    /// the head alone.
     fn announce(&mut self) {
         let head = self.store.head().expect("head");
         if head <= self.announced {
             return;
         }
         let after = self.announced;
-        let page = self.store.page(after, 64).expect("page");
-        self.live = Some(if head - after <= 64 && page.count > 0 && after >= page.horizon {
-            self.announced = page.next(after).max(head);
-            HeadEvent {
-                head: page.head,
-                after: Some(after),
-                page: Some(page.pull_response(after).expect("page")),
+        let page = self.store.page(after, LIVE_OPS).expect("page");
+        let carried = (head - after <= LIVE_OPS as u64)
+            .then(|| page.live_event(after))
+            .flatten();
+        self.live = Some(match carried {
+            Some(json) => {
+                self.announced = page.next(after).max(head);
+                serde_json::from_str(&json).expect("a live event reads as a HeadEvent")
             }
-        } else {
-            self.announced = head;
-            HeadEvent::head(head)
+            None => {
+                self.announced = head;
+                HeadEvent::head(head)
+            }
         });
     }
 

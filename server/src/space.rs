@@ -3,8 +3,9 @@
 //!
 //! **Live events carry small commits.** One task per space (started by the first live listener) turns
 //! each new head into the event every listener is sent: when the ops since the previous event are few
-//! ([`LIVE_OPS`], [`LIVE_BYTES`]), it reads them once and the event carries them as the pull answer
-//! after the previous event's head, so a device that is up to date applies them without pulling.
+//! ([`LIVE_OPS`], and [`LogPage::live_event`] says when they fit), it reads them once and the event
+//! carries them as the pull answer after the previous event's head, so a device that is up to date
+//! applies them without pulling.
 //!
 //! The space's log is a [`HubLog`] (SQLite, one file per space, or PostgreSQL): the writer thread holds it, and
 //! readers are the log's own [`LogRead`]ers, so a second backend changes nothing here.
@@ -21,7 +22,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use hearth_core::store::{
-    CompactReport, Compactor, HubLog, HubOptions, LogPage, LogPosition, LogRead, Readers, SqliteHubLog,
+    CompactReport, Compactor, HubLog, HubOptions, LIVE_OPS, LogPage, LogPosition, LogRead, Readers,
+    SqliteHubLog,
 };
 use hearth_core::{AppendOutcome, Op, SystemEnv};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -35,10 +37,6 @@ const MAX_GROUP_OPS: usize = 20_000;
 const QUEUE: usize = 1024;
 /// Idle read connections kept per space.
 const MAX_IDLE_READERS: usize = 8;
-/// Most ops a live event carries; after a bigger commit, devices pull.
-pub const LIVE_OPS: usize = 64;
-/// Largest live event (JSON bytes) that carries ops.
-pub const LIVE_BYTES: usize = 64 * 1024;
 
 struct Job {
     ops: Vec<Op>,
@@ -271,7 +269,8 @@ fn writer(mut log: Box<dyn HubLog>, mut rx: mpsc::Receiver<Job>, head: &watch::S
     }
 }
 
-fn head_event(head: u64) -> Arc<str> {
+/// The live event with the head alone.
+pub fn head_event(head: u64) -> Arc<str> {
     Arc::from(format!("{{\"head\":{head}}}"))
 }
 
@@ -288,17 +287,12 @@ async fn announce(space: Weak<Space>, mut heads: watch::Receiver<u64>, events: w
         let mut event = None;
         if head - last <= LIVE_OPS as u64 {
             match space.page(last, LIVE_OPS).await {
-                Ok(page) if page.count > 0 && last >= page.horizon => {
-                    let body = page.pull_body(last);
-                    if body.len() <= LIVE_BYTES {
-                        event = Some(Arc::from(format!(
-                            "{{\"head\":{},\"after\":{last},\"page\":{body}}}",
-                            page.head
-                        )));
+                Ok(page) => {
+                    if let Some(carried) = page.live_event(last) {
+                        event = Some(Arc::from(carried));
                         last = last.max(page.next(last));
                     }
                 }
-                Ok(_) => {}
                 // Listeners then pull, as they would without the ops.
                 Err(e) => tracing::warn!(space = space.name(), error = %e, "live event without ops"),
             }

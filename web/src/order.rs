@@ -55,31 +55,26 @@ mod tests {
         s.split_whitespace().map(str::to_owned).collect()
     }
 
+    /// `now` with `id` kept where it was in `prev`.
+    fn kept(now: &str, prev: &str, id: &str) -> Vec<String> {
+        let mut now = ids(now);
+        keep_in_place(&mut now, &ids(prev), id);
+        now
+    }
+
     #[test]
     fn the_task_being_edited_keeps_its_place_among_the_others() {
         // x's due date sorted it first; it stays after a, where it was.
-        let mut now = ids("x m a b");
-        keep_in_place(&mut now, &ids("m a x b"), "x");
-        assert_eq!(now, ids("m a x b"));
+        assert_eq!(kept("x m a b", "m a x b", "x"), ids("m a x b"));
         // A new row above, one gone below: x still follows a.
-        let mut now = ids("n x a c");
-        keep_in_place(&mut now, &ids("a x b c"), "x");
-        assert_eq!(now, ids("n a x c"));
+        assert_eq!(kept("n x a c", "a x b c", "x"), ids("n a x c"));
         // It was first: it stays first.
-        let mut now = ids("a b x");
-        keep_in_place(&mut now, &ids("x a b"), "x");
-        assert_eq!(now, ids("x a b"));
+        assert_eq!(kept("a b x", "x a b", "x"), ids("x a b"));
         // The row it followed is gone: its old index.
-        let mut now = ids("x b c");
-        keep_in_place(&mut now, &ids("b a x c"), "x");
-        assert_eq!(now, ids("b c x"));
+        assert_eq!(kept("x b c", "b a x c", "x"), ids("b c x"));
         // Not there before, or not there now: nothing to keep.
-        let mut now = ids("x a");
-        keep_in_place(&mut now, &ids("a"), "x");
-        assert_eq!(now, ids("x a"));
-        let mut now = ids("a b");
-        keep_in_place(&mut now, &ids("x a b"), "x");
-        assert_eq!(now, ids("a b"));
+        assert_eq!(kept("x a", "a", "x"), ids("x a"));
+        assert_eq!(kept("a b", "x a b", "x"), ids("a b"));
     }
 
     fn rows<'a>(r: &[(&str, Option<&'a str>)]) -> Vec<(String, Option<&'a str>)> {

@@ -128,7 +128,25 @@ impl LogPage {
         ));
         body
     }
+
+    /// The live event that carries this page, read with `after` (and at most [`LIVE_OPS`] ops):
+    /// `{"head":…,"after":…,"page":{…}}`, its page the pull answer after `after`. None when the page
+    /// is empty, starts below the horizon, or makes an event over [`LIVE_BYTES`]: then the event is
+    /// the head alone and devices pull.
+    pub fn live_event(&self, after: u64) -> Option<String> {
+        if self.count == 0 || after < self.horizon {
+            return None;
+        }
+        let body = self.pull_body(after);
+        (body.len() <= LIVE_BYTES)
+            .then(|| format!("{{\"head\":{},\"after\":{after},\"page\":{body}}}", self.head))
+    }
 }
+
+/// Most ops a live event carries; after a bigger commit, devices pull.
+pub const LIVE_OPS: usize = 64;
+/// Largest page (JSON bytes) a live event carries.
+pub const LIVE_BYTES: usize = 64 * 1024;
 
 /// Reading a space's log: one consistent snapshot per call.
 pub trait LogRead: Send {

@@ -36,8 +36,8 @@ pub use compact::{
     snapshots_dir,
 };
 pub use hub::{
-    AppendOutcome, Compactor, HubLog, HubOptions, LogPage, LogRead, Readers, SqliteHubLog, SqliteLogReader,
-    refused_for_skew_before, retired_by_skew_refusal,
+    AppendOutcome, Compactor, HubLog, HubOptions, LIVE_BYTES, LIVE_OPS, LogPage, LogRead, Readers,
+    SqliteHubLog, SqliteLogReader, refused_for_skew_before, retired_by_skew_refusal,
 };
 pub use kv::LogPosition;
 pub use kv::keys;

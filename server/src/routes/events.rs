@@ -25,10 +25,10 @@ pub async fn events(
     // On connect, the head alone: the last event's ops may have been compacted away since, and a
     // device that was away pulls (or restores from the snapshot) as it would without them.
     let live = open.live();
-    let first = futures_util::stream::once(std::future::ready(format!("{{\"head\":{}}}", open.head())));
+    let first = futures_util::stream::once(std::future::ready(crate::space::head_event(open.head())));
     let stream = first
-        .chain(WatchStream::from_changes(live).map(|event| event.to_string()))
-        .map(|event| Ok(Event::default().data(event)))
+        .chain(WatchStream::from_changes(live))
+        .map(|event| Ok(Event::default().data(&*event)))
         .take_until(state.shutting_down());
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

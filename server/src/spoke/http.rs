@@ -21,12 +21,12 @@ pub struct Hub {
     /// A live event that carried ops: it answers the pull it follows on from.
     live: std::sync::Mutex<Option<HeadEvent>>,
     /// The hub's last info answer and when it came: the next round may skip asking again.
-    info: std::sync::Mutex<Option<(std::time::Instant, HubInfo)>>,
+    info: std::sync::Mutex<Option<(std::time::Instant, KnownInfo)>>,
 }
 
 /// What a round needs of `GET /v1/hub` when it skips asking: the space's minimum schema version and
 /// the op kinds the hub applies.
-pub type HubInfo = (i64, Option<std::collections::BTreeMap<String, u32>>);
+pub type KnownInfo = (i64, Option<std::collections::BTreeMap<String, u32>>);
 
 /// How long an info answer stands in for asking again.
 const INFO_FRESH: Duration = Duration::from_secs(30);
@@ -129,7 +129,7 @@ impl Hub {
     }
 
     /// The hub's info from a recent round, if there was one in the last 30 s.
-    pub fn known_info(&self) -> Option<HubInfo> {
+    pub fn known_info(&self) -> Option<KnownInfo> {
         let info = self.info.lock().ok()?;
         info.as_ref()
             .filter(|(at, _)| at.elapsed() < INFO_FRESH)
