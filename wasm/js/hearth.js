@@ -9,8 +9,50 @@
 //   hearth.subscribe((event) => render());      // after any local, other-tab or remote change
 //
 // `connect({inPage: true})` (or a browser without module workers) runs the store in the page, in memory.
+// `connect()` answers once this tab has asked its worker to open the store (or found that another tab
+// owns it); calls made before the store is open wait for it, and `ready()` resolves once it is.
 
 const KEY = (name) => `hearth:${name}`;
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+// The store's worker, started before it is needed: its scripts and the store's wasm module download
+// and compile while the page's own code loads, instead of after it. A page may start it in its HTML
+// (`window.hearthStoreWorker = {worker, failed}`, as the app's index.html does); otherwise it starts as
+// this module loads. The tab that wins the store's lock adopts it; a tab that does not (another owns
+// the store, or it runs the store in the page) lets it go. `failed` is set if its scripts could not
+// load before it was adopted.
+let early = null;
+if (typeof document !== 'undefined' && typeof Worker !== 'undefined') {
+  early = globalThis.hearthStoreWorker || null;
+  delete globalThis.hearthStoreWorker;
+  if (!early) {
+    try {
+      const worker = new Worker(WORKER_URL, { type: 'module' });
+      const started = { worker, failed: false };
+      worker.addEventListener('error', () => { started.failed = true; });
+      early = started;
+    } catch (err) {
+      early = null; // no module workers here: connect() finds out again and runs the store in the page
+    }
+  }
+}
+
+/** The early worker, once: null if there is none or it could not load (then a new one is started). */
+function adoptEarly() {
+  const e = early;
+  early = null;
+  if (e && e.failed) {
+    e.worker.terminate();
+    return null;
+  }
+  return e ? e.worker : null;
+}
+
+/** This tab will not own a store now: the early worker goes (one is started if it ever does). */
+function dropEarly() {
+  if (early) early.worker.terminate();
+  early = null;
+}
 
 export class HearthError extends Error {
   constructor({ code, message }) {
@@ -76,11 +118,13 @@ export async function connect({ name = 'default', inPage = false } = {}) {
 
   // A dedicated worker running worker.js, or null where module workers cannot start.
   function startWorker() {
-    let w;
-    try {
-      w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    } catch (err) {
-      return null;
+    let w = adoptEarly();
+    if (!w) {
+      try {
+        w = new Worker(WORKER_URL, { type: 'module' });
+      } catch (err) {
+        return null;
+      }
     }
     let answered = false; // the worker has answered once, so its script loaded
     w.onmessage = (e) => {
@@ -146,6 +190,7 @@ export async function connect({ name = 'default', inPage = false } = {}) {
       }
       return status;
     })();
+    decided(); // the open is asked (or, in the page, on its way)
     await workerReady;
     channel.postMessage({ type: 'owner', tab });
     // Our own calls sent to the previous owner: now ours to run (those made since this tab became the
@@ -184,10 +229,14 @@ export async function connect({ name = 'default', inPage = false } = {}) {
     }
   };
 
-  navigator.locks.request(KEY(name), () => {
-    // Held until this tab closes.
-    return becomeOwner().then(() => new Promise(() => {}));
-  }).catch((err) => {
+  if (inPage) dropEarly();
+  // connect() answers once this tab has asked its worker to open the store, or found that another tab
+  // owns it: a page that lays itself out next (a long task) does not hold back the store's start.
+  let decided;
+  const ownerKnown = new Promise((resolve) => { decided = resolve; });
+  // Held until this tab closes.
+  const own = () => becomeOwner().then(() => new Promise(() => {}));
+  const cannotOpen = (err) => {
     // The store could not be opened: every call of this tab (now and later) fails with the reason.
     // The lock is free again, so another tab may open the store and answer the others' calls.
     failed = true;
@@ -196,7 +245,16 @@ export async function connect({ name = 'default', inPage = false } = {}) {
     workerReady = Promise.reject(error);
     workerReady.catch(() => {});
     for (const id of [...pending.keys()]) settle({ id, ok: false, error });
-  });
+    decided();
+  };
+  navigator.locks.request(KEY(name), { ifAvailable: true }, (lock) => {
+    if (lock) return own();
+    // Another tab owns the store and serves this one; this tab takes over when that one closes.
+    dropEarly();
+    decided();
+    navigator.locks.request(KEY(name), own).catch(cannotOpen);
+    return null;
+  }).catch(cannotOpen);
 
   function call(method, ...args) {
     if ((method === 'createTask' || method === 'createProject') && !(args[1] && args[1].id)) {
@@ -220,11 +278,21 @@ export async function connect({ name = 'default', inPage = false } = {}) {
     return { persisted: out.persisted, usage: out.usage, quota: out.quota };
   }
 
+  await ownerKnown;
   return {
     call,
     storage,
     warnings,
     isOwner: () => owner && !failed,
+    // Whether this store was paired the last time it was open in this browser (from what the page
+    // keeps outside the database), known before the store opens: a page can lay itself out for it.
+    pairedBefore: () => {
+      try {
+        return !!(JSON.parse(localStorage.getItem(`${KEY(name)}:identity`) || 'null') || {}).token;
+      } catch (err) {
+        return false;
+      }
+    },
     // Resolves once some tab owns the store and answers.
     ready: () => call('status'),
     subscribe(f) { listeners.add(f); return () => listeners.delete(f); },

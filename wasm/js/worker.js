@@ -3,6 +3,8 @@
 // the answer is {id, ok, result} or {id, ok: false, error: {code, message}}. Change events go to the
 // tab as {event}.
 import { createOwner } from './dispatch.js';
+// dispatch.js's own import, named here too so that both are fetched at once, not one after the other.
+import './pkg/hearth_wasm.js';
 
 const handle = createOwner((event) => self.postMessage({ event }));
 self.onmessage = (e) => {

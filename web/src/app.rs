@@ -35,7 +35,16 @@ pub fn App() -> impl IntoView {
     window_event_listener_untyped("visibilitychange", move |_| ctx.tell_recovery());
 
     spawn_local(async move {
-        match store::connect("default").await {
+        let opened = async {
+            store::connect("default").await?;
+            // Paired when it last ran here: lay the app out now, while the store's worker starts and
+            // opens the database (the larger part of a start); the data fills in when it is open.
+            if store::paired_before() {
+                ctx.boot.set(Boot::Loading);
+            }
+            store::ready().await
+        };
+        match opened.await {
             Ok(()) => {
                 for w in store::warnings() {
                     ctx.say(w, None);
@@ -104,19 +113,31 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // What the page shows; the shell stays the same one from loading to ready.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Showing {
+        Opening,
+        Shell,
+        Failed,
+    }
+    let showing = Memo::new(move |_| match ctx.boot.get() {
+        Boot::Opening => Showing::Opening,
+        Boot::Loading | Boot::Ready => Showing::Shell,
+        Boot::Failed(_) => Showing::Failed,
+    });
     view! {
-        {move || match ctx.boot.get() {
-            Boot::Opening => view! {
+        {move || match showing.get() {
+            Showing::Opening => view! {
                 <div class="boot" role="status" aria-live="polite">"Opening Hearth…"</div>
             }.into_any(),
-            Boot::Failed(msg) => view! {
+            Showing::Failed => view! {
                 <div class="boot failed" role="alert">
                     <h1>"Hearth could not start"</h1>
-                    <p>{msg}</p>
+                    <p>{move || match ctx.boot.get() { Boot::Failed(msg) => msg, _ => String::new() }}</p>
                     <button class="button primary" on:click=move |_| { let _ = window().location().reload(); }>"Reload"</button>
                 </div>
             }.into_any(),
-            Boot::Ready => view! { <Shell/> }.into_any(),
+            Showing::Shell => view! { <Shell/> }.into_any(),
         }}
     }
 }
@@ -125,7 +146,9 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Shell() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let show_pairing = move || !ctx.status.with(|s| s.paired) && !ctx.skip_pairing.get();
+    // While the store opens after a paired run, the status is not known yet: the app's layout shows.
+    let show_pairing =
+        move || ctx.boot.get() != Boot::Loading && !ctx.status.with(|s| s.paired) && !ctx.skip_pairing.get();
     view! {
         <Show when=show_pairing fallback=move || view! { <Workspace/> }>
             <Pairing/>
@@ -138,7 +161,12 @@ fn Shell() -> impl IntoView {
 fn Workspace() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     view! {
-        <div class="app" data-state="ready" class:nav-open=move || ctx.nav_open.get()>
+        <div
+            class="app"
+            data-state=move || if ctx.boot.get() == Boot::Ready { "ready" } else { "loading" }
+            aria-busy=move || (ctx.boot.get() != Boot::Ready).to_string()
+            class:nav-open=move || ctx.nav_open.get()
+        >
             <a class="skip-link" href="#main">"Skip to tasks"</a>
             <TopBar/>
             <Banners/>

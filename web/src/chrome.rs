@@ -6,7 +6,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::ctx::{Ctx, View};
+use crate::ctx::{Boot, Ctx, View};
 use crate::store;
 use crate::sync_panel::{PANEL_ID, PILL_ID};
 use crate::words::for_people;
@@ -25,6 +25,10 @@ pub fn hub_unreachable(ctx: Ctx) -> bool {
 /// The sync state as people read it, and a class for its colour.
 fn sync_label(ctx: Ctx) -> (String, &'static str) {
     let s = ctx.status.get();
+    // Laid out before the store has opened: its state is not known yet.
+    if ctx.boot.get() == Boot::Loading {
+        return ("Opening…".to_owned(), "syncing");
+    }
     let (text, class) = if !s.paired {
         ("Not paired", "idle")
     } else if !ctx.online.get() {
@@ -141,7 +145,7 @@ pub fn TopBar() -> impl IntoView {
             // The state, announced as it changes (the pill is a button, whose content is not a live region).
             <span class="visually-hidden" role="status" aria-live="polite">{move || label.get().0}</span>
             <Show
-                when=move || ctx.status.with(|s| s.paired)
+                when=move || ctx.boot.get() == Boot::Loading || ctx.status.with(|s| s.paired)
                 fallback=move || view! {
                     <button class="button small" on:click=move |_| ctx.skip_pairing.set(false)>"Pair"</button>
                 }

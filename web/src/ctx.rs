@@ -85,6 +85,9 @@ pub struct Toast {
 pub enum Boot {
     /// Opening the store.
     Opening,
+    /// Opening the store, with the app already laid out: this device was paired the last time the
+    /// app ran here. The data fills in once the store is open.
+    Loading,
     /// The store is open.
     Ready,
     /// The store could not be opened: what happened and what to do.

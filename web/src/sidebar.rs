@@ -5,7 +5,7 @@
 use leptos::ev;
 use leptos::prelude::*;
 
-use crate::ctx::{Ctx, View};
+use crate::ctx::{Boot, Ctx, View};
 use crate::model::TreeEntry;
 use crate::store;
 
@@ -195,7 +195,7 @@ pub fn Sidebar() -> impl IntoView {
             <Show when=move || adding.get()>
                 <NewProject parent=None done=move || adding.set(false)/>
             </Show>
-            <Show when=move || ctx.tree.with(|t| t.is_empty()) && !adding.get()>
+            <Show when=move || ctx.boot.get() == Boot::Ready && ctx.tree.with(|t| t.is_empty()) && !adding.get()>
                 <p class="muted small hint">"No projects yet. Press + to add one."</p>
             </Show>
         </nav>

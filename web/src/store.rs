@@ -74,16 +74,28 @@ fn method(target: &JsValue, name: &str) -> Result<Function> {
         })
 }
 
-/// Connect to store `name` (one per space on this origin) and wait until some tab owns it.
+/// Connect to store `name` (one per space on this origin). Calls made from now on wait for the store
+/// to open; [`ready`] says when it has.
 pub async fn connect(name: &str) -> Result<()> {
     let opts = js_sys::Object::new();
     Reflect::set(&opts, &"name".into(), &name.into())?;
     let connection = js_connect(opts.into()).await?;
     HANDLE.with(|h| *h.borrow_mut() = Some(connection));
-    // `ready()` resolves once the owning tab's worker has opened the database.
+    Ok(())
+}
+
+/// Wait until some tab owns the store and its worker has opened the database.
+pub async fn ready() -> Result<()> {
     let ready = method(&handle()?, "ready")?.call0(&handle()?)?;
     JsFuture::from(Promise::from(ready)).await?;
     Ok(())
+}
+
+/// Whether this store was paired the last time it was open in this browser, known before it opens.
+pub fn paired_before() -> bool {
+    handle()
+        .and_then(|h| Ok(method(&h, "pairedBefore")?.call0(&h)?))
+        .is_ok_and(|v| v.is_truthy())
 }
 
 /// Warnings the store gathered while opening (memory-only storage, a store the browser wiped…).

@@ -233,6 +233,22 @@ impl Store {
         kv_set(&self.conn, key, value)
     }
 
+    /// Write `kv` entries in one transaction (one commit: one flush instead of one each).
+    pub fn kv_set_all(&self, entries: &[(&str, &str)]) -> Result<()> {
+        match entries {
+            [] => Ok(()),
+            [(key, value)] => self.kv_set(key, value),
+            _ => {
+                let tx = self.conn.unchecked_transaction()?;
+                for (key, value) in entries {
+                    kv_set(&tx, key, value)?;
+                }
+                tx.commit()?;
+                Ok(())
+            }
+        }
+    }
+
     /// Milliseconds added to the wall clock to match the hub's time.
     pub fn clock_offset_ms(&self) -> Result<i64> {
         Ok(self

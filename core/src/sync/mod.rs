@@ -472,6 +472,16 @@ impl Sync {
     }
 
     fn finish(&mut self, store: &Store, problem: Option<Problem>) -> Result<Step> {
+        self.finish_writing(store, problem, &[])
+    }
+
+    /// End the round; `also` are `kv` entries written in the same transaction as the last-sync time.
+    fn finish_writing(
+        &mut self,
+        store: &Store,
+        problem: Option<Problem>,
+        also: &[(&str, &str)],
+    ) -> Result<Step> {
         self.phase = Phase::Done;
         self.in_flight = None;
         self.report.unsent = store.outbox_len()?;
@@ -482,9 +492,12 @@ impl Sync {
         if problem.is_some() {
             self.report.problem = problem;
         }
+        let now = store.env_now_ms().to_string();
+        let mut writes = also.to_vec();
         if self.report.problem.is_none() {
-            store.kv_set(crate::store::keys::LAST_SYNC, &store.env_now_ms().to_string())?;
+            writes.push((crate::store::keys::LAST_SYNC, &now));
         }
+        store.kv_set_all(&writes)?;
         Ok(Step::Done(self.report.clone()))
     }
 
@@ -614,8 +627,12 @@ impl Sync {
                 }
             }
             (Request::Ack { seq }, Reply::Acked) => {
-                store.kv_set(crate::store::keys::ACKED, &seq.to_string())?;
-                return Ok(Some(self.finish(store, None)?));
+                let seq = seq.to_string();
+                return Ok(Some(self.finish_writing(
+                    store,
+                    None,
+                    &[(crate::store::keys::ACKED, &seq)],
+                )?));
             }
             (req, Reply::Error { status, body }) => return self.failed(store, req, status, body),
             (req, Reply::Network(message)) => return self.retry(store, req, message),
