@@ -450,11 +450,11 @@ fn watch_pulls_other_devices_changes_as_they_happen() {
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     paired(&hub, &a, "default");
     paired(&hub, &b, "default");
-    let mut watch = Command::new(BIN)
+    let watch = Command::new(BIN)
         .args(["sync", "--watch", "--home"])
         .arg(&a)
         .env_remove("HEARTH_HOME")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("watch");
@@ -467,9 +467,31 @@ fn watch_pulls_other_devices_changes_as_they_happen() {
         std::thread::sleep(Duration::from_millis(100));
         seen = ok(&a, &["ls"]).contains("seen live");
     }
+    // The round is shown once the change is stored, and the ack follows: the hub's network view
+    // has the watching device at the head.
+    let device = json(&a, &["status", "--json"])["device"].clone();
+    let mut acked = None;
+    while Instant::now() < deadline && acked != Some(1) {
+        std::thread::sleep(Duration::from_millis(100));
+        let status = json(&b, &["status", "--json"]);
+        acked = status["network"]["peers"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["device"] == device))
+            .and_then(|p| p["acked"].as_u64());
+    }
+    let mut watch = watch;
     let _ = watch.kill();
-    let _ = watch.wait();
+    let out = watch.wait_with_output().expect("watch output");
     assert!(seen, "the watching device did not receive the change");
+    assert_eq!(acked, Some(1), "the watching device acked what it pulled");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        printed
+            .matches("Sync: pushed 0, pulled 1; at seq 1 of 1; 0 unsent.")
+            .count(),
+        1,
+        "the round that pulled the change is shown once:\n{printed}"
+    );
     assert_eq!(ok(&a, &["export"]), hub.export("default"));
 }
 

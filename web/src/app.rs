@@ -13,6 +13,9 @@ use crate::store;
 use crate::sync_panel::SyncPanel;
 use crate::tasks::MainView;
 
+/// How long a sync round goes on before the pill says "Syncing…".
+const SYNCING_SHOWN_AFTER_MS: i32 = 700;
+
 /// The app.
 #[component]
 pub fn App() -> impl IntoView {
@@ -49,17 +52,29 @@ pub fn App() -> impl IntoView {
                 for w in store::warnings() {
                     ctx.say(w, None);
                 }
+                // Rounds started, so that a round's "Syncing…" shows only while it is still the last.
+                let rounds = StoredValue::new(0u64);
                 let subscribed = store::subscribe(move |event| {
                     let source = js_sys::Reflect::get(&event, &"source".into())
                         .ok()
                         .and_then(|s| s.as_string());
                     if source.as_deref() == Some("sync") {
                         let state = js_sys::Reflect::get(&event, &"state".into()).ok().and_then(|s| s.as_string());
-                        // A round starting changes nothing else the status shows: no need to ask the store.
+                        let round = rounds.get_value() + 1;
+                        rounds.set_value(round);
+                        // A round starting changes nothing else the status shows: no need to ask the
+                        // store. Most rounds end within milliseconds: the pill (and its live region,
+                        // which screen readers announce) says "Syncing…" only for a round that is
+                        // still going after a moment, instead of flickering at every change.
                         if state.as_deref() == Some("syncing") {
-                            ctx.status.update(|s| {
-                                s.sync = "syncing".into();
-                                s.error = None;
+                            spawn_local(async move {
+                                crate::chrome::sleep(SYNCING_SHOWN_AFTER_MS).await;
+                                if rounds.get_value() == round {
+                                    ctx.status.update(|s| {
+                                        s.sync = "syncing".into();
+                                        s.error = None;
+                                    });
+                                }
                             });
                         } else {
                             spawn_local(ctx.reload_status());

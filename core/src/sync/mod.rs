@@ -422,6 +422,26 @@ impl Sync {
         &self.report
     }
 
+    /// The report as it would be if the round ended now: what it pushed and pulled so far, with the
+    /// store's cursor and unsent count as they are. Once [`poll`](Self::poll) asks for the ack, the
+    /// pulled changes are stored and only the hub is left to tell: a caller that shows each round
+    /// can show it then.
+    pub fn report_now(&self, store: &Store) -> Result<SyncReport> {
+        let mut report = self.report.clone();
+        self.fill(store, &mut report)?;
+        Ok(report)
+    }
+
+    /// Set the fields of `report` read from the store at the end of a round.
+    fn fill(&self, store: &Store, report: &mut SyncReport) -> Result<()> {
+        report.unsent = store.outbox_len()?;
+        if !self.held.is_empty() {
+            (report.held, report.held_kinds) = store.outbox_held(&self.held)?;
+        }
+        report.cursor = store.cursor()?;
+        Ok(())
+    }
+
     /// Decide the next step. `now_ms` is the caller's wall clock (for the hub clock offset).
     pub fn poll(&mut self, store: &mut Store, now_ms: u64) -> Result<Step> {
         if let Some(req) = &self.in_flight {
@@ -484,11 +504,9 @@ impl Sync {
     ) -> Result<Step> {
         self.phase = Phase::Done;
         self.in_flight = None;
-        self.report.unsent = store.outbox_len()?;
-        if !self.held.is_empty() {
-            (self.report.held, self.report.held_kinds) = store.outbox_held(&self.held)?;
-        }
-        self.report.cursor = store.cursor()?;
+        let mut report = std::mem::take(&mut self.report);
+        self.fill(store, &mut report)?;
+        self.report = report;
         if problem.is_some() {
             self.report.problem = problem;
         }

@@ -379,7 +379,8 @@ pub struct SyncArgs {
     pub home: HomeArg,
     #[command(flatten)]
     pub json: JsonArg,
-    /// Stay connected and sync whenever the hub reports a change (Ctrl-C to stop).
+    /// Stay connected and sync whenever the hub reports a change (Ctrl-C to stop). Each round is
+    /// printed as soon as what it pulled is stored (its ack to the hub follows).
     #[arg(long)]
     pub watch: bool,
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use hearth_core::Store;
-use hearth_core::sync::{Step, Sync, SyncConfig, SyncReport};
+use hearth_core::sync::{Request, Step, Sync, SyncConfig, SyncReport};
 use hearth_core::wire::{APP_VERSION, PairRequest};
 
 use super::cli::{InitArgs, SyncArgs};
@@ -88,6 +88,18 @@ pub(super) fn init(args: InitArgs) -> anyhow::Result<()> {
 }
 
 fn sync_round(store: &mut Store, hub: &http::Hub, cfg: SyncConfig) -> anyhow::Result<SyncReport> {
+    sync_round_telling(store, hub, cfg, |_| Ok(()))
+}
+
+/// A round that calls `stored` once, with the report so far, when what it pulled is stored and only
+/// the ack is left to send (the ack tells the hub; it changes nothing here). `sync --watch` shows the
+/// round then.
+fn sync_round_telling(
+    store: &mut Store,
+    hub: &http::Hub,
+    cfg: SyncConfig,
+    mut stored: impl FnMut(&SyncReport) -> anyhow::Result<()>,
+) -> anyhow::Result<SyncReport> {
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -113,6 +125,10 @@ fn sync_round(store: &mut Store, hub: &http::Hub, cfg: SyncConfig) -> anyhow::Re
     let report = loop {
         let step = match sync.poll(store, now())? {
             Step::Send(req) => {
+                if matches!(req, Request::Ack { .. }) {
+                    let so_far = sync.report_now(store)?;
+                    bar.suspend(|| stored(&so_far))?;
+                }
                 let reply = hub.send(&req);
                 sync.handle(store, reply, now())?
             }
@@ -232,10 +248,23 @@ pub(super) fn sync(args: SyncArgs) -> anyhow::Result<()> {
         max_retries: None,
         ..SyncConfig::default()
     };
+    let json = args.json.json;
+    // Each round is shown as soon as what it pulled is stored, before its ack; again at its end only
+    // if that was not the case (nothing to ack) or it ended with a problem.
+    let watch_round = |s: &mut Store| -> anyhow::Result<()> {
+        let mut shown = false;
+        let report = sync_round_telling(s, &hub, cfg.clone(), |r| {
+            shown = true;
+            print_report(r, json)
+        })?;
+        if !shown || report.problem.is_some() {
+            print_report(&report, json)?;
+        }
+        Ok(())
+    };
     let mut backoff = Duration::from_millis(500);
     loop {
-        let report = sync_round(&mut s, &hub, cfg.clone())?;
-        print_report(&report, args.json.json)?;
+        watch_round(&mut s)?;
         match hub.events() {
             Ok(events) => {
                 backoff = Duration::from_millis(500);
@@ -244,8 +273,7 @@ pub(super) fn sync(args: SyncArgs) -> anyhow::Result<()> {
                     if event.head > s.cursor()? || s.outbox_len()? > 0 {
                         // Ops the event carries are applied without a pull.
                         hub.hold(event);
-                        let report = sync_round(&mut s, &hub, cfg.clone())?;
-                        print_report(&report, args.json.json)?;
+                        watch_round(&mut s)?;
                     }
                 }
                 eprintln!("The live connection closed; reconnecting.");
