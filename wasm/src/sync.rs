@@ -444,12 +444,11 @@ impl Driver {
             .hub_info
             .take()
             .filter(|(at, _, _)| now().saturating_sub(*at) < HUB_INFO_MS);
-        let mut sync = match &known {
-            Some((_, min_schema_version, kinds)) => {
-                Sync::with_hub_info(cfg, &inner.store().borrow(), *min_schema_version, kinds.as_ref())
-            }
-            None => Sync::new(cfg),
-        };
+        let mut sync = Sync::knowing(
+            cfg,
+            &inner.store().borrow(),
+            known.as_ref().map(|(_, min, kinds)| (*min, kinds.as_ref())),
+        );
         let mut info = None;
         let mut told = 0;
         let report = loop {

@@ -407,6 +407,20 @@ impl Sync {
         sync
     }
 
+    /// A new round that skips `GET /v1/hub` when `known` holds that answer's `min_schema_version` and
+    /// `kinds` (from an earlier round: see [`with_hub_info`](Self::with_hub_info)), and asks when it
+    /// does not.
+    pub fn knowing(
+        cfg: SyncConfig,
+        store: &Store,
+        known: Option<(i64, Option<&std::collections::BTreeMap<String, u32>>)>,
+    ) -> Self {
+        match known {
+            Some((min_schema_version, kinds)) => Self::with_hub_info(cfg, store, min_schema_version, kinds),
+            None => Self::new(cfg),
+        }
+    }
+
     /// Below the space's minimum schema version to write: pulls work, pushes wait for an update.
     fn gate(&mut self, min_schema_version: i64) {
         if min_schema_version > crate::migrate::LATEST {

@@ -106,12 +106,12 @@ fn sync_round_telling(
             .map_or(0, |d| d.as_millis() as u64)
     };
     // Asked moments ago (`sync --watch`): go straight to the push.
-    let mut sync = match hub.known_info() {
-        Some((min_schema_version, kinds)) => {
-            Sync::with_hub_info(cfg, store, min_schema_version, kinds.as_ref())
-        }
-        None => Sync::new(cfg),
-    };
+    let known = hub.known_info();
+    let mut sync = Sync::knowing(
+        cfg,
+        store,
+        known.as_ref().map(|(min, kinds)| (*min, kinds.as_ref())),
+    );
     let bar = indicatif::ProgressBar::hidden();
     if std::io::stderr().is_terminal() {
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
