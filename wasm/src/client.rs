@@ -5,7 +5,8 @@
 //! [`hearth_core::edit`] (the verbs the command line uses too; writes go through
 //! [`hearth_core::Store::commit`], the one apply path) or [`hearth_core::query`], and converts the result.
 //! After every change, local or pulled from the hub, subscribers are called with
-//! `{source: "local" | "remote", ops}`, with `{source: "sync", state}` when the sync state changes,
+//! `{source: "local" | "remote", ops}` (a local edit's has `sync: true` when a sync round follows it at
+//! once), with `{source: "sync", state}` when the sync state changes,
 //! with `{source: "sync", recovered, message}` once after a round restored from the hub's snapshot, and
 //! with `{source: "sync", quarantined: [{id, reason}]}` when a round set changes of this device aside
 //! (the hub refuses them as they are: see `quarantined()`).
@@ -260,8 +261,14 @@ impl Client {
     /// Run an edit verb on the store, then tell the subscribers and the sync driver.
     fn edit(&self, verb: impl FnOnce(&mut Store) -> hearth_core::Result<Edited>) -> Result<Edited> {
         let edited = verb(&mut self.inner.store.borrow_mut())?;
-        self.inner
-            .emit(&json!({"source": "local", "ops": edited.ops.len()}));
+        // `sync: true`: a sync round follows at once, which says "syncing" and then how it ended (the
+        // page may wait for its end to refresh what the round changes too, such as the unsent count).
+        let syncs = self.inner.driver.borrow().is_some() && crate::sync::online();
+        self.inner.emit(&json!({
+            "source": "local",
+            "ops": edited.ops.len(),
+            "sync": syncs,
+        }));
         if let Some(d) = self.inner.driver.borrow().as_ref() {
             d.local_edit();
         }

@@ -62,7 +62,8 @@ pub async fn sleep(ms: u64) {
     let _ = JsFuture::from(p).await;
 }
 
-fn online() -> bool {
+/// Whether the browser says it is online (a round starts only then: offline, it ends at once).
+pub(crate) fn online() -> bool {
     js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
         .and_then(|n| js_sys::Reflect::get(&n, &"onLine".into()))
         .map(|v| v.as_bool() != Some(false))

@@ -16,6 +16,9 @@ use crate::tasks::MainView;
 /// How long a sync round goes on before the pill says "Syncing…".
 const SYNCING_SHOWN_AFTER_MS: i32 = 700;
 
+/// The longest the sidebar waits for a sync round's end after a change.
+const SIDEBAR_WAIT_MS: i32 = 500;
+
 /// The app.
 #[component]
 pub fn App() -> impl IntoView {
@@ -67,6 +70,7 @@ pub fn App() -> impl IntoView {
                         // which screen readers announce) says "Syncing…" only for a round that is
                         // still going after a moment, instead of flickering at every change.
                         if state.as_deref() == Some("syncing") {
+                            ctx.in_round.set_value(true);
                             spawn_local(async move {
                                 crate::chrome::sleep(SYNCING_SHOWN_AFTER_MS).await;
                                 if rounds.get_value() == round {
@@ -77,7 +81,15 @@ pub fn App() -> impl IntoView {
                                 }
                             });
                         } else {
-                            spawn_local(ctx.reload_status());
+                            ctx.in_round.set_value(false);
+                            // The round's end refreshes the status, and the sidebar if a change
+                            // during the round left it for now.
+                            spawn_local(async move {
+                                if ctx.set_sidebar_stale(false) {
+                                    ctx.reload_sidebar().await;
+                                }
+                                ctx.reload_status().await;
+                            });
                         }
                         if let Ok(note) = serde_wasm_bindgen::from_value::<RecoveryNote>(event.clone()) {
                             ctx.recovered(note);
@@ -89,6 +101,10 @@ pub fn App() -> impl IntoView {
                             crate::pwa::check_for_update();
                         }
                     } else {
+                        // A local edit says whether a round follows it at once.
+                        if js_sys::Reflect::get(&event, &"sync".into()).is_ok_and(|s| s.is_truthy()) {
+                            ctx.in_round.set_value(true);
+                        }
                         ctx.version.update(|v| *v += 1);
                     }
                 });
@@ -114,14 +130,25 @@ pub fn App() -> impl IntoView {
     });
     spawn_local(crate::pwa::start(move || ctx.update_ready.set(true)));
 
-    // Every change: reload the sidebar and the status (unsent count), after the list in view has asked
-    // for its rows (the store answers calls in the order they come: the change shows in the list
-    // first).
+    // Every change: the list in view reloads at once (`MainView`); the sidebar and the status (unsent
+    // count) after it, or, while a sync round runs (a local edit starts one, pulled changes arrive in
+    // one), when that round ends: it changes them too, and the work then stays out of the way of the
+    // round's requests. At most SIDEBAR_WAIT_MS later in any case.
     Effect::new(move |prev: Option<()>| {
         ctx.version.track();
         if prev.is_some() && ctx.boot.get_untracked() == Boot::Ready {
             spawn_local(async move {
                 let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await;
+                if ctx.in_round.get_value() {
+                    if !ctx.set_sidebar_stale(true) {
+                        crate::chrome::sleep(SIDEBAR_WAIT_MS).await;
+                        if ctx.set_sidebar_stale(false) {
+                            ctx.reload_sidebar().await;
+                            ctx.reload_status().await;
+                        }
+                    }
+                    return;
+                }
                 ctx.reload_sidebar().await;
                 ctx.reload_status().await;
             });

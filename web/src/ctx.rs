@@ -99,6 +99,10 @@ pub enum Boot {
 pub struct Ctx {
     /// Start-up state.
     pub boot: RwSignal<Boot>,
+    /// A sync round runs (or follows a local edit at once): set and cleared by the store's events.
+    pub in_round: StoredValue<bool>,
+    /// A change came during the round: the sidebar reloads when it ends.
+    pub sidebar_stale: StoredValue<bool>,
     /// Bumped after every change to the store.
     pub version: RwSignal<u64>,
     /// The current view.
@@ -178,6 +182,8 @@ impl Ctx {
         let hash = window().location().hash().unwrap_or_default();
         Ctx {
             boot: RwSignal::new(Boot::Opening),
+            in_round: StoredValue::new(false),
+            sidebar_stale: StoredValue::new(false),
             version: RwSignal::new(0),
             view: RwSignal::new(View::from_hash(&hash)),
             status: RwSignal::new(Status::default()),
@@ -405,6 +411,13 @@ impl Ctx {
         if let Ok(s) = store::status().await {
             self.status.set(s);
         }
+    }
+
+    /// Mark whether the sidebar waits for the sync round's end; returns whether it did.
+    pub fn set_sidebar_stale(self, stale: bool) -> bool {
+        self.sidebar_stale
+            .try_update_value(|v| std::mem::replace(v, stale))
+            .unwrap_or(false)
     }
 
     /// Reload the sidebar (tree and counts) from the store.
