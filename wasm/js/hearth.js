@@ -101,8 +101,11 @@ export async function connect({ name = 'default', inPage = false } = {}) {
     // Keep the identity outside the database current, so a wiped store can be recognised.
     return method === 'pair' ? sent.then(async (r) => { await saveIdentity(); return r; }) : sent;
   }
+  // What the page keeps of this device outside the database: `{device, hub, space, token}`, or null.
+  const IDENTITY = `${KEY(name)}:identity`;
+  const remembered = () => JSON.parse(localStorage.getItem(IDENTITY) || 'null');
   async function saveIdentity() {
-    localStorage.setItem(`${KEY(name)}:identity`, JSON.stringify(await toWorker('identity', [])));
+    localStorage.setItem(IDENTITY, JSON.stringify(await toWorker('identity', [])));
   }
   // Messages from the owned worker (or the in-page store): change events go to every tab.
   function fromWorker(m) {
@@ -165,7 +168,7 @@ export async function connect({ name = 'default', inPage = false } = {}) {
           ),
         };
       }
-      const identity = JSON.parse(localStorage.getItem(`${KEY(name)}:identity`) || 'null');
+      const identity = remembered();
       let status;
       for (let attempt = 0; ; attempt++) {
         try {
@@ -288,7 +291,7 @@ export async function connect({ name = 'default', inPage = false } = {}) {
     // keeps outside the database), known before the store opens: a page can lay itself out for it.
     pairedBefore: () => {
       try {
-        return !!(JSON.parse(localStorage.getItem(`${KEY(name)}:identity`) || 'null') || {}).token;
+        return !!(remembered() || {}).token;
       } catch (err) {
         return false;
       }

@@ -140,14 +140,15 @@ pub fn App() -> impl IntoView {
             spawn_local(async move {
                 let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await;
                 if ctx.in_round.get_value() {
-                    if !ctx.set_sidebar_stale(true) {
-                        crate::chrome::sleep(SIDEBAR_WAIT_MS).await;
-                        if ctx.set_sidebar_stale(false) {
-                            ctx.reload_sidebar().await;
-                            ctx.reload_status().await;
-                        }
+                    // Another change of this round is already waiting.
+                    if ctx.set_sidebar_stale(true) {
+                        return;
                     }
-                    return;
+                    crate::chrome::sleep(SIDEBAR_WAIT_MS).await;
+                    // The round's end reloaded them meanwhile.
+                    if !ctx.set_sidebar_stale(false) {
+                        return;
+                    }
                 }
                 ctx.reload_sidebar().await;
                 ctx.reload_status().await;

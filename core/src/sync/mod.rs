@@ -442,15 +442,16 @@ impl Sync {
     /// can show it then.
     pub fn report_now(&self, store: &Store) -> Result<SyncReport> {
         let mut report = self.report.clone();
-        self.fill(store, &mut report)?;
+        Self::fill(store, &self.held, &mut report)?;
         Ok(report)
     }
 
-    /// Set the fields of `report` read from the store at the end of a round.
-    fn fill(&self, store: &Store, report: &mut SyncReport) -> Result<()> {
+    /// Set the fields of `report` read from the store at the end of a round (`held`: the kinds held
+    /// back from the push).
+    fn fill(store: &Store, held: &[(String, u32)], report: &mut SyncReport) -> Result<()> {
         report.unsent = store.outbox_len()?;
-        if !self.held.is_empty() {
-            (report.held, report.held_kinds) = store.outbox_held(&self.held)?;
+        if !held.is_empty() {
+            (report.held, report.held_kinds) = store.outbox_held(held)?;
         }
         report.cursor = store.cursor()?;
         Ok(())
@@ -518,9 +519,7 @@ impl Sync {
     ) -> Result<Step> {
         self.phase = Phase::Done;
         self.in_flight = None;
-        let mut report = std::mem::take(&mut self.report);
-        self.fill(store, &mut report)?;
-        self.report = report;
+        Self::fill(store, &self.held, &mut self.report)?;
         if problem.is_some() {
             self.report.problem = problem;
         }

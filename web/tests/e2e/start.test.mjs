@@ -5,9 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startHub, launchBrowser, newContext, assertClean, cleanup, openApp, openPaired, appReady, addTask, taskRow,
-  expectNavCount, expectSynced,
+  useHubAndBrowser, newContext, assertClean, openApp, openPaired, appReady, addTask, taskRow, expectNavCount,
+  expectSynced,
 } from './helpers.mjs';
+
+let hub;
+let browser;
+useHubAndBrowser((h, b) => { hub = h; browser = b; });
 
 /** Records, from the first script on, every state the app's layout is in and what the page showed then. */
 function recordStart() {
@@ -28,8 +32,6 @@ function recordStart() {
 }
 
 test('a paired device shows its layout while the store opens, then its data', async () => {
-  const hub = await startHub();
-  const browser = await launchBrowser();
   const watched = await newContext(browser, { viewport: { width: 1280, height: 800 } });
   try {
     const page = await openPaired(watched.context, hub, 'Laptop');
@@ -51,15 +53,10 @@ test('a paired device shows its layout while the store opens, then its data', as
     assertClean('paired start', watched);
   } finally {
     await watched.context.close();
-    await browser.close();
-    await hub.stop();
-    cleanup(hub.data);
   }
 });
 
 test('a device never paired goes to the pairing screen without showing the app', async () => {
-  const hub = await startHub();
-  const browser = await launchBrowser();
   const watched = await newContext(browser, { viewport: { width: 390, height: 844 } });
   try {
     await watched.context.addInitScript(recordStart);
@@ -70,8 +67,5 @@ test('a device never paired goes to the pairing screen without showing the app',
     assertClean('new device start', watched);
   } finally {
     await watched.context.close();
-    await browser.close();
-    await hub.stop();
-    cleanup(hub.data);
   }
 });
