@@ -151,10 +151,17 @@ test('the owner tab killed mid-write: the other tab takes over and re-sends', { 
   const ownersConfirmed = new Set();
   const ownersRefused = [];
   let answeredFromB = 0;
+  // The owner is killed as soon as it has answered some of the other tab's writes, from the binding
+  // that counts them (a poll let the owner answer all of them first on a quick machine).
+  let someAnswered;
+  const answeredSome = new Promise((resolve) => { someAnswered = resolve; });
   try {
     await browser.context.exposeBinding('abuseConfirmed', (_source, id) => { ownersConfirmed.add(id); });
     await browser.context.exposeBinding('abuseFailed', (_source, what) => { ownersRefused.push(what); });
-    await browser.context.exposeBinding('abuseAnswered', () => { answeredFromB++; });
+    await browser.context.exposeBinding('abuseAnswered', () => {
+      answeredFromB++;
+      if (answeredFromB === 20) someAnswered();
+    });
     const a = await openPage(browser.context, hub.url, store);
     const b = await openPage(browser.context, hub.url, store);
     assert.equal(await a.evaluate(() => window.hearth.isOwner()), true);
@@ -165,6 +172,7 @@ test('the owner tab killed mid-write: the other tab takes over and re-sends', { 
     // The owner writes its own tasks; then the other tab sends N creates at once, all through the owner.
     await startWriting(a, 'owner', 1);
     await waitFor(() => ownersConfirmed.size >= 10, 'the owner to write some of its own');
+    const session = await browser.context.newCDPSession(a);
     const fromB = b.evaluate(async (n) => {
       const results = await Promise.allSettled(Array.from({ length: n }, (_, i) =>
         window.hearth.call('createTask', `from B #${i}`, {}).then((id) => {
@@ -175,10 +183,12 @@ test('the owner tab killed mid-write: the other tab takes over and re-sends', { 
         })));
       return results.map((r) => (r.status === 'fulfilled' ? r.value : { error: `${r.reason.code}: ${r.reason.message}` }));
     }, N);
-    await waitFor(() => answeredFromB >= 20, 'the owner to answer some of the other tab\'s writes');
+    await Promise.race([
+      answeredSome,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out waiting for the owner to answer some of the other tab\'s writes')), 15000)),
+    ]);
 
     // Kill the owner's renderer (its worker dies with it): no unload, no goodbye.
-    const session = await browser.context.newCDPSession(a);
     const crashed = new Promise((r) => a.once('crash', r));
     const crashSent = Date.now();
     // The command is not answered (its renderer is gone): the crash event says it worked. An answer
