@@ -1,7 +1,7 @@
 // The page side of the service worker (web/sw.js): register it, notice when a new build has been
 // installed and is waiting, and switch to it when the person asks ("Reload to update").
 //
-// A new build is looked for when the page opens, when the window regains focus, when the network comes
+// A new build is looked for once the app has opened, when the window regains focus, when the network comes
 // back, when the hub refuses writes for an old version, and every ten minutes.
 
 let registration = null;
@@ -15,6 +15,12 @@ export async function registerServiceWorker(onUpdateReady) {
     if (!hadController || reloading) return;
     reloading = true;
     location.reload();
+  });
+  // The app calls this once its start has settled; the first idle moment after that is left to the
+  // page's first paint of its data (the install then downloads the whole build into its cache).
+  await new Promise((resolve) => {
+    if ('requestIdleCallback' in window) requestIdleCallback(resolve, { timeout: 2000 });
+    else setTimeout(resolve, 0);
   });
   registration = await navigator.serviceWorker.register('./sw.js', { updateViaCache: 'none' });
   const watch = (worker) => {

@@ -128,7 +128,19 @@ pub fn App() -> impl IntoView {
             ))),
         }
     });
-    spawn_local(crate::pwa::start(move || ctx.update_ready.set(true)));
+    // The service worker is registered once the start has settled: its install downloads every file
+    // of the build again into its cache, and during the start that work would compete with the start's
+    // own (compiling both wasm modules, opening the store) for the device's cores.
+    Effect::new(move |registered: Option<bool>| {
+        if registered == Some(true) {
+            return true;
+        }
+        let settled = matches!(ctx.boot.get(), Boot::Ready | Boot::Failed(_));
+        if settled {
+            spawn_local(crate::pwa::start(move || ctx.update_ready.set(true)));
+        }
+        settled
+    });
 
     // Every change: the list in view reloads at once (`MainView`); the sidebar and the status (unsent
     // count) after it, or, while a sync round runs (a local edit starts one, pulled changes arrive in
