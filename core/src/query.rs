@@ -7,7 +7,7 @@
 //! a functional graph, each cycle is a fact of the state, and the cut edge is chosen by a total order, so
 //! every replica computes the same tree without ever looping.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -479,22 +479,43 @@ pub struct Counts {
     pub upcoming: u64,
 }
 
-/// [`Counts`] for the day `today` (`YYYY-MM-DD`).
+/// [`Counts`] for the day `today` (`YYYY-MM-DD`). Counted without building the rows: the sidebar asks
+/// after every change.
 pub fn counts(conn: &Connection, today: &str) -> Result<Counts> {
-    let finished = |s: &str| s == "done" || s == "cancelled";
-    let inbox = tasks(conn, None)?.iter().filter(|t| !finished(&t.status)).count() as u64;
-    let (mut due_now, mut later) = (0, 0);
-    for a in agenda(conn, today)? {
-        if a.overdue || a.task.due.as_deref().is_some_and(|d| d <= today) {
-            due_now += 1;
-        } else {
-            later += 1;
-        }
-    }
+    let eff = effective_parents(conn)?;
+    // The Inbox: open tasks whose effective parent is not a live project or task (see [`tasks`]).
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, type, status FROM nodes WHERE type IN ('project', 'task') AND deleted = 0",
+    )?;
+    let nodes: Vec<(String, bool, Option<String>)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get::<_, String>(1)? == "task", r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let holders: HashSet<&str> = nodes.iter().map(|(id, ..)| id.as_str()).collect();
+    let inbox = nodes
+        .iter()
+        .filter(|(id, task, status)| {
+            *task
+                && is_open(status.as_deref())
+                && eff
+                    .get(id)
+                    .and_then(Option::as_deref)
+                    .is_none_or(|p| !holders.contains(p))
+        })
+        .count() as u64;
+    // The agenda's open dated tasks, split at the end of `today`.
+    let (due_now, later) = conn
+        .prepare_cached(
+            "SELECT count(*) FILTER (WHERE due <= ?1), count(*) FILTER (WHERE due > ?1) FROM nodes \
+             WHERE type = 'task' AND deleted = 0 AND due IS NOT NULL \
+             AND (status IS NULL OR status NOT IN ('done', 'cancelled'))",
+        )?
+        .query_row([today], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
     Ok(Counts {
         inbox,
-        today: due_now,
-        upcoming: later,
+        today: due_now as u64,
+        upcoming: later as u64,
     })
 }
 

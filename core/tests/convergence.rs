@@ -1,5 +1,6 @@
 //! Property tests: random ops from 3–5 devices, delivered to several replicas in different random orders,
-//! in random batches, with duplicates, give byte-identical exports.
+//! in random batches, with duplicates, give byte-identical exports; on each history the sidebar's
+//! counts agree with the lists they count.
 //!
 //! `HEARTH_PROP_CASES` sets the number of random seeds (default 1,000). A failing seed is printed; add it
 //! to `tests/regressions.txt` so it runs on every build from then on.
@@ -7,7 +8,7 @@
 use std::sync::Arc;
 
 use hearth_core::snapshot::{self, Snapshot};
-use hearth_core::{Clock, DeviceId, ManualEnv, NewOp, Op, OpId, Options, Store};
+use hearth_core::{Clock, DeviceId, ManualEnv, NewOp, Op, OpId, Options, Store, query};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -179,6 +180,7 @@ fn check_seed(seed: u64) {
         s.apply(&sorted).expect("apply in clock order");
         s.export().expect("export")
     };
+    check_counts(&sorted, seed);
     for replica in 0..3 {
         let got = replicate(&mut rng, &ops, seed, replica);
         if got != reference {
@@ -188,6 +190,37 @@ fn check_seed(seed: u64) {
                  ops:\n{ops_json}\nexpected:\n{reference}\ngot:\n{got}"
             );
         }
+    }
+}
+
+/// The sidebar's counts are the lengths of the lists they stand for (the Inbox's open tasks, the
+/// agenda split at the end of the day), whatever the tree is like: parents deleted, cycles, tasks
+/// under notes or under tasks.
+fn check_counts(ops: &[Op], seed: u64) {
+    let env = Arc::new(ManualEnv::new(T0 + 1_000_000, seed));
+    let mut s = Store::open_in_memory(env, Options::default()).expect("open");
+    s.apply(ops).expect("apply in clock order");
+    for day in ["2026-11-01", "2026-11-15", "2026-12-01"] {
+        let inbox = query::tasks(s.conn(), None)
+            .expect("inbox")
+            .iter()
+            .filter(|t| !query::CLOSED.contains(&t.status.as_str()))
+            .count() as u64;
+        let agenda = query::agenda(s.conn(), day).expect("agenda");
+        let today = agenda
+            .iter()
+            .filter(|a| a.task.due.as_deref().is_some_and(|d| d <= day))
+            .count() as u64;
+        let want = query::Counts {
+            inbox,
+            today,
+            upcoming: agenda.len() as u64 - today,
+        };
+        assert_eq!(
+            query::counts(s.conn(), day).expect("counts"),
+            want,
+            "seed {seed}, day {day}"
+        );
     }
 }
 

@@ -2,6 +2,8 @@
 //! the agenda) and search results. A project's heading is [`ProjectHead`], a task's inline editor
 //! [`TaskEditor`].
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -411,7 +413,23 @@ fn TaskRow(
     let ctx = expect_context::<Ctx>();
     let row = {
         let id = id.clone();
-        Memo::new(move |_| tasks.with(|t| t.iter().find(|(t, _)| t.id == id).cloned()))
+        // Where the row was last time: a change of the list (a task added, removed or moved) shifts
+        // the others by at most one place, so a row rarely has to look further (a scan from every
+        // row would make each change of the list quadratic in its length).
+        let was = std::sync::atomic::AtomicUsize::new(0);
+        Memo::new(move |_| {
+            tasks.with(|t| {
+                let is_it = |i: &usize| t.get(*i).is_some_and(|(t, _)| t.id == id);
+                let last = was.load(Relaxed);
+                let near = [last, last + 1, last.wrapping_sub(1)];
+                let at = near
+                    .into_iter()
+                    .find(is_it)
+                    .or_else(|| (0..t.len()).find(is_it))?;
+                was.store(at, Relaxed);
+                t.get(at).cloned()
+            })
+        })
     };
     let task = move || row.get().map(|(t, _)| t);
     // Open and due before today (the agenda's own flag agrees; other lists compute it here).
@@ -447,10 +465,15 @@ fn TaskRow(
     let conflict_id = id.clone();
     let main_button = NodeRef::<leptos::html::Button>::new();
     // After a keyboard move the row moves in the list: keep the focus on it for the next keypress.
+    // Armed by the move, this waits for the list's next change (only then does it follow the list:
+    // a row that follows every change would make each change run as many effects as there are rows).
     let refocus = RwSignal::new(false);
-    Effect::new(move |_| {
+    Effect::new(move |armed: Option<bool>| {
+        if !refocus.get() {
+            return false;
+        }
         tasks.track();
-        if refocus.get_untracked() {
+        if armed == Some(true) {
             request_animation_frame(move || {
                 if let Some(b) = main_button.get_untracked() {
                     let _ = b.focus();
@@ -458,6 +481,7 @@ fn TaskRow(
                 refocus.set(false);
             });
         }
+        true
     });
     // Manual order (not in Today, which is ordered by date): Alt+↑/↓ on the task, or a drop on
     // another task's row (its upper half: before it; lower half: after it).
