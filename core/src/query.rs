@@ -422,22 +422,42 @@ pub fn all_tasks(conn: &Connection) -> Result<Vec<TaskRow>> {
 /// Tasks whose effective parent is `project`; with `None`, the Inbox (tasks with no project).
 /// Open first, then by due date, priority and title.
 pub fn tasks(conn: &Connection, project: Option<&str>) -> Result<Vec<TaskRow>> {
-    let all = all_tasks(conn)?;
-    // The Inbox takes tasks with no parent, or whose parent is neither a project nor a task.
-    let types: HashMap<String, String> = if project.is_none() {
-        conn.prepare_cached("SELECT id, type FROM nodes WHERE type IN ('project', 'task') AND deleted = 0")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?
-    } else {
-        HashMap::new()
+    let eff = effective_parents(conn)?;
+    let holders = match project {
+        None => holders(conn)?,
+        Some(_) => HashSet::new(),
     };
-    let in_project = |t: &TaskRow| match (project, &t.parent) {
+    // Only the rows of the list are built (with their fields, labels and comment counts), not every
+    // task of the space.
+    let listed: Vec<&str> = eff
+        .iter()
+        .filter(|(_, parent)| lists(project, parent.as_deref(), &holders))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM nodes WHERE id IN (SELECT value FROM json_each(?1)) \
+         AND type = 'task' AND deleted = 0 ORDER BY {TASK_ORDER}"
+    );
+    task_rows(conn, &sql, [serde_json::to_string(&listed)?], &eff)
+}
+
+/// The live projects and tasks: the parents that keep a task out of the Inbox.
+fn holders(conn: &Connection) -> Result<HashSet<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM nodes WHERE type IN ('project', 'task') AND deleted = 0")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Whether a task with effective parent `parent` is in the list of `project` (the Inbox with `None`:
+/// no parent, or one that is neither a project nor a task, such as a note).
+fn lists(project: Option<&str>, parent: Option<&str>, holders: &HashSet<String>) -> bool {
+    match (project, parent) {
         (Some(p), Some(q)) => p == q,
         (None, None) => true,
-        (None, Some(q)) => !types.contains_key(q),
+        (None, Some(q)) => !holders.contains(q),
         (Some(_), None) => false,
-    };
-    Ok(all.into_iter().filter(in_project).collect())
+    }
 }
 
 /// An agenda entry.
@@ -483,27 +503,19 @@ pub struct Counts {
 /// after every change.
 pub fn counts(conn: &Connection, today: &str) -> Result<Counts> {
     let eff = effective_parents(conn)?;
-    // The Inbox: open tasks whose effective parent is not a live project or task (see [`tasks`]).
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, type, status FROM nodes WHERE type IN ('project', 'task') AND deleted = 0",
-    )?;
-    let nodes: Vec<(String, bool, Option<String>)> = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get::<_, String>(1)? == "task", r.get(2)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let holders: HashSet<&str> = nodes.iter().map(|(id, ..)| id.as_str()).collect();
-    let inbox = nodes
-        .iter()
-        .filter(|(id, task, status)| {
-            *task
-                && is_open(status.as_deref())
-                && eff
-                    .get(id)
-                    .and_then(Option::as_deref)
-                    .is_none_or(|p| !holders.contains(p))
-        })
-        .count() as u64;
+    // The Inbox: the open tasks of [`tasks`] with no project.
+    let holders = holders(conn)?;
+    let mut stmt = conn.prepare_cached("SELECT id, status FROM nodes WHERE type = 'task' AND deleted = 0")?;
+    let mut inbox = 0;
+    for row in stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })? {
+        let (id, status) = row?;
+        let parent = eff.get(&id).and_then(Option::as_deref);
+        if is_open(status.as_deref()) && lists(None, parent, &holders) {
+            inbox += 1;
+        }
+    }
     // The agenda's open dated tasks, split at the end of `today`.
     let (due_now, later) = conn
         .prepare_cached(

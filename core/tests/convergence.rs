@@ -1,6 +1,6 @@
 //! Property tests: random ops from 3–5 devices, delivered to several replicas in different random orders,
-//! in random batches, with duplicates, give byte-identical exports; on each history the sidebar's
-//! counts agree with the lists they count.
+//! in random batches, with duplicates, give byte-identical exports; on each history every list holds
+//! the tasks of its project, and the sidebar's counts agree with the lists they count.
 //!
 //! `HEARTH_PROP_CASES` sets the number of random seeds (default 1,000). A failing seed is printed; add it
 //! to `tests/regressions.txt` so it runs on every build from then on.
@@ -180,7 +180,7 @@ fn check_seed(seed: u64) {
         s.apply(&sorted).expect("apply in clock order");
         s.export().expect("export")
     };
-    check_counts(&sorted, seed);
+    check_lists(&sorted, seed);
     for replica in 0..3 {
         let got = replicate(&mut rng, &ops, seed, replica);
         if got != reference {
@@ -193,13 +193,43 @@ fn check_seed(seed: u64) {
     }
 }
 
-/// The sidebar's counts are the lengths of the lists they stand for (the Inbox's open tasks, the
-/// agenda split at the end of the day), whatever the tree is like: parents deleted, cycles, tasks
-/// under notes or under tasks.
-fn check_counts(ops: &[Op], seed: u64) {
+/// Each list is every task of the space whose effective parent is its project, in the same order (the
+/// Inbox: no parent, or one that is not a live project or task); the sidebar's counts are the lengths
+/// of the lists they stand for (the Inbox's open tasks, the agenda split at the end of the day).
+/// Whatever the tree is like: parents deleted, cycles, tasks under notes or under tasks.
+fn check_lists(ops: &[Op], seed: u64) {
     let env = Arc::new(ManualEnv::new(T0 + 1_000_000, seed));
     let mut s = Store::open_in_memory(env, Options::default()).expect("open");
     s.apply(ops).expect("apply in clock order");
+    let all = query::all_tasks(s.conn()).expect("all tasks");
+    let projects: Vec<String> = query::tree(s.conn())
+        .expect("tree")
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let holds = |id: &String| projects.contains(id) || all.iter().any(|t| t.id == *id);
+    let inbox: Vec<_> = all
+        .iter()
+        .filter(|t| t.parent.as_ref().is_none_or(|p| !holds(p)))
+        .cloned()
+        .collect();
+    assert_eq!(
+        query::tasks(s.conn(), None).expect("inbox"),
+        inbox,
+        "seed {seed}: the Inbox"
+    );
+    for p in projects.iter().chain(all.iter().map(|t| &t.id)) {
+        let list: Vec<_> = all
+            .iter()
+            .filter(|t| t.parent.as_ref() == Some(p))
+            .cloned()
+            .collect();
+        assert_eq!(
+            query::tasks(s.conn(), Some(p)).expect("list"),
+            list,
+            "seed {seed}: the list of {p}"
+        );
+    }
     for day in ["2026-11-01", "2026-11-15", "2026-12-01"] {
         let inbox = query::tasks(s.conn(), None)
             .expect("inbox")
