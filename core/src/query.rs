@@ -23,78 +23,59 @@ fn is_open(status: Option<&str>) -> bool {
     !status.is_some_and(|s| CLOSED.contains(&s))
 }
 
-/// A visible node's raw parent edge.
-struct Edge {
-    deleted: bool,
-    parent: Option<String>,
-    tag: Option<String>,
-}
-
 /// Effective parent of every visible node (see the module docs).
 pub fn effective_parents(conn: &Connection) -> Result<HashMap<String, Option<String>>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, deleted, parent, parent_tag FROM nodes WHERE type IS NOT NULL")?;
-    let nodes: HashMap<String, Edge> = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                Edge {
-                    deleted: r.get(1)?,
-                    parent: r.get(2)?,
-                    tag: r.get(3)?,
-                },
-            ))
-        })?
+    // Nodes by index (in id order); each edge as the index of its target, dropped when the target is
+    // missing or deleted.
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, deleted, parent, parent_tag FROM nodes WHERE type IS NOT NULL ORDER BY id",
+    )?;
+    type Row = (String, bool, Option<String>, Option<String>);
+    let nodes: Vec<Row> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut eff: HashMap<String, Option<String>> = nodes
+    let at: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.0.as_str(), i)).collect();
+    let mut parent: Vec<Option<usize>> = nodes
         .iter()
-        .map(|(id, e)| {
-            let p = e
-                .parent
-                .as_ref()
-                .filter(|p| nodes.get(*p).is_some_and(|pe| !pe.deleted));
-            (id.clone(), p.cloned())
+        .map(|(_, _, p, _)| {
+            p.as_deref()
+                .and_then(|p| at.get(p).copied())
+                .filter(|&i| !nodes[i].1)
         })
         .collect();
-    // Walk each chain once; 0 = unvisited, 1 = on the current path, 2 = done.
-    let mut state: HashMap<&str, u8> = HashMap::with_capacity(nodes.len());
-    let mut ids: Vec<&String> = nodes.keys().collect();
-    ids.sort();
-    for start in ids {
-        let mut path: Vec<String> = Vec::new();
-        let mut cur = Some(start.clone());
-        while let Some(id) = cur {
-            match state.get(id.as_str()).copied().unwrap_or(0) {
+    // Follow each chain once; a chain that comes back onto itself closes a cycle, cut at its edge with
+    // the greatest tag. 0 = unvisited, 1 = on the current path, 2 = done.
+    let mut state = vec![0u8; nodes.len()];
+    let mut path: Vec<usize> = Vec::new();
+    for start in 0..nodes.len() {
+        path.clear();
+        let mut cur = Some(start);
+        while let Some(i) = cur {
+            match state[i] {
                 2 => break,
                 1 => {
-                    // `id` closes a cycle: it is the segment of `path` from `id` onwards.
-                    let at = path.iter().position(|p| *p == id).unwrap_or(0);
-                    let cut = path[at..]
-                        .iter()
-                        .max_by(|a, b| nodes[*a].tag.cmp(&nodes[*b].tag))
-                        .cloned()
-                        .unwrap_or(id);
-                    eff.insert(cut, None);
+                    let from = path.iter().position(|&p| p == i).unwrap_or(0);
+                    if let Some(&cut) = path[from..].iter().max_by(|&&a, &&b| nodes[a].3.cmp(&nodes[b].3)) {
+                        parent[cut] = None;
+                    }
                     break;
                 }
                 _ => {
-                    let (key, _) = nodes
-                        .get_key_value(&id)
-                        .unwrap_or_else(|| unreachable!("eff keys are node ids"));
-                    state.insert(key.as_str(), 1);
-                    cur = eff.get(&id).cloned().flatten();
-                    path.push(id);
+                    state[i] = 1;
+                    path.push(i);
+                    cur = parent[i];
                 }
             }
         }
-        for p in path {
-            let (key, _) = nodes
-                .get_key_value(&p)
-                .unwrap_or_else(|| unreachable!("path holds node ids"));
-            state.insert(key.as_str(), 2);
+        for &i in &path {
+            state[i] = 2;
         }
     }
-    Ok(eff)
+    Ok(nodes
+        .iter()
+        .zip(parent)
+        .map(|(n, p)| (n.0.clone(), p.map(|p| nodes[p].0.clone())))
+        .collect())
 }
 
 /// One project in the sidebar, in pre-order.

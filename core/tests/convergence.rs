@@ -5,6 +5,7 @@
 //! `HEARTH_PROP_CASES` sets the number of random seeds (default 1,000). A failing seed is printed; add it
 //! to `tests/regressions.txt` so it runs on every build from then on.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use hearth_core::snapshot::{self, Snapshot};
@@ -201,6 +202,11 @@ fn check_lists(ops: &[Op], seed: u64) {
     let env = Arc::new(ManualEnv::new(T0 + 1_000_000, seed));
     let mut s = Store::open_in_memory(env, Options::default()).expect("open");
     s.apply(ops).expect("apply in clock order");
+    assert_eq!(
+        query::effective_parents(s.conn()).expect("effective parents"),
+        effective_parents_by_definition(&s),
+        "seed {seed}: effective parents"
+    );
     let all = query::all_tasks(s.conn()).expect("all tasks");
     let projects: Vec<String> = query::tree(s.conn())
         .expect("tree")
@@ -252,6 +258,53 @@ fn check_lists(ops: &[Op], seed: u64) {
             "seed {seed}, day {day}"
         );
     }
+}
+
+/// The effective parents as the query module defines them, computed the plain way: an edge to a
+/// missing or deleted node is dropped, and every cycle (a node whose chain comes back to it) loses the
+/// edge of its member with the greatest tag.
+fn effective_parents_by_definition(s: &Store) -> HashMap<String, Option<String>> {
+    let mut stmt = s
+        .conn()
+        .prepare("SELECT id, deleted, parent, parent_tag FROM nodes WHERE type IS NOT NULL")
+        .expect("prepare");
+    let raw: HashMap<String, (bool, Option<String>, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let edge = |id: &str| -> Option<String> {
+        raw[id]
+            .1
+            .clone()
+            .filter(|p| raw.get(p).is_some_and(|(deleted, ..)| !deleted))
+    };
+    let mut eff: HashMap<String, Option<String>> = raw.keys().map(|id| (id.clone(), edge(id))).collect();
+    for id in raw.keys() {
+        // The cycle through `id`, if its chain comes back to it.
+        let mut cycle = vec![id.clone()];
+        let mut cur = edge(id);
+        let closes = loop {
+            match cur {
+                None => break false,
+                Some(n) if n == *id => break true,
+                // Longer than the space: the chain ran into a cycle that `id` is not on.
+                Some(_) if cycle.len() > raw.len() => break false,
+                Some(n) => {
+                    cur = edge(&n);
+                    cycle.push(n);
+                }
+            }
+        };
+        if closes {
+            let cut = cycle
+                .iter()
+                .max_by(|a, b| raw[*a].2.cmp(&raw[*b].2))
+                .expect("a cycle has members");
+            eff.insert(cut.clone(), None);
+        }
+    }
+    eff
 }
 
 fn regression_seeds() -> Vec<u64> {
