@@ -272,45 +272,58 @@ fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
     })
 }
 
+/// The task rows `sql` selects (with [`TASK_COLUMNS`]), with their effective parents, labels and
+/// comment counts. `only`: the ids it selects from (a JSON array, which `sql` takes as `?1`), so that
+/// only their labels and comments are read; `None`: any task (and `sql` takes no parameter).
 fn task_rows(
     conn: &Connection,
     sql: &str,
-    args: impl rusqlite::Params,
+    only: Option<&str>,
     eff: &HashMap<String, Option<String>>,
 ) -> Result<Vec<TaskRow>> {
-    let mut labels = labels_by_node(conn)?;
-    let comments = comment_counts(conn)?;
+    let mut labels = labels_by_node(conn, only)?;
+    let comments = comment_counts(conn, only)?;
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(args, task_row)?;
-    rows.map(|r| {
-        let mut t = r?;
-        t.parent = eff.get(&t.id).cloned().flatten();
-        t.labels = labels.remove(&t.id).unwrap_or_default();
-        t.comments = comments.get(&t.id).copied().unwrap_or(0);
-        Ok(t)
-    })
-    .collect()
+    let rows: Vec<TaskRow> = match only {
+        Some(ids) => stmt
+            .query_map([ids], task_row)?
+            .collect::<rusqlite::Result<_>>()?,
+        None => stmt.query_map([], task_row)?.collect::<rusqlite::Result<_>>()?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|mut t| {
+            t.parent = eff.get(&t.id).cloned().flatten();
+            t.labels = labels.remove(&t.id).unwrap_or_default();
+            t.comments = comments.get(&t.id).copied().unwrap_or(0);
+            t
+        })
+        .collect())
 }
 
-/// Every node's live labels (names, sorted, each once).
-fn labels_by_node(conn: &Connection) -> Result<HashMap<String, Vec<String>>> {
+/// The live labels (names, sorted, each once) of every node, or of the nodes in `only` (a JSON array).
+fn labels_by_node(conn: &Connection, only: Option<&str>) -> Result<HashMap<String, Vec<String>>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT l.src, n.title FROM links l JOIN nodes n ON n.id = l.dst \
          WHERE l.type = 'label' AND l.removed = 0 AND n.type = 'label' AND n.deleted = 0 AND n.title IS NOT NULL \
+         AND (?1 IS NULL OR l.src IN (SELECT value FROM json_each(?1))) \
          ORDER BY l.src, lower(n.title), n.title",
     )?;
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+    for row in stmt.query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
         let (node, name) = row?;
         out.entry(node).or_default().push(name);
     }
     Ok(out)
 }
 
-/// How many comments each node has.
-fn comment_counts(conn: &Connection) -> Result<HashMap<String, u32>> {
-    let mut stmt = conn.prepare_cached("SELECT node, count(*) FROM comments GROUP BY node")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?;
+/// How many comments each node has, or each node in `only` (a JSON array).
+fn comment_counts(conn: &Connection, only: Option<&str>) -> Result<HashMap<String, u32>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT node, count(*) FROM comments \
+         WHERE ?1 IS NULL OR node IN (SELECT value FROM json_each(?1)) GROUP BY node",
+    )?;
+    let rows = stmt.query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -397,7 +410,7 @@ pub fn all_tasks(conn: &Connection) -> Result<Vec<TaskRow>> {
     let eff = effective_parents(conn)?;
     let sql =
         format!("SELECT {TASK_COLUMNS} FROM nodes WHERE type = 'task' AND deleted = 0 ORDER BY {TASK_ORDER}");
-    task_rows(conn, &sql, [], &eff)
+    task_rows(conn, &sql, None, &eff)
 }
 
 /// Tasks whose effective parent is `project`; with `None`, the Inbox (tasks with no project).
@@ -419,7 +432,7 @@ pub fn tasks(conn: &Connection, project: Option<&str>) -> Result<Vec<TaskRow>> {
         "SELECT {TASK_COLUMNS} FROM nodes WHERE id IN (SELECT value FROM json_each(?1)) \
          AND type = 'task' AND deleted = 0 ORDER BY {TASK_ORDER}"
     );
-    task_rows(conn, &sql, [serde_json::to_string(&listed)?], &eff)
+    task_rows(conn, &sql, Some(&serde_json::to_string(&listed)?), &eff)
 }
 
 /// The live projects and tasks: the parents that keep a task out of the Inbox.
@@ -459,7 +472,7 @@ pub fn agenda(conn: &Connection, today: &str) -> Result<Vec<AgendaRow>> {
          AND (status IS NULL OR status NOT IN ('done', 'cancelled')) \
          ORDER BY due, prio IS NULL, prio, lower(title), id"
     );
-    Ok(task_rows(conn, &sql, [], &eff)?
+    Ok(task_rows(conn, &sql, None, &eff)?
         .into_iter()
         .map(|task| AgendaRow {
             overdue: task.due.as_deref().is_some_and(|d| d < today),

@@ -42,7 +42,8 @@ macro_rules! store_conformance_tests {
             apply_is_order_independent_and_idempotent, invalid_op_rejects_whole_batch,
             clock_skew_is_refused_without_advancing_clock, unknown_kinds_are_stored_and_replayed_after_upgrade,
             pulled_ops_confirm_outbox_and_advance_cursor, hub_append_assigns_seqs_in_order_and_dedups,
-            tree_counts_subtrees_and_breaks_cycles, agenda_search_and_inbox, move_and_concurrent_move);
+            tree_counts_subtrees_and_breaks_cycles, agenda_search_and_inbox, lists_carry_their_labels_and_comments,
+            move_and_concurrent_move);
     };
     (@async_cases $setup:path; $backend:expr; $($name:ident),*) => { $(
         #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -459,6 +460,54 @@ pub fn agenda_search_and_inbox(b: &dyn Backend) {
         query::resolve(s.conn(), "zzzzzz"),
         Err(Error::NotFound { .. })
     ));
+}
+
+/// Every list gives each of its tasks its labels and comment count (read for the list's own rows),
+/// the same as the list of all tasks does.
+pub fn lists_carry_their_labels_and_comments(b: &dyn Backend) {
+    let mut s = b.open("lists", env(16), Options::default()).unwrap();
+    let home = node(&mut s, "project", "Home", None);
+    let work = node(&mut s, "project", "Work", None);
+    let tap = node(&mut s, "task", "Fix the tap", Some(&home));
+    let rent = node(&mut s, "task", "Pay rent", Some(&home));
+    let deck = node(&mut s, "task", "Slides", Some(&work));
+    let milk = node(&mut s, "task", "Buy milk", None);
+    for (task, label) in [
+        (&tap, "urgent"),
+        (&tap, "Plumbing"),
+        (&deck, "urgent"),
+        (&milk, "shop"),
+    ] {
+        crate::edit::label(&mut s, task, label).unwrap();
+    }
+    for (task, text) in [(&tap, "washer"), (&tap, "ask Zoë"), (&deck, "v2"), (&milk, "oat")] {
+        crate::edit::add_comment(&mut s, task, text).unwrap();
+    }
+    let shown = |list: Vec<query::TaskRow>| -> Vec<(String, Vec<String>, u32)> {
+        list.into_iter()
+            .map(|t| (t.title, t.labels, t.comments))
+            .collect()
+    };
+    let strs = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        shown(query::tasks(s.conn(), Some(&home)).unwrap()),
+        vec![
+            ("Fix the tap".to_string(), strs(&["Plumbing", "urgent"]), 2),
+            ("Pay rent".to_string(), vec![], 0),
+        ]
+    );
+    assert_eq!(
+        shown(query::tasks(s.conn(), Some(&work)).unwrap()),
+        vec![("Slides".to_string(), strs(&["urgent"]), 1)]
+    );
+    assert_eq!(
+        shown(query::tasks(s.conn(), None).unwrap()),
+        vec![("Buy milk".to_string(), strs(&["shop"]), 1)]
+    );
+    let all = query::all_tasks(s.conn()).unwrap();
+    let rent_row = all.iter().find(|t| t.id == rent).unwrap();
+    assert_eq!((rent_row.labels.len(), rent_row.comments), (0, 0));
+    assert_eq!(all.iter().map(|t| t.comments).sum::<u32>(), 4);
 }
 
 /// A move removes the observed parent; two devices moving the same task concurrently end on the later.
