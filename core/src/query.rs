@@ -23,6 +23,14 @@ fn is_open(status: Option<&str>) -> bool {
     !status.is_some_and(|s| CLOSED.contains(&s))
 }
 
+/// A visible node's raw parent edge.
+struct Edge {
+    id: String,
+    deleted: bool,
+    parent: Option<String>,
+    tag: Option<String>,
+}
+
 /// Effective parent of every visible node (see the module docs).
 pub fn effective_parents(conn: &Connection) -> Result<HashMap<String, Option<String>>> {
     // Nodes by index (in id order); each edge as the index of its target, dropped when the target is
@@ -30,17 +38,28 @@ pub fn effective_parents(conn: &Connection) -> Result<HashMap<String, Option<Str
     let mut stmt = conn.prepare_cached(
         "SELECT id, deleted, parent, parent_tag FROM nodes WHERE type IS NOT NULL ORDER BY id",
     )?;
-    type Row = (String, bool, Option<String>, Option<String>);
-    let nodes: Vec<Row> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+    let nodes: Vec<Edge> = stmt
+        .query_map([], |r| {
+            Ok(Edge {
+                id: r.get(0)?,
+                deleted: r.get(1)?,
+                parent: r.get(2)?,
+                tag: r.get(3)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    let at: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.0.as_str(), i)).collect();
+    let at: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
     let mut parent: Vec<Option<usize>> = nodes
         .iter()
-        .map(|(_, _, p, _)| {
-            p.as_deref()
+        .map(|n| {
+            n.parent
+                .as_deref()
                 .and_then(|p| at.get(p).copied())
-                .filter(|&i| !nodes[i].1)
+                .filter(|&i| !nodes[i].deleted)
         })
         .collect();
     // Follow each chain once; a chain that comes back onto itself closes a cycle, cut at its edge with
@@ -55,7 +74,10 @@ pub fn effective_parents(conn: &Connection) -> Result<HashMap<String, Option<Str
                 2 => break,
                 1 => {
                     let from = path.iter().position(|&p| p == i).unwrap_or(0);
-                    if let Some(&cut) = path[from..].iter().max_by(|&&a, &&b| nodes[a].3.cmp(&nodes[b].3)) {
+                    if let Some(&cut) = path[from..]
+                        .iter()
+                        .max_by(|&&a, &&b| nodes[a].tag.cmp(&nodes[b].tag))
+                    {
                         parent[cut] = None;
                     }
                     break;
@@ -74,7 +96,7 @@ pub fn effective_parents(conn: &Connection) -> Result<HashMap<String, Option<Str
     Ok(nodes
         .iter()
         .zip(parent)
-        .map(|(n, p)| (n.0.clone(), p.map(|p| nodes[p].0.clone())))
+        .map(|(n, p)| (n.id.clone(), p.map(|p| nodes[p].id.clone())))
         .collect())
 }
 
