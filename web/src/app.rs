@@ -110,16 +110,16 @@ pub fn App() -> impl IntoView {
                 });
                 if let Err(e) = subscribed {
                     ctx.boot.set(Boot::Failed(e.message));
-                    return;
+                } else {
+                    // Asked together: the store answers one after another, with no round trip between.
+                    futures_util::join!(ctx.reload_status(), ctx.reload_sidebar());
+                    // A restore that ended before this tab subscribed (e.g. the store's first round at
+                    // start-up) is told now, unless a tab already did.
+                    if let Some(note) = ctx.status.with_untracked(|s| s.last_recovery.clone()) {
+                        ctx.recovered(note);
+                    }
+                    ctx.boot.set(Boot::Ready);
                 }
-                // Asked together: the store answers one after another, with no round trip between.
-                futures_util::join!(ctx.reload_status(), ctx.reload_sidebar());
-                // A restore that ended before this tab subscribed (e.g. the store's first round at
-                // start-up) is told now, unless a tab already did.
-                if let Some(note) = ctx.status.with_untracked(|s| s.last_recovery.clone()) {
-                    ctx.recovered(note);
-                }
-                ctx.boot.set(Boot::Ready);
             }
             Err(e) => ctx.boot.set(Boot::Failed(format!(
                 "Hearth could not open its database on this device: {}. Reload the page; if it keeps failing, \
@@ -127,19 +127,10 @@ pub fn App() -> impl IntoView {
                 e.message
             ))),
         }
-    });
-    // The service worker is registered once the start has settled: its install downloads every file
-    // of the build again into its cache, and during the start that work would compete with the start's
-    // own (compiling both wasm modules, opening the store) for the device's cores.
-    Effect::new(move |registered: Option<bool>| {
-        if registered == Some(true) {
-            return true;
-        }
-        let settled = matches!(ctx.boot.get(), Boot::Ready | Boot::Failed(_));
-        if settled {
-            spawn_local(crate::pwa::start(move || ctx.update_ready.set(true)));
-        }
-        settled
+        // The start has settled (ready or failed): now the service worker. Its install downloads
+        // every file of the build again into its cache, and during the start that work would compete
+        // with the start's own (compiling both wasm modules, opening the store) for the device's cores.
+        crate::pwa::start(move || ctx.update_ready.set(true)).await;
     });
 
     // Every change: the list in view reloads at once (`MainView`); the sidebar and the status (unsent
